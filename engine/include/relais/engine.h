@@ -1,0 +1,166 @@
+// relais::Engine: the event log of one data directory.
+//
+//   auto engine = Engine::Open({.data_dir = "relais-data"});
+//   AppendOutcome out = (*engine)->Append(json_text, AppendOptions{});
+//
+// Thread-safety: every method may be called from any thread. Appends go to a
+// single writer thread that judges requests in arrival order and commits them
+// in groups: one synced RocksDB write acknowledges every request of the group
+// (group commit), so durable throughput grows with the number of concurrent
+// appenders. Reads never block on the writer.
+#pragma once
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relais/event.h"
+#include "relais/json_writer.h"
+#include "relais/status.h"
+#include "relais/types.h"
+
+namespace relais {
+
+// Limits (docs/limits.md). A request beyond them is refused, never truncated.
+inline constexpr size_t kRequestBytesMax = 1 << 20;      // one import line / HTTP body
+inline constexpr size_t kBatchEventsMax = 1000;          // events in one atomic batch
+inline constexpr size_t kEventBytesMax = 64 << 10;       // one stored event
+inline constexpr int64_t kStreamEventsMax = 100000;      // events in one stream
+inline constexpr size_t kWriterQueueMax = 4096;          // requests waiting for the writer
+
+// Injected clock: the engine stamps recordedAt from it (TigerBeetle-style
+// injected time, so tests and replays are deterministic).
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Timestamp Now() = 0;
+};
+std::shared_ptr<Clock> SystemClock();
+
+struct Options {
+  std::string data_dir = "relais-data";
+  // Open without the writer and without taking the directory's lock, to read
+  // while another process (a server, an import) holds it. Default: false.
+  bool read_only = false;
+  // Create the directory if missing. Default: true (ignored when read_only).
+  bool create_if_missing = true;
+  std::shared_ptr<Clock> clock;  // Default: SystemClock()
+  // Source of the per-household data keys; default: libsodium's CSPRNG.
+  // Tests inject a deterministic one to pin stored bytes.
+  std::function<void(uint8_t* key32)> key_generator;
+};
+
+// Who records an event (events.md §1).
+struct ActorInfo {
+  std::string id = "import";
+  std::string role = "admin";
+  std::string org = "-";
+};
+
+struct AppendOptions {
+  // Import: the file may carry `actor` and `recordedAt` (admin migration).
+  bool allow_actor_in_body = false;
+  bool allow_recorded_at = false;
+  // The actor to stamp when the body has none (server: the caller's token).
+  ActorInfo actor;
+  // Acknowledge only once synced to disk. Bulk imports set false and call
+  // Engine::Sync() at the end.
+  bool sync = true;
+};
+
+// A refusal: a verdict of the contract, not an engine error.
+struct Refusal {
+  std::string kind;  // "malformed" | "conflict" | "rule"
+  std::string code;
+  std::string message;
+  std::optional<std::string> id;
+  std::optional<StreamVersion> current_version;  // for version_conflict
+};
+
+struct AppendedEvent {
+  std::string id;
+  Position position = 0;
+  StreamVersion version = 0;
+  bool duplicate = false;
+};
+
+struct AppendOutcome {
+  enum class Kind { kAccepted, kDuplicate, kRefused, kError };
+  Kind kind = Kind::kError;
+  std::vector<AppendedEvent> results;  // kAccepted / kDuplicate
+  Refusal refusal;                     // kRefused
+  Status error;                        // kError: the engine failed (I/O...)
+};
+
+struct Head {
+  Position position = 0;  // 0 for an empty log
+  std::string hash;       // hex; 64 zeros for an empty log
+  Timestamp recorded_at;
+};
+
+// One stored event, decoded, with personal data (when its key still exists).
+struct StoredEventView {
+  EventRecord record;
+  Subject subject;
+  ActorInfo actor;
+  std::string hash;       // hex
+  std::string prev_hash;  // hex
+  std::string data_json;  // the event's `data` object as recorded
+};
+
+struct VerifyReport {
+  bool ok = true;
+  int64_t events = 0;
+  std::string head;
+  Position first_bad_position = 0;
+  std::string problem;
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> Open(const Options& options);
+  virtual ~Engine() = default;
+
+  // Parses, judges and (if accepted) durably appends one request: a JSON
+  // object or an array (atomic batch). Blocks until acknowledged.
+  virtual AppendOutcome Append(std::string_view request, const AppendOptions& options) = 0;
+  // The same, returning at once; results come in submission order.
+  virtual std::future<AppendOutcome> AppendAsync(std::string request,
+                                                 const AppendOptions& options) = 0;
+  // Makes every acknowledged append durable (after non-synced appends).
+  virtual Status Sync() = 0;
+
+  virtual Head GetHead() = 0;
+  // The last position whose recordedAt <= t (0 if none).
+  virtual Result<Position> PositionAt(Timestamp t) = 0;
+  // The chain hash at a position (hex).
+  virtual Result<std::string> HashAt(Position p) = 0;
+
+  // Calls `fn` with the committed records of a stream in position order
+  // (corrections carry their merged target fact; empty when the stream has no
+  // event). The records are only valid during the call; appends to the stream
+  // wait until it returns, so keep `fn` short.
+  virtual Status ReadStream(const Subject& subject,
+                            const std::function<void(const std::vector<EventRecord>&)>& fn) = 0;
+  // Bare ids of the households whose events reference a dwelling.
+  virtual Result<std::vector<std::string>> HouseholdsReferencing(std::string_view dwelling_id) = 0;
+  // Full decoded events of a stream, in position order.
+  virtual Result<std::vector<StoredEventView>> ReadStreamEvents(const Subject& subject) = 0;
+  // Every stream subject with at least one event, optionally of one kind.
+  virtual Result<std::vector<Subject>> ListStreams() = 0;
+  // Visits events in position order, from `from` (>= 1) while `fn` returns true.
+  virtual Status Scan(Position from, const std::function<bool(const StoredEventView&)>& fn) = 0;
+
+  // Recomputes the hash chain and cross-checks every index against the log.
+  // `progress` (may be empty) is called now and then with the position reached.
+  virtual VerifyReport Verify(const std::function<void(Position, Position)>& progress) = 0;
+
+  // Stops the writer after the requests already queued. Idempotent.
+  virtual void Close() = 0;
+};
+
+}  // namespace relais

@@ -1,0 +1,131 @@
+// The domain's view of a case event: plain C++ values, no Cap'n Proto readers.
+//
+// EventType mirrors the EventData union of schema/relais.capnp (same ordinals,
+// checked by static_assert in the codec). Enumerations are the schema's own
+// generated enums: one source of truth for every enum value of the contract.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relais.capnp.h"
+#include "relais/types.h"
+
+namespace relais {
+
+enum class EventType : uint16_t {
+  kHouseholdRegistered = 0,
+  kConsentRecorded,
+  kHouseholdReferred,
+  kReferralDecided,
+  kPriorityRecognised,
+  kCalApplicationFiled,
+  kCalDecisionRecorded,
+  kCalConditionResolved,
+  kOfferAnswered,
+  kOccupancyStarted,
+  kSlideReviewHeld,
+  kLeaseSwitched,
+  kOccupancyEnded,
+  kSupportStarted,
+  kObjectivesSet,
+  kSituationReviewed,
+  kSupportPaused,
+  kSupportUnpaused,
+  kSupportClosed,
+  kSupportResumed,
+  kArrearsAlertRaised,
+  kRepaymentPlanAgreed,
+  kFslAidDecided,
+  kCcapexReferred,
+  kArrearsCleared,
+  kEvictionStepRecorded,
+  kDifficultyReported,
+  kCaseTransferred,
+  kDwellingRegistered,
+  kDwellingReserved,
+  kDwellingReservationEnded,
+  kStaffTrainingHeld,
+  kTenantConsultationHeld,
+  kPartnerMeetingHeld,
+  kEventCorrected,
+  kEventRetracted,
+};
+inline constexpr int kEventTypeCount = 36;
+
+// "HouseholdRegistered", ... (the contract's names).
+std::string_view EventTypeName(EventType t);
+std::optional<EventType> EventTypeFromName(std::string_view name);
+bool IsCorrection(EventType t);  // EventCorrected or EventRetracted
+
+namespace sc = ::relais::schema;
+
+struct ObjectiveItem {
+  std::string id;
+  sc::ObjectiveDomain domain = sc::ObjectiveDomain::BUDGET;
+  sc::ObjectiveStatus status = sc::ObjectiveStatus::NOT_STARTED;
+};
+
+// The fields of an event's data that rules, views and indicators use. Which
+// members are meaningful depends on `type`; the rest keep their defaults.
+// Personal fields are never here: only whether they are present (has_*).
+struct Fact {
+  EventType type = EventType::kHouseholdRegistered;
+
+  std::string referral_id;
+  std::string dwelling_id;
+  std::string episode_id;
+  std::string previous_episode_id;
+  std::string association;  // support episode / occupancy association
+
+  sc::Territory territory = sc::Territory::LILLE;        // registrations, CaseTransferred
+  sc::Typology typology = sc::Typology::T1;              // DwellingRegistered
+  sc::ConsentPurpose purpose = sc::ConsentPurpose::SUPPORT;
+  bool flag = false;  // ConsentRecorded.given, CalConditionResolved.met,
+                      // OccupancyStarted.preexisting, FslAidDecided.granted
+  sc::Track track = sc::Track::ACCESS;
+  sc::ReferralSource source = sc::ReferralSource::OTHER;
+  sc::ReferralOutcome outcome = sc::ReferralOutcome::ACCEPTED;
+  sc::CalDecision decision = sc::CalDecision::ATTRIBUTION;
+  bool has_rank = false;
+  bool has_condition = false;
+  std::optional<Date> condition_deadline;
+  bool has_reason = false;  // the optional free-text `reason`
+  sc::OfferAnswer answer = sc::OfferAnswer::ACCEPTED;
+  sc::Contract contract = sc::Contract::DIRECT_LEASE;
+  bool has_association = false;
+  sc::SlideOutcome slide_outcome = sc::SlideOutcome::FAVOURABLE;
+  sc::EndReason end_reason = sc::EndReason::VOLUNTARY_DEPARTURE;
+  sc::Destination destination = sc::Destination::UNKNOWN;
+  sc::SupportKind kind = sc::SupportKind::ASLL;
+  sc::PauseReason pause_reason = sc::PauseReason::OTHER;
+  sc::CloseReason close_reason = sc::CloseReason::OTHER;
+  std::vector<ObjectiveItem> objectives;  // ObjectivesSet items / SituationReviewed progress
+  int64_t amount_cents = 0;               // ArrearsAlertRaised, FslAidDecided
+  int32_t count = 0;                      // attendees, participants, severity
+  sc::EvictionStep step = sc::EvictionStep::PAYMENT_ORDER;
+  sc::DifficultyCategory category = sc::DifficultyCategory::OTHER;
+
+  // EventCorrected / EventRetracted.
+  Uuid target_id;
+};
+
+// One event of a stream as the engine keeps it in memory and hands to views.
+struct EventRecord {
+  Position position = 0;
+  StreamVersion version = 0;
+  Uuid id;
+  EventType type = EventType::kHouseholdRegistered;
+  Date effective;
+  Timestamp recorded;
+  // For an ordinary event: its data. For an EventCorrected: the target's fact
+  // *after* this correction (earlier corrections of the same target merged in
+  // position order), and `corrected_effective` the target's resulting date.
+  Fact fact;
+  Date corrected_effective;
+};
+
+}  // namespace relais

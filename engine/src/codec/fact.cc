@@ -1,0 +1,227 @@
+// Stored data -> domain Fact: the one mapping from Cap'n Proto to domain values.
+#include <capnp/serialize.h>
+
+#include "codec/codec.h"
+
+namespace relais::codec {
+
+namespace {
+
+std::optional<Date> OptDate(int32_t days) {
+  if (days == schema::K_NO_DATE) return std::nullopt;
+  return Date{days};
+}
+
+std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+}  // namespace
+
+static_assert(static_cast<int>(schema::EventData::EVENT_RETRACTED) ==
+              static_cast<int>(EventType::kEventRetracted));
+static_assert(static_cast<int>(schema::EventData::DWELLING_REGISTERED) ==
+              static_cast<int>(EventType::kDwellingRegistered));
+
+EventType TypeOf(schema::EventData::Reader data) {
+  return static_cast<EventType>(data.which());
+}
+
+Fact ToFact(schema::EventData::Reader d, const Subject& subject) {
+  using D = schema::EventData;
+  Fact f;
+  f.type = TypeOf(d);
+  switch (d.which()) {
+    case D::HOUSEHOLD_REGISTERED:
+      f.territory = d.getHouseholdRegistered().getTerritory();
+      break;
+    case D::CONSENT_RECORDED: {
+      auto x = d.getConsentRecorded();
+      f.purpose = x.getPurpose();
+      f.flag = x.getGiven();
+      break;
+    }
+    case D::HOUSEHOLD_REFERRED: {
+      auto x = d.getHouseholdReferred();
+      f.referral_id = Str(x.getReferralId());
+      f.track = x.getTrack();
+      f.source = x.getSource();
+      break;
+    }
+    case D::REFERRAL_DECIDED: {
+      auto x = d.getReferralDecided();
+      f.referral_id = Str(x.getReferralId());
+      f.outcome = x.getOutcome();
+      f.has_reason = x.hasReason();
+      break;
+    }
+    case D::PRIORITY_RECOGNISED:
+      break;
+    case D::CAL_APPLICATION_FILED: {
+      auto x = d.getCalApplicationFiled();
+      f.referral_id = Str(x.getReferralId());
+      f.dwelling_id = Str(x.getDwellingId());
+      break;
+    }
+    case D::CAL_DECISION_RECORDED: {
+      auto x = d.getCalDecisionRecorded();
+      f.referral_id = Str(x.getReferralId());
+      f.dwelling_id = Str(x.getDwellingId());
+      f.decision = x.getDecision();
+      f.has_rank = x.getRank() != 0;
+      f.has_condition = x.hasCondition();
+      f.condition_deadline = OptDate(x.getConditionDeadline());
+      f.has_reason = x.hasReason();
+      break;
+    }
+    case D::CAL_CONDITION_RESOLVED: {
+      auto x = d.getCalConditionResolved();
+      f.dwelling_id = Str(x.getDwellingId());
+      f.flag = x.getMet();
+      break;
+    }
+    case D::OFFER_ANSWERED: {
+      auto x = d.getOfferAnswered();
+      f.dwelling_id = Str(x.getDwellingId());
+      f.answer = x.getAnswer();
+      f.has_reason = x.hasReason();
+      break;
+    }
+    case D::OCCUPANCY_STARTED: {
+      auto x = d.getOccupancyStarted();
+      f.dwelling_id = Str(x.getDwellingId());
+      f.contract = x.getContract();
+      f.has_association = x.hasAssociation();
+      f.association = Str(x.getAssociation());
+      f.flag = x.getPreexisting();
+      f.amount_cents = x.getRentCents();
+      break;
+    }
+    case D::SLIDE_REVIEW_HELD:
+      f.slide_outcome = d.getSlideReviewHeld().getOutcome();
+      break;
+    case D::LEASE_SWITCHED:
+      f.dwelling_id = Str(d.getLeaseSwitched().getDwellingId());
+      break;
+    case D::OCCUPANCY_ENDED: {
+      auto x = d.getOccupancyEnded();
+      f.dwelling_id = Str(x.getDwellingId());
+      f.end_reason = x.getReason();
+      f.destination = x.getDestination();
+      break;
+    }
+    case D::SUPPORT_STARTED: {
+      auto x = d.getSupportStarted();
+      f.episode_id = Str(x.getEpisodeId());
+      f.kind = x.getKind();
+      f.association = Str(x.getAssociation());
+      break;
+    }
+    case D::OBJECTIVES_SET: {
+      auto x = d.getObjectivesSet();
+      f.episode_id = Str(x.getEpisodeId());
+      for (auto o : x.getObjectives())
+        f.objectives.push_back({Str(o.getObjectiveId()), o.getDomain(), sc::ObjectiveStatus::NOT_STARTED});
+      break;
+    }
+    case D::SITUATION_REVIEWED: {
+      auto x = d.getSituationReviewed();
+      f.episode_id = Str(x.getEpisodeId());
+      for (auto p : x.getProgress())
+        f.objectives.push_back({Str(p.getObjectiveId()), sc::ObjectiveDomain::BUDGET, p.getStatus()});
+      break;
+    }
+    case D::SUPPORT_PAUSED: {
+      auto x = d.getSupportPaused();
+      f.episode_id = Str(x.getEpisodeId());
+      f.pause_reason = x.getReason();
+      break;
+    }
+    case D::SUPPORT_UNPAUSED:
+      f.episode_id = Str(d.getSupportUnpaused().getEpisodeId());
+      break;
+    case D::SUPPORT_CLOSED: {
+      auto x = d.getSupportClosed();
+      f.episode_id = Str(x.getEpisodeId());
+      f.close_reason = x.getReason();
+      break;
+    }
+    case D::SUPPORT_RESUMED: {
+      auto x = d.getSupportResumed();
+      f.episode_id = Str(x.getEpisodeId());
+      f.previous_episode_id = Str(x.getPreviousEpisodeId());
+      f.has_reason = x.hasReason();
+      break;
+    }
+    case D::ARREARS_ALERT_RAISED: {
+      auto x = d.getArrearsAlertRaised();
+      f.dwelling_id = Str(x.getDwellingId());
+      f.amount_cents = x.getAmountCents();
+      f.count = x.getMonthsUnpaid();
+      break;
+    }
+    case D::REPAYMENT_PLAN_AGREED:
+      f.amount_cents = d.getRepaymentPlanAgreed().getMonthlyCents();
+      break;
+    case D::FSL_AID_DECIDED: {
+      auto x = d.getFslAidDecided();
+      f.flag = x.getGranted();
+      f.amount_cents = x.getAmountCents();
+      break;
+    }
+    case D::CCAPEX_REFERRED:
+    case D::ARREARS_CLEARED:
+      break;
+    case D::EVICTION_STEP_RECORDED:
+      f.step = d.getEvictionStepRecorded().getStep();
+      break;
+    case D::DIFFICULTY_REPORTED: {
+      auto x = d.getDifficultyReported();
+      f.category = x.getCategory();
+      f.count = x.getSeverity();
+      break;
+    }
+    case D::CASE_TRANSFERRED:
+      f.territory = d.getCaseTransferred().getTerritory();
+      break;
+    case D::DWELLING_REGISTERED: {
+      auto x = d.getDwellingRegistered();
+      f.territory = x.getTerritory();
+      f.typology = x.getTypology();
+      f.amount_cents = x.getRentCents();
+      f.dwelling_id = std::string(subject.id());
+      break;
+    }
+    case D::DWELLING_RESERVED:
+    case D::DWELLING_RESERVATION_ENDED:
+      f.dwelling_id = std::string(subject.id());
+      break;
+    case D::STAFF_TRAINING_HELD:
+      f.count = d.getStaffTrainingHeld().getAttendees();
+      break;
+    case D::TENANT_CONSULTATION_HELD:
+      f.count = d.getTenantConsultationHeld().getParticipants();
+      break;
+    case D::PARTNER_MEETING_HELD:
+      break;
+    case D::EVENT_CORRECTED: {
+      auto x = d.getEventCorrected();
+      f.target_id = UuidFromBytes({reinterpret_cast<const char*>(x.getTargetId().begin()),
+                                   x.getTargetId().size()});
+      break;
+    }
+    case D::EVENT_RETRACTED: {
+      auto x = d.getEventRetracted();
+      f.target_id = UuidFromBytes({reinterpret_cast<const char*>(x.getTargetId().begin()),
+                                   x.getTargetId().size()});
+      break;
+    }
+  }
+  return f;
+}
+
+std::string CanonicalBytes(capnp::AnyStruct::Reader root) {
+  kj::Array<capnp::word> words = root.canonicalize();
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+}  // namespace relais::codec

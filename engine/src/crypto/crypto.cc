@@ -1,0 +1,76 @@
+#include "crypto/crypto.h"
+
+#include <sodium.h>
+
+#include <cstdlib>
+#include <mutex>
+
+namespace relais::crypto {
+
+void InitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (sodium_init() < 0) std::abort();  // no CSPRNG: nothing safe can follow
+  });
+}
+
+Hash Sha256(std::string_view bytes) {
+  Hash h;
+  crypto_hash_sha256(h.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return h;
+}
+
+std::string ToHex(const uint8_t* p, size_t n) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHex[p[i] >> 4];
+    out[2 * i + 1] = kHex[p[i] & 15];
+  }
+  return out;
+}
+
+Key RandomKey() {
+  InitOnce();
+  Key k;
+  crypto_aead_xchacha20poly1305_ietf_keygen(k.data());
+  return k;
+}
+
+namespace {
+void Nonce(const Uuid& id, unsigned char out[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES]) {
+  static const unsigned char kContext[] = "relais-seal-nonce-v1";
+  crypto_generichash(out, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, id.bytes.data(), 16,
+                     kContext, sizeof kContext - 1);
+}
+}  // namespace
+
+std::string Seal(const Key& key, const Uuid& event_id, std::string_view plaintext) {
+  unsigned char nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+  Nonce(event_id, nonce);
+  std::string out(plaintext.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
+  unsigned long long len = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      reinterpret_cast<unsigned char*>(out.data()), &len,
+      reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
+      event_id.bytes.data(), 16, nullptr, nonce, key.data());
+  out.resize(len);
+  return out;
+}
+
+std::optional<std::string> Open(const Key& key, const Uuid& event_id, std::string_view sealed) {
+  if (sealed.size() < crypto_aead_xchacha20poly1305_ietf_ABYTES) return std::nullopt;
+  unsigned char nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+  Nonce(event_id, nonce);
+  std::string out(sealed.size(), '\0');
+  unsigned long long len = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          reinterpret_cast<unsigned char*>(out.data()), &len, nullptr,
+          reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size(),
+          event_id.bytes.data(), 16, nonce, key.data()) != 0)
+    return std::nullopt;
+  out.resize(len);
+  return out;
+}
+
+}  // namespace relais::crypto

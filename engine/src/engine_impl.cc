@@ -1,0 +1,1267 @@
+// The engine: stream cache, the single writer with group commit, and reads.
+//
+// Appends are parsed on the caller's thread, then judged and committed by one
+// writer thread. The writer takes every request waiting in the queue as one
+// group: it judges them in order (each sees the ones accepted before it), puts
+// the accepted ones in one RocksDB WriteBatch, writes it (synced if any request
+// asked for durability) and only then publishes the new records to readers and
+// answers the callers. A group that fails to write answers every accepted
+// request with an error and leaves the engine failed (read-only): nothing that
+// was not written is ever shown.
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "codec/codec.h"
+#include "crypto/crypto.h"
+#include "crypto/keystore.h"
+#include "log/log_format.h"
+#include "log/store.h"
+#include "relais/domain.h"
+#include "relais/engine.h"
+
+namespace relais {
+
+namespace {
+
+struct UuidHash {
+  size_t operator()(const Uuid& u) const {
+    uint64_t a, b;
+    std::memcpy(&a, u.bytes.data(), 8);
+    std::memcpy(&b, u.bytes.data() + 8, 8);
+    return a * 0x9E3779B97F4A7C15ull ^ b;
+  }
+};
+
+class SystemClockImpl : public Clock {
+ public:
+  Timestamp Now() override {
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    return Timestamp{std::chrono::duration_cast<std::chrono::microseconds>(now).count()};
+  }
+};
+
+// A decoded stored event: keeps the aligned words alive for the reader.
+class StoredMessage {
+ public:
+  // `value` is hash(32) || canonical StoredEvent.
+  static Result<StoredMessage> Decode(std::string_view value) {
+    if (value.size() < log::kHashBytes + 8 || (value.size() - log::kHashBytes) % 8 != 0)
+      return Status::Corruption("stored event has a bad length " + std::to_string(value.size()));
+    StoredMessage m;
+    std::memcpy(m.hash_.data(), value.data(), log::kHashBytes);
+    size_t n = (value.size() - log::kHashBytes) / 8;
+    m.words_ = kj::heapArray<capnp::word>(n);
+    std::memcpy(m.words_.begin(), value.data() + log::kHashBytes, n * 8);
+    m.segments_[0] = m.words_.asPtr();
+    m.reader_ = std::make_unique<capnp::SegmentArrayMessageReader>(
+        kj::arrayPtr(m.segments_, 1));
+    return m;
+  }
+  schema::StoredEvent::Reader Root() const { return reader_->getRoot<schema::StoredEvent>(); }
+  const crypto::Hash& hash() const { return hash_; }
+  std::string_view Bytes() const {
+    return {reinterpret_cast<const char*>(words_.begin()), words_.size() * 8};
+  }
+
+ private:
+  crypto::Hash hash_{};
+  kj::Array<capnp::word> words_;
+  kj::ArrayPtr<const capnp::word> segments_[1];
+  std::unique_ptr<capnp::SegmentArrayMessageReader> reader_;
+};
+
+Uuid IdOf(capnp::Data::Reader d) {
+  return UuidFromBytes({reinterpret_cast<const char*>(d.begin()), d.size()});
+}
+
+EventRecord RecordOf(schema::StoredEvent::Reader se, const Subject& subject) {
+  EventRecord r;
+  r.position = se.getPosition();
+  r.version = se.getVersion();
+  r.id = IdOf(se.getId());
+  r.effective = Date{se.getEffectiveDate()};
+  r.recorded = Timestamp{se.getRecordedAt()};
+  r.fact = codec::ToFact(se.getData(), subject);
+  r.type = r.fact.type;
+  r.corrected_effective = r.effective;
+  return r;
+}
+
+// Folds one correction into the target's current data.
+void ApplyCorrection(schema::EventData::Reader correction, std::string* target_data,
+                     Date* target_effective) {
+  auto c = correction.getEventCorrected();
+  if (c.getEffectiveDate() != schema::K_NO_DATE) *target_effective = Date{c.getEffectiveDate()};
+  if (!c.hasData()) return;
+  capnp::FlatArrayMessageReader base_reader(kj::arrayPtr(
+      reinterpret_cast<const capnp::word*>(target_data->data()), target_data->size() / 8));
+  auto merged = codec::MergeData(base_reader.getRoot<schema::EventData>(), c.getData(),
+                                 c.getFields());
+  *target_data = codec::Canonical(merged->getRoot<schema::EventData>().asReader());
+}
+
+// Canonical bytes are a single segment without a segment table; FlatArray
+// readers want a table, so wrap them.
+std::string WithSegmentTable(std::string canonical) {
+  std::string out(8, '\0');
+  uint32_t words = static_cast<uint32_t>(canonical.size() / 8);
+  std::memcpy(out.data() + 4, &words, 4);  // segment count - 1 = 0, then size
+  return out + canonical;
+}
+
+std::string DataBytesOf(schema::EventData::Reader d) {
+  return WithSegmentTable(codec::Canonical(d));
+}
+
+std::optional<schema::Role> RoleFromName(std::string_view name) {
+  auto es = capnp::Schema::from<schema::Role>();
+  for (uint16_t i = 0; i < es.getEnumerants().size(); ++i)
+    if (codec::EnumNameOf(es, i) == name) return static_cast<schema::Role>(i);
+  return std::nullopt;
+}
+
+struct StreamEntry {
+  std::shared_mutex mu;
+  bool loaded = false;
+  Subject subject;
+  std::vector<EventRecord> records;  // committed, in position order
+};
+
+struct Request {
+  std::vector<codec::ParsedEvent> events;
+  bool is_batch = false;
+  AppendOptions options;
+  std::promise<AppendOutcome> promise;
+};
+
+Refusal MakeRefusal(std::string code, std::string message, std::optional<std::string> id) {
+  Refusal r;
+  r.code = std::move(code);
+  if (r.code == "malformed") {
+    r.kind = "malformed";
+  } else if (r.code == "id_conflict" || r.code == "version_conflict" ||
+             r.code == "recorded_at_regression") {
+    r.kind = "conflict";
+  } else {
+    r.kind = "rule";
+  }
+  r.message = std::move(message);
+  r.id = std::move(id);
+  return r;
+}
+
+AppendOutcome Refused(Refusal r) {
+  AppendOutcome o;
+  o.kind = AppendOutcome::Kind::kRefused;
+  o.refusal = std::move(r);
+  return o;
+}
+
+}  // namespace
+
+std::shared_ptr<Clock> SystemClock() { return std::make_shared<SystemClockImpl>(); }
+
+class EngineImpl : public Engine {
+ public:
+  EngineImpl(Options options, std::unique_ptr<log::Store> store,
+             std::unique_ptr<crypto::KeyStore> keys)
+      : options_(std::move(options)), store_(std::move(store)), keys_(std::move(keys)) {}
+
+  ~EngineImpl() override { Close(); }
+
+  Status Init() {
+    std::string key, value;
+    bool found = false;
+    RETURN_IF_ERROR(store_->Last(log::Store::kLog, &key, &value, &found));
+    w_last_hash_.fill(0);
+    if (found) {
+      ASSIGN_OR_RETURN(StoredMessage m, StoredMessage::Decode(value));
+      auto se = m.Root();
+      if (se.getPosition() != log::GetBE64(key))
+        return Status::Corruption("the last log entry's position does not match its key");
+      w_next_position_ = se.getPosition() + 1;
+      w_last_hash_ = m.hash();
+      w_last_recorded_ = Timestamp{se.getRecordedAt()};
+    }
+    PublishHead();
+    if (!options_.read_only) writer_ = std::thread([this] { WriterLoop(); });
+    return Status::Ok();
+  }
+
+  // ------------------------------------------------------------------ appends
+
+  AppendOutcome Append(std::string_view request, const AppendOptions& options) override {
+    return AppendAsync(std::string(request), options).get();
+  }
+
+  std::future<AppendOutcome> AppendAsync(std::string text, const AppendOptions& options) override {
+    auto req = std::make_unique<Request>();
+    req->options = options;
+    std::future<AppendOutcome> fut = req->promise.get_future();
+    auto answer_now = [&](AppendOutcome o) {
+      req->promise.set_value(std::move(o));
+      return std::move(fut);
+    };
+    if (options_.read_only) {
+      AppendOutcome o;
+      o.error = Status::FailedPrecondition("the engine is open read-only");
+      return answer_now(std::move(o));
+    }
+    if (text.size() > kRequestBytesMax)
+      return answer_now(Refused(MakeRefusal(
+          "malformed", "the request is " + std::to_string(text.size()) + " bytes, over the limit of " +
+                           std::to_string(kRequestBytesMax),
+          std::nullopt)));
+    // Parsing is pure and the costliest step of a small append: do it here, on
+    // the caller's thread, so the writer only judges and writes.
+    if (auto err = codec::ParseRequest(text, &req->events, &req->is_batch))
+      return answer_now(Refused(MakeRefusal("malformed", err->message, err->id)));
+    if (req->events.size() > kBatchEventsMax)
+      return answer_now(Refused(MakeRefusal(
+          "malformed", "a batch holds at most " + std::to_string(kBatchEventsMax) + " events",
+          req->events[0].id_text)));
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    queue_space_cv_.wait(lock, [&] { return queue_.size() < kWriterQueueMax || stopping_; });
+    if (stopping_) {
+      lock.unlock();
+      AppendOutcome o;
+      o.error = Status::FailedPrecondition("the engine is closing");
+      return answer_now(std::move(o));
+    }
+    queue_.push_back(std::move(req));
+    queue_cv_.notify_one();
+    return fut;
+  }
+
+  Status Sync() override {
+    if (options_.read_only) return Status::Ok();
+    // Keys first: an event must never be durable while the key that opens its
+    // personal data is not.
+    RETURN_IF_ERROR(keys_->Sync());
+    return store_->SyncWal();
+  }
+
+  void Close() override {
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      if (stopping_ && !writer_.joinable()) return;
+      stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    queue_space_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+  }
+
+  // ------------------------------------------------------------------- reads
+
+  Head GetHead() override {
+    std::lock_guard<std::mutex> lock(head_mu_);
+    return head_;
+  }
+
+  Result<Position> PositionAt(Timestamp t) override {
+    Head h = GetHead();
+    Position lo = 0, hi = h.position;  // answer in [lo, hi]
+    if (h.position > 0 && h.recorded_at <= t) return h.position;
+    while (lo < hi) {
+      Position mid = lo + (hi - lo + 1) / 2;
+      ASSIGN_OR_RETURN(Timestamp at, RecordedAtOf(mid));
+      if (at <= t) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return lo;
+  }
+
+  Result<std::string> HashAt(Position p) override {
+    if (p == 0) return std::string(64, '0');
+    std::string value;
+    bool found = false;
+    RETURN_IF_ERROR(store_->Get(log::Store::kLog, log::PositionKey(p), &value, &found));
+    if (!found || value.size() < log::kHashBytes)
+      return Status::NotFound("no event at position " + std::to_string(p));
+    return crypto::ToHex(reinterpret_cast<const uint8_t*>(value.data()), log::kHashBytes);
+  }
+
+  Status ReadStream(const Subject& subject,
+                    const std::function<void(const std::vector<EventRecord>&)>& fn) override {
+    ASSIGN_OR_RETURN(std::shared_ptr<StreamEntry> e, LoadedEntry(subject));
+    std::shared_lock<std::shared_mutex> lock(e->mu);
+    fn(e->records);
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::string>> HouseholdsReferencing(std::string_view dwelling_id) override {
+    std::lock_guard<std::mutex> lock(refs_mu_);
+    ASSIGN_OR_RETURN(const std::set<std::string>* set, RefsLocked(std::string(dwelling_id)));
+    return std::vector<std::string>(set->begin(), set->end());
+  }
+
+  Result<std::vector<StoredEventView>> ReadStreamEvents(const Subject& subject) override {
+    std::vector<std::string> keys;
+    RETURN_IF_ERROR(store_->Scan(log::Store::kStream, log::StreamPrefix(subject.text), {},
+                                 [&](std::string_view, std::string_view v) {
+                                   keys.push_back(std::string(v.substr(0, 8)));
+                                   return true;
+                                 }));
+    std::vector<std::string> values;
+    std::vector<bool> found;
+    RETURN_IF_ERROR(store_->MultiGet(log::Store::kLog, keys, &values, &found));
+    std::vector<StoredEventView> out;
+    out.reserve(values.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (!found[i])
+        return Status::Corruption("the stream index of " + subject.text +
+                                  " names a missing position " +
+                                  std::to_string(log::GetBE64(keys[i])));
+      ASSIGN_OR_RETURN(StoredEventView v, View(values[i]));
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  Result<std::vector<Subject>> ListStreams() override {
+    std::vector<Subject> out;
+    std::string last;
+    Status st = store_->Scan(log::Store::kStream, {}, {}, [&](std::string_view k, std::string_view) {
+      std::string_view subject = k.substr(0, k.find('\0'));
+      if (subject != last) {
+        last = std::string(subject);
+        std::string why;
+        if (auto s = ParseSubject(subject, &why)) out.push_back(std::move(*s));
+      }
+      return true;
+    });
+    RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Status Scan(Position from, const std::function<bool(const StoredEventView&)>& fn) override {
+    Status inner;
+    RETURN_IF_ERROR(store_->Scan(log::Store::kLog, {}, log::PositionKey(std::max<Position>(from, 1)),
+                                 [&](std::string_view, std::string_view v) {
+                                   auto view = View(v);
+                                   if (!view.ok()) {
+                                     inner = view.status();
+                                     return false;
+                                   }
+                                   return fn(*view);
+                                 }));
+    return inner;
+  }
+
+  VerifyReport Verify(const std::function<void(Position, Position)>& progress) override;
+
+ private:
+  friend class WriterCross;
+
+  // ------------------------------------------------------------ decoding
+
+  Result<Timestamp> RecordedAtOf(Position p) {
+    std::string value;
+    bool found = false;
+    RETURN_IF_ERROR(store_->Get(log::Store::kLog, log::PositionKey(p), &value, &found));
+    if (!found) return Status::Corruption("position " + std::to_string(p) + " is missing");
+    ASSIGN_OR_RETURN(StoredMessage m, StoredMessage::Decode(value));
+    return Timestamp{m.Root().getRecordedAt()};
+  }
+
+  // The event's data with its personal fields put back, when the key exists.
+  std::unique_ptr<capnp::MallocMessageBuilder> FullData(schema::StoredEvent::Reader se,
+                                                        const std::string& subject) {
+    auto msg = std::make_unique<capnp::MallocMessageBuilder>(512);
+    msg->setRoot(se.getData());
+    if (se.hasSealed()) {
+      if (auto key = keys_->Find(subject)) {
+        auto sealed = se.getSealed();
+        auto plain = crypto::Open(*key, IdOf(se.getId()),
+                                  {reinterpret_cast<const char*>(sealed.begin()), sealed.size()});
+        if (plain && plain->size() % 8 == 0) {
+          std::string framed = WithSegmentTable(*plain);
+          capnp::FlatArrayMessageReader pr(kj::arrayPtr(
+              reinterpret_cast<const capnp::word*>(framed.data()), framed.size() / 8));
+          codec::MergePersonal(msg->getRoot<schema::EventData>(), pr.getRoot<schema::EventData>());
+        }
+      }
+    }
+    return msg;
+  }
+
+  Result<StoredEventView> View(std::string_view value) {
+    ASSIGN_OR_RETURN(StoredMessage m, StoredMessage::Decode(value));
+    auto se = m.Root();
+    StoredEventView v;
+    std::string why;
+    auto subject = ParseSubject(se.getSubject().cStr(), &why);
+    if (!subject) return Status::Corruption("stored subject is invalid: " + why);
+    v.subject = std::move(*subject);
+    v.record = RecordOf(se, v.subject);
+    v.actor.id = se.getActor().getId().cStr();
+    v.actor.role = std::string(codec::RoleName(se.getActor().getRole()));
+    v.actor.org = se.getActor().getOrg().cStr();
+    v.hash = crypto::ToHex(m.hash());
+    auto prev = se.getPrevHash();
+    v.prev_hash = crypto::ToHex(prev.begin(), prev.size());
+    auto full = FullData(se, v.subject.text);
+    JsonWriter w;
+    codec::DataToJson(full->getRoot<schema::EventData>().asReader(), w);
+    v.data_json = w.Take();
+    return v;
+  }
+
+  // --------------------------------------------------------- stream cache
+
+  Result<std::shared_ptr<StreamEntry>> LoadedEntry(const Subject& subject) {
+    std::shared_ptr<StreamEntry> e;
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      auto& slot = cache_[subject.text];
+      if (!slot) {
+        slot = std::make_shared<StreamEntry>();
+        slot->subject = subject;
+      }
+      e = slot;
+    }
+    {
+      std::shared_lock<std::shared_mutex> lock(e->mu);
+      if (e->loaded) return e;
+    }
+    std::unique_lock<std::shared_mutex> lock(e->mu);
+    if (!e->loaded) {
+      RETURN_IF_ERROR(LoadRecords(subject, &e->records));
+      e->loaded = true;
+      cached_events_ += e->records.size();
+    }
+    return e;
+  }
+
+  Status LoadRecords(const Subject& subject, std::vector<EventRecord>* out) {
+    std::vector<std::string> keys;
+    RETURN_IF_ERROR(store_->Scan(log::Store::kStream, log::StreamPrefix(subject.text), {},
+                                 [&](std::string_view, std::string_view v) {
+                                   keys.push_back(std::string(v.substr(0, 8)));
+                                   return true;
+                                 }));
+    if (keys.empty()) return Status::Ok();
+    std::vector<std::string> values;
+    std::vector<bool> found;
+    RETURN_IF_ERROR(store_->MultiGet(log::Store::kLog, keys, &values, &found));
+    out->reserve(values.size());
+    // Data of corrected targets, folded as their corrections come (position order).
+    std::unordered_map<Uuid, std::pair<std::string, Date>, UuidHash> current;
+    bool has_corrections = false;
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (!found[i])
+        return Status::Corruption("the stream index of " + subject.text + " names a missing position");
+      ASSIGN_OR_RETURN(StoredMessage m, StoredMessage::Decode(values[i]));
+      auto se = m.Root();
+      EventRecord r = RecordOf(se, subject);
+      if (r.type == EventType::kEventCorrected) {
+        has_corrections = true;
+        auto it = current.find(r.fact.target_id);
+        if (it == current.end()) {
+          // Find the target among the records read so far.
+          for (size_t j = 0; j < i; ++j)
+            if ((*out)[j].id == r.fact.target_id) {
+              ASSIGN_OR_RETURN(StoredMessage tm, StoredMessage::Decode(values[j]));
+              it = current
+                       .emplace(r.fact.target_id,
+                                std::make_pair(DataBytesOf(tm.Root().getData()), (*out)[j].effective))
+                       .first;
+              break;
+            }
+        }
+        if (it != current.end()) {
+          ApplyCorrection(se.getData(), &it->second.first, &it->second.second);
+          capnp::FlatArrayMessageReader mr(kj::arrayPtr(
+              reinterpret_cast<const capnp::word*>(it->second.first.data()),
+              it->second.first.size() / 8));
+          Fact merged = codec::ToFact(mr.getRoot<schema::EventData>(), subject);
+          merged.target_id = r.fact.target_id;
+          r.fact = std::move(merged);
+          r.corrected_effective = it->second.second;
+        }
+      }
+      out->push_back(std::move(r));
+    }
+    (void)has_corrections;
+    return Status::Ok();
+  }
+
+  // Households referencing a dwelling (refs_mu_ held).
+  Result<const std::set<std::string>*> RefsLocked(const std::string& dwelling) {
+    auto it = refs_.find(dwelling);
+    if (it != refs_.end()) return &it->second;
+    std::set<std::string> set;
+    std::string prefix = dwelling;
+    prefix.push_back('\0');
+    RETURN_IF_ERROR(store_->Scan(log::Store::kRef, prefix, {}, [&](std::string_view k, std::string_view) {
+      set.insert(std::string(k.substr(prefix.size())));
+      return true;
+    }));
+    return &refs_.emplace(dwelling, std::move(set)).first->second;
+  }
+
+  void PublishHead() {
+    std::lock_guard<std::mutex> lock(head_mu_);
+    head_.position = w_next_position_ - 1;
+    head_.hash = crypto::ToHex(w_last_hash_);
+    head_.recorded_at = w_last_recorded_;
+  }
+
+  // --------------------------------------------------------------- writer
+
+  struct GroupEvent {
+    Position position = 0;
+    StreamVersion version = 0;
+    std::string subject;
+    EventType type = EventType::kHouseholdRegistered;
+    Date effective;
+    std::string full_data;  // framed canonical EventData, personal fields included
+  };
+
+  struct Group {
+    rocksdb::WriteBatch batch;
+    std::map<std::string, std::vector<EventRecord>> pending;  // by subject
+    std::unordered_map<Uuid, GroupEvent, UuidHash> ids;
+    std::unordered_map<Position, const GroupEvent*> by_position;
+    std::set<std::pair<std::string, std::string>> new_refs;  // (dwelling, household)
+    bool sync = false;
+    bool keys_created = false;
+    // The chain's tip including the requests accepted so far in this group.
+    Position next_position = 1;
+    crypto::Hash last_hash{};
+    Timestamp last_recorded;
+  };
+
+  // A request's working view: committed + pending + the request's own events.
+  struct Working {
+    std::map<std::string, std::vector<EventRecord>> fresh;  // by subject, request events
+    std::vector<std::string> order;                          // subjects, first-seen order
+    std::unordered_map<Position, std::string> fresh_data;    // framed canonical data
+  };
+
+  void WriterLoop();
+  AppendOutcome Judge(Request& req, Group& g);
+  Status Commit(Group& g);
+  void Publish(Group& g);
+
+  Result<std::vector<const EventRecord*>> WorkingRecords(const std::string& subject_text,
+                                                         const Group& g, const Working& w,
+                                                         std::shared_ptr<StreamEntry>* keep) {
+    std::string why;
+    auto subject = ParseSubject(subject_text, &why);
+    if (!subject) return Status::Internal(why);
+    ASSIGN_OR_RETURN(*keep, LoadedEntry(*subject));
+    std::vector<const EventRecord*> out;
+    for (const auto& r : (*keep)->records) out.push_back(&r);
+    if (auto it = g.pending.find(subject_text); it != g.pending.end())
+      for (const auto& r : it->second) out.push_back(&r);
+    if (auto it = w.fresh.find(subject_text); it != w.fresh.end())
+      for (const auto& r : it->second) out.push_back(&r);
+    return out;
+  }
+
+  // The framed canonical data of an event of the working view, by position.
+  Result<std::string> DataAt(Position p, const Group& g, const Working& w) {
+    if (auto it = w.fresh_data.find(p); it != w.fresh_data.end()) return it->second;
+    if (auto it = g.by_position.find(p); it != g.by_position.end()) return it->second->full_data;
+    std::string value;
+    bool found = false;
+    RETURN_IF_ERROR(store_->Get(log::Store::kLog, log::PositionKey(p), &value, &found));
+    if (!found) return Status::Corruption("position " + std::to_string(p) + " is missing");
+    ASSIGN_OR_RETURN(StoredMessage m, StoredMessage::Decode(value));
+    return DataBytesOf(m.Root().getData());
+  }
+
+  Options options_;
+  std::unique_ptr<log::Store> store_;
+  std::unique_ptr<crypto::KeyStore> keys_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_, queue_space_cv_;
+  std::deque<std::unique_ptr<Request>> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+  Status failed_;  // writer thread only
+
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, std::shared_ptr<StreamEntry>> cache_;
+  std::atomic<int64_t> cached_events_{0};
+
+  std::mutex refs_mu_;
+  std::unordered_map<std::string, std::set<std::string>> refs_;
+
+  std::mutex head_mu_;
+  Head head_;
+
+  // Writer-thread state: the chain's tip as of the last committed group.
+  Position w_next_position_ = 1;
+  crypto::Hash w_last_hash_{};
+  Timestamp w_last_recorded_;
+};
+
+// Cross-stream facts for the household rules, from the working view.
+class WriterCross : public CrossStream {
+ public:
+  WriterCross(EngineImpl* e, const EngineImpl::Group* g, const EngineImpl::Working* w)
+      : e_(e), g_(g), w_(w) {}
+
+  std::optional<Date> DwellingRegisteredOn(std::string_view dwelling_id) const override {
+    std::shared_ptr<StreamEntry> keep;
+    auto records = e_->WorkingRecords("dwelling/" + std::string(dwelling_id), *g_, *w_, &keep);
+    if (!records.ok()) {
+      error_ = records.status();
+      return std::nullopt;
+    }
+    for (const auto& t : BuildTimeline(*records, UINT64_MAX, std::nullopt))
+      if (t.fact->type == EventType::kDwellingRegistered) return t.effective;
+    return std::nullopt;
+  }
+
+  std::vector<OccupancyInterval> OtherOccupancies(std::string_view dwelling_id,
+                                                  std::string_view self) const override {
+    std::vector<OccupancyInterval> out;
+    for (const std::string& h : Referencing(dwelling_id)) {
+      if (h == self) continue;
+      std::shared_ptr<StreamEntry> keep;
+      auto records = e_->WorkingRecords("household/" + h, *g_, *w_, &keep);
+      if (!records.ok()) {
+        error_ = records.status();
+        continue;
+      }
+      auto timeline = BuildTimeline(*records, UINT64_MAX, std::nullopt);
+      for (auto& o : ExtractOccupancies(h, timeline))
+        if (o.dwelling_id == dwelling_id) out.push_back(std::move(o));
+    }
+    return out;
+  }
+
+  bool DwellingReferenced(std::string_view dwelling_id) const override {
+    return !Referencing(dwelling_id).empty();
+  }
+
+  const Status& error() const { return error_; }
+
+ private:
+  std::set<std::string> Referencing(std::string_view dwelling_id) const {
+    std::set<std::string> out;
+    {
+      std::lock_guard<std::mutex> lock(e_->refs_mu_);
+      auto refs = e_->RefsLocked(std::string(dwelling_id));
+      if (refs.ok()) {
+        out = **refs;
+      } else {
+        error_ = refs.status();
+      }
+    }
+    for (const auto& [d, h] : g_->new_refs)
+      if (d == dwelling_id) out.insert(h);
+    for (const auto& [subject, records] : w_->fresh)
+      for (const auto& r : records)
+        if (r.fact.dwelling_id == dwelling_id && subject.rfind("household/", 0) == 0)
+          out.insert(subject.substr(10));
+    return out;
+  }
+
+  EngineImpl* e_;
+  const EngineImpl::Group* g_;
+  const EngineImpl::Working* w_;
+  mutable Status error_;
+};
+
+void EngineImpl::WriterLoop() {
+  for (;;) {
+    std::vector<std::unique_ptr<Request>> batch;
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty() && stopping_) return;
+      // Take everything waiting: these requests share one write and one sync.
+      while (!queue_.empty()) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    queue_space_cv_.notify_all();
+
+    Group g;
+    g.next_position = w_next_position_;
+    g.last_hash = w_last_hash_;
+    g.last_recorded = w_last_recorded_;
+    std::vector<AppendOutcome> outcomes;
+    outcomes.reserve(batch.size());
+    for (auto& req : batch) {
+      if (!failed_.ok()) {
+        AppendOutcome o;
+        o.error = failed_;
+        outcomes.push_back(std::move(o));
+        continue;
+      }
+      outcomes.push_back(Judge(*req, g));
+      if (outcomes.back().kind == AppendOutcome::Kind::kAccepted && req->options.sync) g.sync = true;
+    }
+    if (g.batch.Count() > 0) {
+      Status st = Commit(g);
+      if (!st.ok()) {
+        failed_ = Status(st.code(), "the engine stopped after a failed write: " + st.message());
+        for (auto& o : outcomes)
+          if (o.kind == AppendOutcome::Kind::kAccepted) {
+            o = AppendOutcome();
+            o.error = failed_;
+          }
+      } else {
+        w_next_position_ = g.next_position;
+        w_last_hash_ = g.last_hash;
+        w_last_recorded_ = g.last_recorded;
+        Publish(g);
+      }
+    }
+    for (size_t i = 0; i < batch.size(); ++i) batch[i]->promise.set_value(std::move(outcomes[i]));
+
+    // The cache only grows with what is read or written; past its limit, drop
+    // it between groups (everything in it is committed and can be reloaded).
+    if (cached_events_ > 8'000'000) {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      cache_.clear();
+      cached_events_ = 0;
+    }
+  }
+}
+
+Status EngineImpl::Commit(Group& g) {
+  if (g.keys_created) RETURN_IF_ERROR(keys_->Flush(g.sync));
+  return store_->Write(&g.batch, g.sync);
+}
+
+void EngineImpl::Publish(Group& g) {
+  for (auto& [subject, records] : g.pending) {
+    std::shared_ptr<StreamEntry> e;
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      auto it = cache_.find(subject);
+      if (it == cache_.end()) continue;
+      e = it->second;
+    }
+    std::unique_lock<std::shared_mutex> lock(e->mu);
+    if (!e->loaded) continue;
+    // A reader may have loaded the stream after the write: skip what it has.
+    Position last = e->records.empty() ? 0 : e->records.back().position;
+    for (auto& r : records)
+      if (r.position > last) {
+        e->records.push_back(std::move(r));
+        ++cached_events_;
+      }
+  }
+  {
+    std::lock_guard<std::mutex> lock(refs_mu_);
+    for (const auto& [d, h] : g.new_refs)
+      if (auto it = refs_.find(d); it != refs_.end()) it->second.insert(h);
+  }
+  PublishHead();
+}
+
+AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
+  auto& events = req.events;
+  const AppendOptions& opt = req.options;
+  auto engine_error = [](Status st) {
+    AppendOutcome o;
+    o.error = std::move(st);
+    return o;
+  };
+
+  // --- malformed: fields a caller may not set.
+  for (const auto& e : events) {
+    if (e.recorded_at && !opt.allow_recorded_at)
+      return Refused(MakeRefusal("malformed",
+                                 "field 'recordedAt' is set by the engine (only an admin import "
+                                 "of historical records may supply it)",
+                                 e.id_text));
+    if (e.actor && !opt.allow_actor_in_body)
+      return Refused(MakeRefusal("malformed", "field 'actor' is set from the caller's identity",
+                                 e.id_text));
+  }
+
+  // --- corrections: decode their partial data against the target's type.
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto& e = events[i];
+    if (e.type != EventType::kEventCorrected) continue;
+    std::optional<EventType> target_type;
+    for (size_t j = 0; j < i; ++j)
+      if (events[j].id == e.fact.target_id && events[j].subject == e.subject)
+        target_type = events[j].type;
+    if (!target_type) {
+      auto it = g.ids.find(e.fact.target_id);
+      if (it != g.ids.end() && it->second.subject == e.subject.text) target_type = it->second.type;
+    }
+    if (!target_type) {
+      auto entry = LoadedEntry(e.subject);
+      if (!entry.ok()) return engine_error(entry.status());
+      std::shared_lock<std::shared_mutex> lock((*entry)->mu);
+      for (const auto& r : (*entry)->records)
+        if (r.id == e.fact.target_id) target_type = r.type;
+    }
+    if (target_type) {
+      if (auto err = codec::DecodeCorrectionData(e, *target_type))
+        return Refused(MakeRefusal("malformed", *err, e.id_text));
+    }
+  }
+
+  // --- idempotency: duplicate or id_conflict.
+  std::vector<std::string> full(events.size());
+  for (size_t i = 0; i < events.size(); ++i)
+    full[i] = DataBytesOf(events[i].data->getRoot<schema::EventData>().asReader());
+  size_t duplicates = 0;
+  std::vector<AppendedEvent> dup_results;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    for (size_t j = 0; j < i; ++j)
+      if (events[j].id == e.id)
+        return Refused(MakeRefusal("id_conflict", "event id " + e.id_text + " appears twice in the batch",
+                                   e.id_text));
+    GroupEvent existing;
+    bool found = false;
+    if (auto it = g.ids.find(e.id); it != g.ids.end()) {
+      existing = it->second;
+      found = true;
+    } else {
+      std::string value;
+      Status st = store_->Get(log::Store::kId, e.id.AsBytes(), &value, &found);
+      if (!st.ok()) return engine_error(st);
+      if (found) {
+        Position p = log::GetBE64(value);
+        std::string ev;
+        bool f2 = false;
+        st = store_->Get(log::Store::kLog, log::PositionKey(p), &ev, &f2);
+        if (!st.ok()) return engine_error(st);
+        if (!f2) return engine_error(Status::Corruption("the id index names a missing position"));
+        auto m = StoredMessage::Decode(ev);
+        if (!m.ok()) return engine_error(m.status());
+        auto se = m->Root();
+        existing.position = p;
+        existing.version = se.getVersion();
+        existing.subject = se.getSubject().cStr();
+        existing.type = codec::TypeOf(se.getData());
+        existing.effective = Date{se.getEffectiveDate()};
+        auto fd = FullData(se, existing.subject);
+        existing.full_data = DataBytesOf(fd->getRoot<schema::EventData>().asReader());
+      }
+    }
+    if (!found) continue;
+    bool same = existing.type == e.type && existing.subject == e.subject.text &&
+                existing.effective == e.effective && existing.full_data == full[i];
+    if (!same)
+      return Refused(MakeRefusal("id_conflict",
+                                 "event id " + e.id_text + " is already recorded (position " +
+                                     std::to_string(existing.position) + ") with different content",
+                                 e.id_text));
+    ++duplicates;
+    dup_results.push_back({e.id_text, existing.position, existing.version, true});
+  }
+  if (duplicates == events.size()) {
+    AppendOutcome o;
+    o.kind = AppendOutcome::Kind::kDuplicate;
+    o.results = std::move(dup_results);
+    return o;
+  }
+  if (duplicates > 0)
+    return Refused(MakeRefusal("id_conflict",
+                               "the batch mixes events already recorded with new ones",
+                               events[0].id_text));
+
+  // --- expectedVersion, per stream, in array order.
+  Working w;
+  std::map<std::string, std::shared_ptr<StreamEntry>> entries;
+  std::map<std::string, StreamVersion> version;
+  for (const auto& e : events) {
+    if (!entries.count(e.subject.text)) {
+      auto entry = LoadedEntry(e.subject);
+      if (!entry.ok()) return engine_error(entry.status());
+      entries[e.subject.text] = *entry;
+      StreamVersion v;
+      {
+        std::shared_lock<std::shared_mutex> lock((*entry)->mu);
+        v = static_cast<StreamVersion>((*entry)->records.size()) - 1;
+      }
+      if (auto it = g.pending.find(e.subject.text); it != g.pending.end()) v += it->second.size();
+      version[e.subject.text] = v;
+      w.order.push_back(e.subject.text);
+    }
+    StreamVersion& cur = version[e.subject.text];
+    if (e.expected_version && *e.expected_version != cur) {
+      Refusal r = MakeRefusal("version_conflict",
+                              "stream " + e.subject.text + " is at version " + std::to_string(cur) +
+                                  ", not " + std::to_string(*e.expected_version),
+                              e.id_text);
+      r.current_version = cur;
+      return Refused(std::move(r));
+    }
+    ++cur;
+    if (cur + 1 > kStreamEventsMax)
+      return Refused(MakeRefusal("stream_too_long",
+                                 "stream " + e.subject.text + " would exceed " +
+                                     std::to_string(kStreamEventsMax) + " events",
+                                 e.id_text));
+  }
+
+  // --- transaction time.
+  Timestamp last = g.last_recorded;
+  std::vector<Timestamp> stamps(events.size());
+  Timestamp now = (options_.clock ? options_.clock : SystemClock())->Now();
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    if (e.recorded_at) {
+      if (*e.recorded_at < last)
+        return Refused(MakeRefusal("recorded_at_regression",
+                                   "recordedAt " + FormatTimestamp(*e.recorded_at) +
+                                       " is earlier than the last recorded event (" +
+                                       FormatTimestamp(last) + ")",
+                                   e.id_text));
+      stamps[i] = *e.recorded_at;
+    } else {
+      stamps[i] = std::max(now, last);
+    }
+    last = stamps[i];
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    Date today = UtcDate(stamps[i]);
+    bool future = e.effective > today;
+    if (e.type == EventType::kEventCorrected) {
+      int32_t d = e.data->getRoot<schema::EventData>().getEventCorrected().getEffectiveDate();
+      if (d != schema::K_NO_DATE && Date{d} > today) future = true;
+    }
+    if (future)
+      return Refused(MakeRefusal("effective_date_in_future",
+                                 "effectiveDate " + FormatDate(e.effective) +
+                                     " is later than the day it is recorded (" + FormatDate(today) + ")",
+                                 e.id_text));
+  }
+
+  // --- the rules: build the request's records at their tentative positions.
+  const Position next = g.next_position;
+  std::map<std::string, StreamVersion> first_version;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    if (!first_version.count(e.subject.text)) {
+      StreamVersion count = 0;
+      for (const auto& x : events)
+        if (x.subject == e.subject) ++count;
+      first_version[e.subject.text] = version[e.subject.text] - count + 1;
+    }
+  }
+  std::vector<EventRecord*> fresh_ptrs(events.size());
+  {
+    std::map<std::string, StreamVersion> v = first_version;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const auto& e = events[i];
+      EventRecord r;
+      r.position = next + i;
+      r.version = v[e.subject.text]++;
+      r.id = e.id;
+      r.type = e.type;
+      r.effective = e.effective;
+      r.recorded = stamps[i];
+      r.fact = e.fact;
+      r.corrected_effective = e.effective;
+      w.fresh[e.subject.text].push_back(std::move(r));
+      w.fresh_data[next + i] = full[i];
+    }
+    // Pointers only once every vector is complete.
+    std::map<std::string, size_t> k;
+    for (size_t i = 0; i < events.size(); ++i)
+      fresh_ptrs[i] = &w.fresh[events[i].subject.text][k[events[i].subject.text]++];
+  }
+  // Corrections: fold the target's data through every correction up to this one.
+  for (size_t i = 0; i < events.size(); ++i) {
+    EventRecord& r = *fresh_ptrs[i];
+    if (r.type != EventType::kEventCorrected) continue;
+    std::shared_ptr<StreamEntry> keep;
+    auto records = WorkingRecords(events[i].subject.text, g, w, &keep);
+    if (!records.ok()) return engine_error(records.status());
+    const EventRecord* target = nullptr;
+    for (const EventRecord* x : *records)
+      if (x->id == r.fact.target_id && x->position < r.position) target = x;
+    if (!target || IsCorrection(target->type)) continue;  // target_not_found, below
+    auto data = DataAt(target->position, g, w);
+    if (!data.ok()) return engine_error(data.status());
+    std::string current = *data;
+    Date eff = target->effective;
+    for (const EventRecord* x : *records) {
+      if (x->position >= r.position) break;
+      if (x->type == EventType::kEventCorrected && x->fact.target_id == r.fact.target_id) {
+        auto cd = DataAt(x->position, g, w);
+        if (!cd.ok()) return engine_error(cd.status());
+        capnp::FlatArrayMessageReader cr(kj::arrayPtr(
+            reinterpret_cast<const capnp::word*>(cd->data()), cd->size() / 8));
+        ApplyCorrection(cr.getRoot<schema::EventData>(), &current, &eff);
+      }
+    }
+    ApplyCorrection(events[i].data->getRoot<schema::EventData>().asReader(), &current, &eff);
+    capnp::FlatArrayMessageReader mr(
+        kj::arrayPtr(reinterpret_cast<const capnp::word*>(current.data()), current.size() / 8));
+    Uuid target_id = r.fact.target_id;
+    r.fact = codec::ToFact(mr.getRoot<schema::EventData>(), events[i].subject);
+    r.fact.target_id = target_id;
+    r.corrected_effective = eff;
+  }
+
+  WriterCross cross(this, &g, &w);
+  std::unordered_set<const EventRecord*> fresh_set(fresh_ptrs.begin(), fresh_ptrs.end());
+  for (const std::string& subject : w.order) {
+    std::shared_ptr<StreamEntry> keep;
+    auto records = WorkingRecords(subject, g, w, &keep);
+    if (!records.ok()) return engine_error(records.status());
+    bool has_correction = false;
+    for (const EventRecord* r : *records) {
+      if (!fresh_set.count(r) || !IsCorrection(r->type)) continue;
+      has_correction = true;
+      if (auto f = CheckCorrectionTarget(*records, *r, cross))
+        return Refused(MakeRefusal(f->code, f->message, FormatUuid(r->id)));
+    }
+    auto timeline = BuildTimeline(*records, UINT64_MAX, std::nullopt);
+    StreamVerdict v;
+    std::string why;
+    auto subj = ParseSubject(subject, &why);
+    if (subj->kind == StreamKind::kHousehold) {
+      v = CheckHouseholdTimeline(subj->id(), timeline, cross);
+    } else if (subj->kind == StreamKind::kDwelling) {
+      v = CheckDwellingTimeline(timeline);
+    }
+    if (!cross.error().ok()) return engine_error(cross.error());
+    if (v.ok) continue;
+    const EventRecord* failing = timeline[v.failing_index].record;
+    if (fresh_set.count(failing))
+      return Refused(MakeRefusal(v.failure.code, v.failure.message, FormatUuid(failing->id)));
+    if (has_correction) {
+      std::optional<std::string> id;
+      for (const EventRecord* r : *records)
+        if (fresh_set.count(r) && IsCorrection(r->type)) id = FormatUuid(r->id);
+      return Refused(MakeRefusal("correction_breaks_rules",
+                                 "the correction would break the stream: " + v.failure.message +
+                                     " (inner rule: " + v.failure.code + ", event " +
+                                     FormatUuid(failing->id) + ")",
+                                 id));
+    }
+    return Refused(MakeRefusal(v.failure.code,
+                               "a later recorded fact would no longer hold: " + v.failure.message +
+                                   " (event " + FormatUuid(failing->id) + ")",
+                               events[0].id_text));
+  }
+
+  // --- accepted: encode, seal, chain.
+  crypto::Hash prev = g.last_hash;
+  std::vector<std::string> values(events.size());
+  bool keys_created = false;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    const EventRecord& r = *fresh_ptrs[i];
+    capnp::MallocMessageBuilder msg(1024);
+    auto se = msg.initRoot<schema::StoredEvent>();
+    se.setPosition(r.position);
+    se.setVersion(static_cast<uint32_t>(r.version));
+    se.setId(capnp::Data::Reader(e.id.bytes.data(), 16));
+    se.setSubject(e.subject.text);
+    se.setEffectiveDate(e.effective.days);
+    se.setRecordedAt(r.recorded.micros);
+    auto actor = se.initActor();
+    if (e.actor) {
+      actor.setId(e.actor->id);
+      actor.setRole(e.actor->role);
+      actor.setOrg(e.actor->org);
+    } else {
+      actor.setId(opt.actor.id);
+      actor.setRole(RoleFromName(opt.actor.role).value_or(schema::Role::ADMIN));
+      actor.setOrg(opt.actor.org);
+    }
+    se.setData(e.data->getRoot<schema::EventData>().asReader());
+    if (e.subject.kind == StreamKind::kHousehold) {
+      capnp::MallocMessageBuilder personal(256);
+      if (codec::SplitPersonal(se.getData(), personal.initRoot<schema::EventData>())) {
+        bool created = false;
+        auto key = keys_->GetOrCreate(e.subject.text, &created);
+        if (!key.ok()) return engine_error(key.status());
+        keys_created |= created;
+        std::string sealed = crypto::Seal(
+            *key, e.id, codec::Canonical(personal.getRoot<schema::EventData>().asReader()));
+        se.setSealed(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(sealed.data()), sealed.size()));
+      }
+    }
+    se.setPrevHash(capnp::Data::Reader(prev.data(), prev.size()));
+    std::string bytes = codec::Canonical(se.asReader());
+    if (bytes.size() > kEventBytesMax)
+      return Refused(MakeRefusal("malformed",
+                                 "the event is " + std::to_string(bytes.size()) +
+                                     " bytes once encoded, over the limit of " +
+                                     std::to_string(kEventBytesMax),
+                                 e.id_text));
+    prev = crypto::Sha256(bytes);
+    values[i].assign(reinterpret_cast<const char*>(prev.data()), prev.size());
+    values[i] += bytes;
+  }
+
+  // --- into the group.
+  g.keys_created |= keys_created;
+  AppendOutcome out;
+  out.kind = AppendOutcome::Kind::kAccepted;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    EventRecord& r = *fresh_ptrs[i];
+    std::string pos_value;
+    log::PutBE64(&pos_value, r.position);
+    g.batch.Put(store_->handle(log::Store::kLog), log::PositionKey(r.position), values[i]);
+    g.batch.Put(store_->handle(log::Store::kStream), log::StreamKey(e.subject.text, r.version),
+                pos_value);
+    g.batch.Put(store_->handle(log::Store::kId), e.id.AsBytes(), pos_value);
+    if (e.subject.kind == StreamKind::kHousehold && !r.fact.dwelling_id.empty()) {
+      std::pair<std::string, std::string> ref(r.fact.dwelling_id, std::string(e.subject.id()));
+      bool known = false;
+      {
+        std::lock_guard<std::mutex> lock(refs_mu_);
+        auto refs = RefsLocked(ref.first);
+        if (!refs.ok()) return engine_error(refs.status());
+        known = (*refs)->count(ref.second) > 0;
+      }
+      if (!known && g.new_refs.insert(ref).second)
+        g.batch.Put(store_->handle(log::Store::kRef), log::RefKey(ref.first, ref.second), "");
+    }
+    GroupEvent ge{r.position, r.version, e.subject.text, e.type, e.effective, full[i]};
+    auto [it, inserted] = g.ids.emplace(e.id, std::move(ge));
+    g.by_position[r.position] = &it->second;
+    out.results.push_back({e.id_text, r.position, r.version, false});
+  }
+  g.next_position = next + events.size();
+  g.last_hash = prev;
+  g.last_recorded = last;
+  for (size_t i = 0; i < events.size(); ++i)
+    g.pending[events[i].subject.text].push_back(std::move(*fresh_ptrs[i]));
+  return out;
+}
+
+VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& progress) {
+  VerifyReport rep;
+  auto bad = [&](Position p, std::string problem) {
+    if (rep.ok) {
+      rep.ok = false;
+      rep.first_bad_position = p;
+      rep.problem = std::move(problem);
+    }
+  };
+  Head head = GetHead();
+  crypto::Hash prev{};
+  Position expected = 1;
+  std::unordered_map<std::string, StreamVersion> versions;
+  Status st = store_->Scan(log::Store::kLog, {}, {}, [&](std::string_view key, std::string_view value) {
+    Position p = key.size() == 8 ? log::GetBE64(key) : 0;
+    if (p != expected) {
+      bad(expected, "the log has no event at position " + std::to_string(expected) +
+                        " (next key is position " + std::to_string(p) + ")");
+      return false;
+    }
+    auto m = StoredMessage::Decode(value);
+    if (!m.ok()) {
+      bad(p, m.status().message());
+      return false;
+    }
+    auto se = m->Root();
+    if (crypto::Sha256(m->Bytes()) != m->hash()) {
+      bad(p, "the stored hash does not match the event's bytes (tampered or corrupt)");
+      return false;
+    }
+    auto ph = se.getPrevHash();
+    if (ph.size() != 32 || std::memcmp(ph.begin(), prev.data(), 32) != 0) {
+      bad(p, "prevHash does not match the hash of the previous event (chain broken)");
+      return false;
+    }
+    if (se.getPosition() != p) {
+      bad(p, "the event's position field disagrees with its key");
+      return false;
+    }
+    std::string subject = se.getSubject().cStr();
+    StreamVersion& v = versions.try_emplace(subject, -1).first->second;
+    if (static_cast<StreamVersion>(se.getVersion()) != v + 1) {
+      bad(p, "stream " + subject + " version " + std::to_string(se.getVersion()) +
+                 " is not the next one (" + std::to_string(v + 1) + ")");
+      return false;
+    }
+    v += 1;
+    // Indexes, from the log's side.
+    std::string pos_value, got;
+    log::PutBE64(&pos_value, p);
+    bool found = false;
+    Status s = store_->Get(log::Store::kStream, log::StreamKey(subject, se.getVersion()), &got, &found);
+    if (!s.ok() || !found || got != pos_value) {
+      bad(p, "the stream index does not point to this event");
+      return false;
+    }
+    s = store_->Get(log::Store::kId, {reinterpret_cast<const char*>(se.getId().begin()), se.getId().size()},
+                    &got, &found);
+    if (!s.ok() || !found || got != pos_value) {
+      bad(p, "the id index does not point to this event");
+      return false;
+    }
+    prev = m->hash();
+    ++rep.events;
+    if (progress && p % 50000 == 0) progress(p, head.position);
+    ++expected;
+    return true;
+  });
+  if (!st.ok()) bad(expected, st.message());
+  if (!rep.ok) return rep;
+  // Indexes, from their side: no entry may point elsewhere or past the end.
+  int64_t stream_entries = 0, id_entries = 0;
+  st = store_->Scan(log::Store::kStream, {}, {}, [&](std::string_view, std::string_view v) {
+    ++stream_entries;
+    if (v.size() != 8 || log::GetBE64(v) == 0 || log::GetBE64(v) > static_cast<Position>(rep.events)) {
+      bad(v.size() == 8 ? log::GetBE64(v) : 0, "the stream index has an entry outside the log");
+      return false;
+    }
+    return true;
+  });
+  if (st.ok() && rep.ok)
+    st = store_->Scan(log::Store::kId, {}, {}, [&](std::string_view, std::string_view v) {
+      ++id_entries;
+      if (v.size() != 8 || log::GetBE64(v) == 0 || log::GetBE64(v) > static_cast<Position>(rep.events)) {
+        bad(v.size() == 8 ? log::GetBE64(v) : 0, "the id index has an entry outside the log");
+        return false;
+      }
+      return true;
+    });
+  if (!st.ok()) bad(expected, st.message());
+  if (rep.ok && (stream_entries != rep.events || id_entries != rep.events))
+    bad(rep.events, "the indexes hold " + std::to_string(stream_entries) + " stream and " +
+                        std::to_string(id_entries) + " id entries for " +
+                        std::to_string(rep.events) + " events");
+  rep.head = crypto::ToHex(prev);
+  return rep;
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
+  crypto::InitOnce();
+  ASSIGN_OR_RETURN(std::unique_ptr<log::Store> store,
+                   log::Store::Open(options.data_dir + "/log", options.read_only,
+                                    options.create_if_missing));
+  ASSIGN_OR_RETURN(std::unique_ptr<crypto::KeyStore> keys,
+                   crypto::KeyStore::Open(options.data_dir + "/keys", options.read_only,
+                                          options.key_generator));
+  auto engine = std::make_unique<EngineImpl>(options, std::move(store), std::move(keys));
+  RETURN_IF_ERROR(engine->Init());
+  return std::unique_ptr<Engine>(std::move(engine));
+}
+
+}  // namespace relais

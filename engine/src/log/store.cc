@@ -1,0 +1,155 @@
+#include "log/store.h"
+
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include <filesystem>
+
+#include "log/log_format.h"
+
+namespace relais::log {
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  std::string msg = what + ": " + s.ToString();
+  // RocksDB reports a held LOCK file as an IO error mentioning the lock.
+  if (s.IsIOError() && (msg.find("lock") != std::string::npos || msg.find("LOCK") != std::string::npos))
+    return Status::Busy(what + ": the data directory is in use by another relais process (" +
+                        s.ToString() + ")");
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  return Status::IoError(msg);
+}
+
+namespace {
+
+rocksdb::ColumnFamilyOptions FamilyOptions(Store::Family f) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_size = 16 * 1024;
+  if (f == Store::kId || f == Store::kStream || f == Store::kRef) {
+    // Random point lookups (idempotency checks of new ids are misses): a bloom
+    // filter answers most of them without reading a block.
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+  }
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  o.compression = rocksdb::kLZ4Compression;
+  o.bottommost_compression = rocksdb::kZSTD;
+  o.write_buffer_size = f == Store::kLog ? 64 << 20 : 32 << 20;
+  return o;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_only,
+                                           bool create_if_missing) {
+  std::error_code ec;
+  if (!read_only && create_if_missing) std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
+  if (read_only && !std::filesystem::exists(dir + "/CURRENT"))
+    return Status::NotFound("no relais data in " + dir);
+
+  rocksdb::DBOptions dbo;
+  dbo.create_if_missing = create_if_missing;
+  dbo.create_missing_column_families = true;
+  dbo.max_background_jobs = 2;
+  dbo.bytes_per_sync = 1 << 20;
+  dbo.keep_log_file_num = 4;
+  dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, FamilyOptions(kMeta)},
+      {kLogFamily, FamilyOptions(kLog)},
+      {kStreamFamily, FamilyOptions(kStream)},
+      {kIdFamily, FamilyOptions(kId)},
+      {kRefFamily, FamilyOptions(kRef)},
+  };
+  std::unique_ptr<Store> store(new Store());
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = read_only
+                          ? rocksdb::DB::OpenForReadOnly(dbo, dir, cfs, &store->handles_, &db)
+                          : rocksdb::DB::Open(dbo, dir, cfs, &store->handles_, &db);
+  if (!s.ok()) return FromRocks(s, "opening " + dir);
+  store->db_.reset(db);
+
+  std::string format;
+  bool found = false;
+  RETURN_IF_ERROR(store->Get(kMeta, kFormatKey, &format, &found));
+  if (!found) {
+    if (read_only) return Status::Corruption(dir + " is not a relais log (no format marker)");
+    rocksdb::WriteBatch b;
+    b.Put(store->handles_[kMeta], kFormatKey, kFormatValue);
+    RETURN_IF_ERROR(store->Write(&b, true));
+  } else if (format != kFormatValue) {
+    return Status::Corruption(dir + " has format '" + format + "', this relais reads '" +
+                              kFormatValue + "'");
+  }
+  return store;
+}
+
+Store::~Store() {
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+  }
+}
+
+Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return FromRocks(db_->Write(wo, batch), "writing the log");
+}
+
+Status Store::SyncWal() {
+  return FromRocks(db_->FlushWAL(true), "syncing the log");
+}
+
+Status Store::Get(Family f, std::string_view key, std::string* value, bool* found) {
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[f], rocksdb::Slice(key.data(), key.size()), value);
+  *found = s.ok();
+  if (s.IsNotFound()) return Status::Ok();
+  return FromRocks(s, "reading the log");
+}
+
+Status Store::MultiGet(Family f, const std::vector<std::string>& keys,
+                       std::vector<std::string>* values, std::vector<bool>* found) {
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), handles_[f]);
+  std::vector<rocksdb::Status> st = db_->MultiGet(rocksdb::ReadOptions(), cfs, slices, values);
+  found->assign(keys.size(), false);
+  for (size_t i = 0; i < st.size(); ++i) {
+    if (st[i].ok()) {
+      (*found)[i] = true;
+    } else if (!st[i].IsNotFound()) {
+      return FromRocks(st[i], "reading the log");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Store::Scan(Family f, std::string_view prefix, std::string_view start,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[f]));
+  std::string_view from = start.empty() ? prefix : start;
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (!prefix.empty() && k.substr(0, prefix.size()) != prefix) break;
+    if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  return FromRocks(it->status(), "scanning the log");
+}
+
+Status Store::Last(Family f, std::string* key, std::string* value, bool* found) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[f]));
+  it->SeekToLast();
+  *found = it->Valid();
+  if (*found) {
+    *key = it->key().ToString();
+    *value = it->value().ToString();
+  }
+  return FromRocks(it->status(), "reading the log");
+}
+
+}  // namespace relais::log

@@ -1,0 +1,48 @@
+// The RocksDB adapter of the log: the only file that speaks rocksdb::Status.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "relais/status.h"
+
+namespace relais::log {
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what);
+
+class Store {
+ public:
+  enum Family { kMeta = 0, kLog = 1, kStream = 2, kId = 3, kRef = 4 };
+
+  // Opens (creating if asked) DIR/log. A directory held by another process
+  // is Status::Busy with a message that says so.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, bool read_only,
+                                             bool create_if_missing);
+  ~Store();
+
+  Status Write(rocksdb::WriteBatch* batch, bool sync);
+  Status SyncWal();
+  Status Get(Family f, std::string_view key, std::string* value, bool* found);
+  // Multi-get of log values by key; missing keys leave found[i] false.
+  Status MultiGet(Family f, const std::vector<std::string>& keys, std::vector<std::string>* values,
+                  std::vector<bool>* found);
+  // Visits keys with `prefix` (all keys if empty) from `start` (or the prefix).
+  Status Scan(Family f, std::string_view prefix, std::string_view start,
+              const std::function<bool(std::string_view key, std::string_view value)>& fn);
+  // The last key/value of a family; found=false if empty.
+  Status Last(Family f, std::string* key, std::string* value, bool* found);
+
+  rocksdb::ColumnFamilyHandle* handle(Family f) { return handles_[f]; }
+
+ private:
+  Store() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+}  // namespace relais::log
