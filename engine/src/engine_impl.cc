@@ -65,9 +65,11 @@ class StoredMessage {
     size_t n = (value.size() - log::kHashBytes) / 8;
     m.words_ = kj::heapArray<capnp::word>(n);
     std::memcpy(m.words_.begin(), value.data() + log::kHashBytes, n * 8);
+    // Heap-held so that the reader's view survives moving the message.
+    m.segments_ = std::make_unique<kj::ArrayPtr<const capnp::word>[]>(1);
     m.segments_[0] = m.words_.asPtr();
     m.reader_ = std::make_unique<capnp::SegmentArrayMessageReader>(
-        kj::arrayPtr(m.segments_, 1));
+        kj::arrayPtr(m.segments_.get(), 1));
     return m;
   }
   schema::StoredEvent::Reader Root() const { return reader_->getRoot<schema::StoredEvent>(); }
@@ -79,7 +81,7 @@ class StoredMessage {
  private:
   crypto::Hash hash_{};
   kj::Array<capnp::word> words_;
-  kj::ArrayPtr<const capnp::word> segments_[1];
+  std::unique_ptr<kj::ArrayPtr<const capnp::word>[]> segments_;
   std::unique_ptr<capnp::SegmentArrayMessageReader> reader_;
 };
 
@@ -100,19 +102,6 @@ EventRecord RecordOf(schema::StoredEvent::Reader se, const Subject& subject) {
   return r;
 }
 
-// Folds one correction into the target's current data.
-void ApplyCorrection(schema::EventData::Reader correction, std::string* target_data,
-                     Date* target_effective) {
-  auto c = correction.getEventCorrected();
-  if (c.getEffectiveDate() != schema::K_NO_DATE) *target_effective = Date{c.getEffectiveDate()};
-  if (!c.hasData()) return;
-  capnp::FlatArrayMessageReader base_reader(kj::arrayPtr(
-      reinterpret_cast<const capnp::word*>(target_data->data()), target_data->size() / 8));
-  auto merged = codec::MergeData(base_reader.getRoot<schema::EventData>(), c.getData(),
-                                 c.getFields());
-  *target_data = codec::Canonical(merged->getRoot<schema::EventData>().asReader());
-}
-
 // Canonical bytes are a single segment without a segment table; FlatArray
 // readers want a table, so wrap them.
 std::string WithSegmentTable(std::string canonical) {
@@ -124,6 +113,19 @@ std::string WithSegmentTable(std::string canonical) {
 
 std::string DataBytesOf(schema::EventData::Reader d) {
   return WithSegmentTable(codec::Canonical(d));
+}
+
+// Folds one correction into the target's current data.
+void ApplyCorrection(schema::EventData::Reader correction, std::string* target_data,
+                     Date* target_effective) {
+  auto c = correction.getEventCorrected();
+  if (c.getEffectiveDate() != schema::K_NO_DATE) *target_effective = Date{c.getEffectiveDate()};
+  if (!c.hasData()) return;
+  capnp::FlatArrayMessageReader base_reader(kj::arrayPtr(
+      reinterpret_cast<const capnp::word*>(target_data->data()), target_data->size() / 8));
+  auto merged = codec::MergeData(base_reader.getRoot<schema::EventData>(), c.getData(),
+                                 c.getFields());
+  *target_data = DataBytesOf(merged->getRoot<schema::EventData>().asReader());
 }
 
 std::optional<schema::Role> RoleFromName(std::string_view name) {

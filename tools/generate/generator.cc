@@ -1114,7 +1114,7 @@ void Simulation::Consent(int who, const char* purpose, bool given, int effective
   const int64_t ordinal = Emit("ConsentRecorded", h.subject, effective_day);
   // Withdrawing a data-sharing consent by mistake, then retracting it, is the
   // kind of harmless slip the import must cope with: no rule reads it.
-  if (std::string_view(purpose) == "data_sharing" && rng_.Chance(0.04)) {
+  if (std::string_view(purpose) == "data_sharing" && rng_.Chance(0.02)) {
     MaybeFix(ordinal, who, FixKind::kRetract, 0, effective_day, h.registered_on);
   }
 }
@@ -1443,7 +1443,7 @@ void Simulation::ReviewEpisode(int who) {
   }
   // A late review is dated after the episode's last change, so the episode was
   // already in its current state, with these objectives, on that day.
-  const int effective = Late(0.08, h.episode_last_change + 1);
+  const int effective = Late(0.06, h.episode_last_change + 1);
   Json& j = Data().Str("episodeId", EpisodeId(h.episodes)).Array("progress");
   for (Objective& o : h.objectives) {
     if (o.status == 0 && rng_.Chance(0.55)) {
@@ -1464,7 +1464,9 @@ void Simulation::ReviewEpisode(int who) {
     MaybeFix(ordinal, who, FixKind::kNotes, (notes + 1) % static_cast<int>(std::size(kNotes)),
              effective, effective);
   }
-  if (rng_.Chance(0.08)) SetObjectives(who, rng_.Between(1, 2));
+  if (h.episode_status == EpisodeStatus::kActive && rng_.Chance(0.08)) {
+    SetObjectives(who, rng_.Between(1, 2));  // ObjectivesSet needs an active episode
+  }
   Schedule(who, Process::kSupport, next);
 }
 
@@ -1781,19 +1783,19 @@ void Simulation::ReportDifficulty(int who) {
                              ? "mental_health"
                              : rng_.Weighted(kDifficulties);
   const int severity = 1 + static_cast<int>(rng_.Weighted(std::array<int, 3>{50, 35, 15}));
-  const int effective = Late(0.15, h.registered_on);
+  const int effective = Late(0.08, h.registered_on);
   Data().Str("category", category).Int("severity", severity);
   const int64_t ordinal = Emit("DifficultyReported", h.subject, effective);
-  const double draw = rng_.Chance(0.1) ? rng_.Between(0, 99) : 100;
+  const int draw = rng_.Chance(0.035) ? rng_.Between(0, 99) : 100;
   if (draw < 50) {
     MaybeFix(ordinal, who, FixKind::kSeverity, severity % 3 + 1, effective, h.registered_on);
-  } else if (draw < 80) {
+  } else if (draw < 90) {
     MaybeFix(ordinal, who, FixKind::kDifficultyDate, rng_.Between(1, 14), effective,
              h.registered_on);
   } else if (draw < 100) {
     MaybeFix(ordinal, who, FixKind::kRetract, 0, effective, h.registered_on);
   }
-  Schedule(who, Process::kDifficulty, today_ + rng_.Between(45, 240));
+  Schedule(who, Process::kDifficulty, today_ + rng_.Between(75, 300));
 }
 
 // Paperwork with no rule attached: priority recognition, consents, transfers.
@@ -1812,12 +1814,12 @@ void Simulation::Admin(int who) {
     return Schedule(who, Process::kAdmin, today_ + rng_.Between(90, 400));
   }
   const int draw = rng_.Between(0, 99);
-  if (draw < 40) {
+  if (draw < 20) {
     h.data_sharing = !h.data_sharing;
     Consent(who, "data_sharing", h.data_sharing, Late(0.2, h.registered_on));
-  } else if (draw < 48) {
+  } else if (draw < 26) {
     Consent(who, "keep_history", true, today_);
-  } else if (draw < 53 && !h.transferred) {
+  } else if (draw < 31 && !h.transferred) {
     h.transferred = true;
     h.territory = (h.territory + rng_.Between(1, 2)) % 3;
     Data().Str("territory", kTerritories[static_cast<size_t>(h.territory)]);

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include <capnp/schema.h>
+
 #include "relais.capnp.h"
 #include "relais/types.h"
 
@@ -62,6 +64,14 @@ std::optional<EventType> EventTypeFromName(std::string_view name);
 bool IsCorrection(EventType t);  // EventCorrected or EventRetracted
 
 namespace sc = ::relais::schema;
+
+// The contract's JSON name of a schema enum value ("direct_lease", "T3", ...),
+// read from the schema (snake_case of the enumerant, or its $Json.name).
+std::string_view EnumJsonName(capnp::EnumSchema schema, uint16_t value);
+template <typename E>
+std::string_view JsonName(E value) {
+  return EnumJsonName(capnp::Schema::from<E>(), static_cast<uint16_t>(value));
+}
 
 struct ObjectiveItem {
   std::string id;

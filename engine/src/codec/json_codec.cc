@@ -342,7 +342,8 @@ Err JsonToStruct(simdjson::dom::element json, capnp::DynamicStruct::Builder out,
                  std::string* correction_data_json) {
   const StructMeta& sm = Registry::Get().Struct(out.getSchema());
   std::vector<bool> seen(sm.fields.size(), false);
-  for (auto [key, value] : json.get_object().value_unsafe()) {
+  simdjson::dom::object object = json.get_object().value_unsafe();
+  for (auto [key, value] : object) {
     std::string k(key);
     std::string p = Join(path, k);
     auto it = sm.by_name.find(k);
@@ -489,7 +490,8 @@ Err ParseActor(simdjson::dom::element v, ActorValue* out) {
   using ET = simdjson::dom::element_type;
   if (v.type() != ET::OBJECT) return Expect("actor", "an object", v);
   bool has_id = false, has_role = false, has_org = false;
-  for (auto [key, value] : v.get_object().value_unsafe()) {
+  simdjson::dom::object object = v.get_object().value_unsafe();
+  for (auto [key, value] : object) {
     if (key != "id" && key != "role" && key != "org")
       return "unknown field 'actor." + std::string(key) + "'";
     if (value.type() != ET::STRING) return Expect("actor." + std::string(key), "a string", value);
@@ -786,6 +788,10 @@ std::optional<EventType> EventTypeFromName(std::string_view name) {
   const auto* m = codec::MemberByName(name);
   if (!m) return std::nullopt;
   return static_cast<EventType>(m->field.getProto().getDiscriminantValue());
+}
+
+std::string_view EnumJsonName(capnp::EnumSchema schema, uint16_t value) {
+  return codec::EnumNameOf(schema, value);
 }
 
 bool IsCorrection(EventType t) {

@@ -1,0 +1,41 @@
+// Read models: a stream's status and history "as of D, known at T"
+// (time-and-indicators.md §1), folded from the engine's public API with the
+// domain's Evolve functions.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "relais/domain.h"
+#include "relais/engine.h"
+#include "relais/status.h"
+#include "relais/types.h"
+
+namespace relais::projections {
+
+// The two times of a view. Unset known_at means "everything in the log";
+// unset as_of means the UTC date of known_at, or `today`.
+struct ViewTime {
+  std::optional<Date> as_of;
+  std::optional<Timestamp> known_at;
+};
+
+// The log position a view sees: the last one recorded at or before known_at.
+Result<Position> KnownAtPosition(Engine& engine, const ViewTime& t);
+Date AsOfDate(const ViewTime& t, Date today);
+
+// events.md §5 / interfaces.md §1 `relais status`. NotFound when the subject
+// has no event known at T.
+Result<std::string> StatusJson(Engine& engine, const Subject& subject, const ViewTime& t,
+                               Date today, bool pretty);
+
+// interfaces.md §1 `relais history`.
+Result<std::string> HistoryJson(Engine& engine, const Subject& subject,
+                                std::optional<Timestamp> known_at, bool pretty);
+
+// The household state folded for (D, T); `found` false when the stream has no
+// event known at T.
+Result<HouseholdState> FoldHousehold(Engine& engine, const Subject& subject, Position known_at,
+                                     Date as_of, bool* found);
+
+}  // namespace relais::projections

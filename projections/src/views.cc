@@ -1,0 +1,316 @@
+#include "relais/projections/views.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "relais/json_writer.h"
+
+namespace relais::projections {
+
+namespace {
+
+std::string_view ReferralStatusName(ReferralStatus s) {
+  switch (s) {
+    case ReferralStatus::kOpen: return "open";
+    case ReferralStatus::kAccepted: return "accepted";
+    case ReferralStatus::kRefused: return "refused";
+    case ReferralStatus::kExpired: return "expired";
+  }
+  return "?";
+}
+
+std::string_view EpisodeStatusName(EpisodeStatus s) {
+  switch (s) {
+    case EpisodeStatus::kActive: return "active";
+    case EpisodeStatus::kPaused: return "paused";
+    case EpisodeStatus::kClosed: return "closed";
+  }
+  return "?";
+}
+
+void OptDate(JsonWriter& w, const std::optional<Date>& d) {
+  if (d) {
+    w.String(FormatDate(*d));
+  } else {
+    w.Null();
+  }
+}
+
+Result<std::vector<TimelineEntry>> Timeline(Engine& engine, const Subject& subject, Position p,
+                                            Date as_of, std::vector<EventRecord>* storage,
+                                            bool* found) {
+  Status st = engine.ReadStream(subject, [&](const std::vector<EventRecord>& records) {
+    *storage = records;  // copied: the fold runs without holding the stream
+  });
+  RETURN_IF_ERROR(st);
+  *found = !storage->empty() && storage->front().position <= p;
+  std::vector<const EventRecord*> ptrs;
+  ptrs.reserve(storage->size());
+  for (const auto& r : *storage) ptrs.push_back(&r);
+  return BuildTimeline(ptrs, p, as_of);
+}
+
+void HouseholdJson(JsonWriter& w, const Subject& subject, const HouseholdState& s) {
+  w.BeginObject();
+  w.Key("subject").String(subject.text);
+  w.Key("registered").Bool(s.registered);
+  w.Key("territory");
+  if (s.registered) {
+    w.String(JsonName(s.territory));
+  } else {
+    w.Null();
+  }
+  w.Key("referrals").BeginArray();
+  for (const auto& r : s.referrals) {
+    w.BeginObject();
+    w.Key("referralId").String(r.id);
+    w.Key("track").String(JsonName(r.track));
+    w.Key("source").String(JsonName(r.source));
+    w.Key("status").String(ReferralStatusName(r.status));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("occupancy");
+  if (const OccupancyState* o = s.ActiveOccupancy()) {
+    w.BeginObject();
+    w.Key("dwellingId").String(o->dwelling_id);
+    w.Key("contract").String(JsonName(o->contract()));
+    w.Key("since").String(FormatDate(o->since));
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  w.Key("episodes").BeginArray();
+  for (const auto& e : s.episodes) {
+    w.BeginObject();
+    w.Key("episodeId").String(e.id);
+    w.Key("kind").String(JsonName(e.kind));
+    w.Key("association").String(e.association);
+    w.Key("status").String(EpisodeStatusName(e.status));
+    w.Key("startedOn").String(FormatDate(e.started_on));
+    w.Key("closedOn");
+    OptDate(w, e.closed_on);
+    w.Key("objectives").BeginArray();
+    for (const auto& o : e.objectives) {
+      w.BeginObject();
+      w.Key("objectiveId").String(o.id);
+      w.Key("status").String(JsonName(o.status));
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("arrears");
+  if (s.arrears) {
+    w.BeginObject();
+    w.Key("open").Bool(s.arrears->open);
+    w.Key("amountCents").Int(s.arrears->amount_cents);
+    w.Key("since").String(FormatDate(s.arrears->since));
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  w.Key("procedureStage").String(ProcedureStageName(s.stage));
+  w.Key("consents").BeginObject();
+  w.Key("support").Bool(s.consent_support);
+  w.Key("dataSharing").Bool(s.consent_data_sharing);
+  w.Key("keepHistory").Bool(s.consent_keep_history);
+  w.EndObject();
+  w.EndObject();
+}
+
+}  // namespace
+
+Result<Position> KnownAtPosition(Engine& engine, const ViewTime& t) {
+  if (!t.known_at) return engine.GetHead().position;
+  return engine.PositionAt(*t.known_at);
+}
+
+Date AsOfDate(const ViewTime& t, Date today) {
+  if (t.as_of) return *t.as_of;
+  if (t.known_at) return UtcDate(*t.known_at);
+  return today;
+}
+
+Result<HouseholdState> FoldHousehold(Engine& engine, const Subject& subject, Position p,
+                                     Date as_of, bool* found) {
+  std::vector<EventRecord> storage;
+  ASSIGN_OR_RETURN(auto timeline, Timeline(engine, subject, p, as_of, &storage, found));
+  HouseholdState s;
+  for (const auto& e : timeline) EvolveHousehold(s, *e.fact, e.effective);
+  return s;
+}
+
+Result<std::string> StatusJson(Engine& engine, const Subject& subject, const ViewTime& t,
+                               Date today, bool pretty) {
+  ASSIGN_OR_RETURN(Position p, KnownAtPosition(engine, t));
+  Date d = AsOfDate(t, today);
+  std::vector<EventRecord> storage;
+  bool found = false;
+  ASSIGN_OR_RETURN(auto timeline, Timeline(engine, subject, p, d, &storage, &found));
+  if (!found) return Status::NotFound("no event of " + subject.text + " is known at that time");
+  JsonWriter w(pretty);
+  switch (subject.kind) {
+    case StreamKind::kHousehold: {
+      HouseholdState s;
+      for (const auto& e : timeline) EvolveHousehold(s, *e.fact, e.effective);
+      HouseholdJson(w, subject, s);
+      break;
+    }
+    case StreamKind::kDwelling: {
+      DwellingState s;
+      for (const auto& e : timeline) EvolveDwelling(s, *e.fact, e.effective);
+      // Occupancies live in the household streams that reference the dwelling.
+      std::string dwelling_id(subject.id());
+      struct Row {
+        std::string household;
+        const OccupancyState* o;
+      };
+      std::vector<std::pair<std::string, HouseholdState>> states;
+      ASSIGN_OR_RETURN(std::vector<std::string> households, engine.HouseholdsReferencing(dwelling_id));
+      for (const auto& h : households) {
+        bool hfound = false;
+        Subject hs{StreamKind::kHousehold, "household/" + h};
+        ASSIGN_OR_RETURN(HouseholdState st, FoldHousehold(engine, hs, p, d, &hfound));
+        if (hfound) states.emplace_back(h, std::move(st));
+      }
+      std::vector<Row> rows;
+      for (const auto& [h, st] : states)
+        for (const auto& o : st.occupancies)
+          if (o.dwelling_id == dwelling_id) rows.push_back({h, &o});
+      std::stable_sort(rows.begin(), rows.end(),
+                       [](const Row& a, const Row& b) { return a.o->since < b.o->since; });
+      w.BeginObject();
+      w.Key("subject").String(subject.text);
+      w.Key("registered").Bool(s.registered);
+      w.Key("territory");
+      if (s.registered) {
+        w.String(JsonName(s.territory));
+      } else {
+        w.Null();
+      }
+      w.Key("typology");
+      if (s.registered) {
+        w.String(JsonName(s.typology));
+      } else {
+        w.Null();
+      }
+      w.Key("reserved").Bool(s.reserved);
+      w.Key("occupancies").BeginArray();
+      for (const Row& r : rows) {
+        w.BeginObject();
+        w.Key("household").String(r.household);
+        w.Key("start").String(FormatDate(r.o->since));
+        w.Key("end");
+        OptDate(w, r.o->end);
+        w.Key("contracts").BeginArray();
+        for (const auto& c : r.o->contracts) {
+          w.BeginObject();
+          w.Key("contract").String(JsonName(c.contract));
+          w.Key("from").String(FormatDate(c.from));
+          w.EndObject();
+        }
+        w.EndArray();
+        w.Key("endReason");
+        if (r.o->end_reason) {
+          w.String(JsonName(*r.o->end_reason));
+        } else {
+          w.Null();
+        }
+        w.EndObject();
+      }
+      w.EndArray();
+      w.EndObject();
+      break;
+    }
+    case StreamKind::kTerritory: {
+      int64_t trainings = 0, attendees = 0, consultations = 0, meetings = 0;
+      for (const auto& e : timeline) {
+        if (e.fact->type == EventType::kStaffTrainingHeld) {
+          ++trainings;
+          attendees += e.fact->count;
+        }
+        if (e.fact->type == EventType::kTenantConsultationHeld) ++consultations;
+        if (e.fact->type == EventType::kPartnerMeetingHeld) ++meetings;
+      }
+      w.BeginObject();
+      w.Key("subject").String(subject.text);
+      w.Key("staffTrainings").Int(trainings);
+      w.Key("attendees").Int(attendees);
+      w.Key("tenantConsultations").Int(consultations);
+      w.Key("partnerMeetings").Int(meetings);
+      w.EndObject();
+      break;
+    }
+  }
+  return w.Take();
+}
+
+Result<std::string> HistoryJson(Engine& engine, const Subject& subject,
+                                std::optional<Timestamp> known_at, bool pretty) {
+  ViewTime t;
+  t.known_at = known_at;
+  ASSIGN_OR_RETURN(Position p, KnownAtPosition(engine, t));
+  ASSIGN_OR_RETURN(std::vector<StoredEventView> events, engine.ReadStreamEvents(subject));
+  events.erase(std::remove_if(events.begin(), events.end(),
+                              [&](const StoredEventView& v) { return v.record.position > p; }),
+               events.end());
+  if (events.empty()) return Status::NotFound("no event of " + subject.text + " is known at that time");
+  struct Links {
+    std::vector<std::string> corrected_by;
+    std::optional<std::string> retracted_by;
+  };
+  std::unordered_map<std::string, Links> links;  // by target id text
+  for (const auto& v : events) {
+    if (v.record.type == EventType::kEventCorrected)
+      links[FormatUuid(v.record.fact.target_id)].corrected_by.push_back(FormatUuid(v.record.id));
+    if (v.record.type == EventType::kEventRetracted)
+      links[FormatUuid(v.record.fact.target_id)].retracted_by = FormatUuid(v.record.id);
+  }
+  JsonWriter w(pretty);
+  w.BeginObject();
+  w.Key("subject").String(subject.text);
+  w.Key("knownAt");
+  if (known_at) {
+    w.String(FormatTimestamp(*known_at));
+  } else {
+    w.Null();
+  }
+  w.Key("filtered").Bool(false);
+  w.Key("events").BeginArray();
+  for (const auto& v : events) {
+    std::string id = FormatUuid(v.record.id);
+    w.BeginObject();
+    w.Key("position").Uint(v.record.position);
+    w.Key("version").Int(v.record.version);
+    w.Key("id").String(id);
+    w.Key("type").String(EventTypeName(v.record.type));
+    w.Key("subject").String(v.subject.text);
+    w.Key("effectiveDate").String(FormatDate(v.record.effective));
+    w.Key("recordedAt").String(FormatTimestamp(v.record.recorded));
+    w.Key("actor").BeginObject();
+    w.Key("id").String(v.actor.id);
+    w.Key("role").String(v.actor.role);
+    w.Key("org").String(v.actor.org);
+    w.EndObject();
+    w.Key("data").Raw(v.data_json);
+    w.Key("hash").String(v.hash);
+    const Links& l = links[id];
+    w.Key("correctedBy").BeginArray();
+    for (const auto& c : l.corrected_by) w.String(c);
+    w.EndArray();
+    w.Key("retractedBy");
+    if (l.retracted_by) {
+      w.String(*l.retracted_by);
+    } else {
+      w.Null();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return w.Take();
+}
+
+}  // namespace relais::projections

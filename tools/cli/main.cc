@@ -1,0 +1,372 @@
+// `relais`: the command line (interfaces.md §1).
+//
+// Exit codes: 0 success, 1 internal failure, 2 usage error, 3 some input
+// refused, 4 verification failed, 5 not found. JSON a program may read goes to
+// stdout; human messages and progress go to stderr.
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <iostream>
+
+#include "generate/generator.h"
+#include "relais/engine.h"
+#include "relais/json_writer.h"
+#include "relais/projections/views.h"
+
+namespace relais::cli {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitInternal = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitRefused = 3;
+constexpr int kExitVerify = 4;
+constexpr int kExitNotFound = 5;
+
+int Fail(const Status& st) {
+  std::fprintf(stderr, "relais: %s\n", st.message().c_str());
+  if (st.code() == StatusCode::kNotFound) return kExitNotFound;
+  if (st.code() == StatusCode::kInvalidArgument) return kExitUsage;
+  return kExitInternal;
+}
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "relais: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+Result<std::unique_ptr<Engine>> OpenEngine(const std::string& dir, bool read_only) {
+  Options o;
+  o.data_dir = dir;
+  o.read_only = read_only;
+  return Engine::Open(o);
+}
+
+Date Today() { return UtcDate(SystemClock()->Now()); }
+
+// Progress on stderr for work that lasts: silent for the first two seconds,
+// then a line every second (rewritten in place on a terminal).
+class Progress {
+ public:
+  explicit Progress(std::string what) : what_(std::move(what)), start_(Clock::now()), last_(start_) {}
+  void Update(int64_t done, const char* unit) {
+    auto now = Clock::now();
+    if (now - start_ < std::chrono::seconds(2) || now - last_ < std::chrono::seconds(1)) return;
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    std::fprintf(stderr, "%s%s: %lld %s (%.0f/s)%s", tty_ ? "\r" : "", what_.c_str(),
+                 static_cast<long long>(done), unit, done / secs, tty_ ? "" : "\n");
+    shown_ = true;
+  }
+  void Done() {
+    if (shown_ && tty_) std::fputc('\n', stderr);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::string what_;
+  Clock::time_point start_, last_;
+  bool tty_ = isatty(2);
+  bool shown_ = false;
+};
+
+void PrintRefusal(int64_t line, const Refusal& r) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("line").Int(line);
+  w.Key("id");
+  if (r.id) {
+    w.String(*r.id);
+  } else {
+    w.Null();
+  }
+  w.Key("kind").String(r.kind);
+  w.Key("code").String(r.code);
+  w.Key("message").String(r.message);
+  w.EndObject();
+  std::string s = w.Take();
+  s.push_back('\n');
+  std::fwrite(s.data(), 1, s.size(), stderr);
+}
+
+int RunImport(const std::string& dir, const std::string& file) {
+  std::istream* in = &std::cin;
+  std::ifstream f;
+  if (file != "-") {
+    f.open(file, std::ios::binary);
+    if (!f) return Usage("import: cannot open '" + file + "'");
+    in = &f;
+  }
+  auto engine = OpenEngine(dir, false);
+  if (!engine.ok()) return Fail(engine.status());
+  AppendOptions opt;
+  opt.allow_actor_in_body = true;
+  opt.allow_recorded_at = true;
+  opt.sync = false;  // one sync at the end: the import is durable when it reports
+
+  struct Pending {
+    int64_t line;
+    std::future<AppendOutcome> outcome;
+  };
+  std::deque<Pending> window;
+  int64_t lines = 0, accepted = 0, duplicates = 0, refused = 0, events = 0;
+  Position last_position = (*engine)->GetHead().position;
+  Status failure;
+  Progress progress("import");
+  auto settle = [&](Pending& p) {
+    AppendOutcome o = p.outcome.get();
+    switch (o.kind) {
+      case AppendOutcome::Kind::kAccepted:
+        ++accepted;
+        events += static_cast<int64_t>(o.results.size());
+        last_position = std::max(last_position, o.results.back().position);
+        break;
+      case AppendOutcome::Kind::kDuplicate:
+        ++duplicates;
+        break;
+      case AppendOutcome::Kind::kRefused:
+        ++refused;
+        PrintRefusal(p.line, o.refusal);
+        break;
+      case AppendOutcome::Kind::kError:
+        if (failure.ok()) failure = o.error;
+        break;
+    }
+  };
+  // Lines are submitted ahead (parsing on this thread while the writer judges
+  // the previous ones) and settled in order, so stderr follows the file.
+  constexpr size_t kWindow = 2048;
+  std::string line;
+  int64_t nonblank = 0;
+  while (failure.ok() && std::getline(*in, line)) {
+    ++lines;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    ++nonblank;
+    window.push_back({lines, (*engine)->AppendAsync(std::move(line), opt)});
+    line = std::string();
+    if (window.size() >= kWindow) {
+      settle(window.front());
+      window.pop_front();
+    }
+    progress.Update(lines, "lines");
+  }
+  while (!window.empty()) {
+    settle(window.front());
+    window.pop_front();
+  }
+  progress.Done();
+  if (!failure.ok()) return Fail(failure);
+  if (in->bad()) return Fail(Status::IoError("import: reading '" + file + "' failed"));
+  if (Status st = (*engine)->Sync(); !st.ok()) return Fail(st);
+  (*engine)->Close();
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("lines").Int(lines);
+  w.Key("accepted").Int(accepted);
+  w.Key("duplicates").Int(duplicates);
+  w.Key("refused").Int(refused);
+  w.Key("events").Int(events);
+  w.Key("lastPosition").Uint(last_position);
+  w.EndObject();
+  std::printf("%s\n", w.str().c_str());
+  (void)nonblank;
+  return refused > 0 ? kExitRefused : kExitOk;
+}
+
+struct TimeOptions {
+  std::string as_of, known_at;
+};
+
+// Parses --as-of / --known-at; a bad value is a usage error naming the option.
+std::optional<int> ParseTimes(const TimeOptions& in, projections::ViewTime* out) {
+  if (!in.as_of.empty()) {
+    out->as_of = ParseDate(in.as_of);
+    if (!out->as_of) return Usage("--as-of: '" + in.as_of + "' is not a date YYYY-MM-DD");
+  }
+  if (!in.known_at.empty()) {
+    out->known_at = ParseTimestamp(in.known_at);
+    if (!out->known_at)
+      return Usage("--known-at: '" + in.known_at +
+                   "' is not an RFC 3339 UTC instant (e.g. 2016-01-31T00:00:00Z)");
+  }
+  return std::nullopt;
+}
+
+std::optional<Subject> ParseSubjectArg(const std::string& text, int* exit_code) {
+  std::string why;
+  auto s = ParseSubject(text, &why);
+  if (!s) *exit_code = Usage("SUBJECT '" + text + "': " + why);
+  return s;
+}
+
+void PrintNotFound() { std::printf("{\"error\":{\"code\":\"not_found\"}}\n"); }
+
+int RunStatus(const std::string& dir, const std::string& subject_text, const TimeOptions& times,
+              bool pretty) {
+  projections::ViewTime t;
+  if (auto rc = ParseTimes(times, &t)) return *rc;
+  int rc = 0;
+  auto subject = ParseSubjectArg(subject_text, &rc);
+  if (!subject) return rc;
+  auto engine = OpenEngine(dir, true);
+  if (!engine.ok()) {
+    if (engine.status().code() == StatusCode::kNotFound) {
+      PrintNotFound();
+      return kExitNotFound;
+    }
+    return Fail(engine.status());
+  }
+  auto json = projections::StatusJson(**engine, *subject, t, Today(), pretty);
+  if (!json.ok()) {
+    if (json.status().code() == StatusCode::kNotFound) {
+      PrintNotFound();
+      return kExitNotFound;
+    }
+    return Fail(json.status());
+  }
+  std::printf("%s\n", json->c_str());
+  return kExitOk;
+}
+
+int RunHistory(const std::string& dir, const std::string& subject_text, const TimeOptions& times,
+               bool pretty) {
+  projections::ViewTime t;
+  if (auto rc = ParseTimes(times, &t)) return *rc;
+  int rc = 0;
+  auto subject = ParseSubjectArg(subject_text, &rc);
+  if (!subject) return rc;
+  auto engine = OpenEngine(dir, true);
+  if (!engine.ok()) {
+    if (engine.status().code() == StatusCode::kNotFound) {
+      PrintNotFound();
+      return kExitNotFound;
+    }
+    return Fail(engine.status());
+  }
+  auto json = projections::HistoryJson(**engine, *subject, t.known_at, pretty);
+  if (!json.ok()) {
+    if (json.status().code() == StatusCode::kNotFound) {
+      PrintNotFound();
+      return kExitNotFound;
+    }
+    return Fail(json.status());
+  }
+  std::printf("%s\n", json->c_str());
+  return kExitOk;
+}
+
+int RunVerify(const std::string& dir) {
+  auto engine = OpenEngine(dir, true);
+  if (!engine.ok()) return Fail(engine.status());
+  Progress progress("verify");
+  VerifyReport r = (*engine)->Verify([&](Position p, Position) { progress.Update(p, "events"); });
+  progress.Done();
+  JsonWriter w;
+  w.BeginObject();
+  if (r.ok) {
+    w.Key("ok").Bool(true);
+    w.Key("events").Int(r.events);
+    w.Key("head").String(r.head);
+  } else {
+    w.Key("ok").Bool(false);
+    w.Key("firstBadPosition").Uint(r.first_bad_position);
+    w.Key("problem").String(r.problem);
+  }
+  w.EndObject();
+  std::printf("%s\n", w.str().c_str());
+  return r.ok ? kExitOk : kExitVerify;
+}
+
+int RunGenerate(const tools::GenOptions& options, const std::string& out_file) {
+  std::ofstream f;
+  std::ostream* out = &std::cout;
+  if (out_file != "-") {
+    f.open(out_file, std::ios::binary | std::ios::trunc);
+    if (!f) return Usage("generate: cannot write '" + out_file + "'");
+    out = &f;
+  }
+  tools::GenStats st = tools::Generate(options, *out);
+  out->flush();
+  if (!*out) return Fail(Status::IoError("generate: writing failed"));
+  std::fprintf(stderr,
+               "{\"lines\": %lld, \"events\": %lld, \"households\": %lld, \"dwellings\": %lld}\n",
+               static_cast<long long>(st.lines), static_cast<long long>(st.events),
+               static_cast<long long>(st.households), static_cast<long long>(st.dwellings));
+  return kExitOk;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"relais: an event-sourced case-tracking engine for accompanied social housing"};
+  app.require_subcommand(1);
+  std::string data_dir = "./relais-data";
+  app.add_option("--data", data_dir, "data directory (created on first write)")
+      ->capture_default_str();
+  bool pretty = false;
+
+  auto* import = app.add_subcommand("import", "append NDJSON events (one event or one atomic batch per line)");
+  std::string import_file;
+  import->add_option("FILE", import_file, "NDJSON file, or - for standard input")->required();
+
+  TimeOptions times;
+  auto add_times = [&](CLI::App* cmd, bool as_of) {
+    if (as_of) cmd->add_option("--as-of", times.as_of, "valid time: a date YYYY-MM-DD");
+    cmd->add_option("--known-at", times.known_at, "transaction time: an RFC 3339 UTC instant");
+    cmd->add_flag("--pretty", pretty, "indent the JSON");
+  };
+  auto* status = app.add_subcommand("status", "the derived state of a household, dwelling or territory");
+  std::string subject;
+  status->add_option("SUBJECT", subject, "household/<id>, dwelling/<id> or territory/<id>")->required();
+  add_times(status, true);
+
+  auto* history = app.add_subcommand("history", "every event of a stream, with who recorded it and when");
+  history->add_option("SUBJECT", subject, "household/<id>, dwelling/<id> or territory/<id>")->required();
+  add_times(history, false);
+
+  auto* verify = app.add_subcommand("verify", "recompute the hash chain and check every index");
+
+  auto* generate = app.add_subcommand("generate", "write a seeded synthetic Nord data set as NDJSON");
+  tools::GenOptions gen;
+  std::string gen_out = "-";
+  generate->add_option("--seed", gen.seed, "random seed")->capture_default_str();
+  generate->add_option("--years", gen.years, "years simulated")->capture_default_str()->check(CLI::Range(1, 50));
+  generate->add_option("--start-year", gen.start_year, "first year")->capture_default_str()->check(CLI::Range(2000, 2100));
+  generate->add_option("--events", gen.target_events, "scale households to about this many events (0: programme size)")
+      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
+  generate->add_option("--out", gen_out, "output file, or - for standard output")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  if (*import) return RunImport(data_dir, import_file);
+  if (*status) return RunStatus(data_dir, subject, times, pretty);
+  if (*history) return RunHistory(data_dir, subject, times, pretty);
+  if (*verify) return RunVerify(data_dir);
+  if (*generate) return RunGenerate(gen, gen_out);
+  return kExitUsage;
+}
+
+}  // namespace relais::cli
+
+int main(int argc, char** argv) {
+  try {
+    return relais::cli::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "relais: internal failure: %s\n", e.what());
+    return 1;
+  }
+}
