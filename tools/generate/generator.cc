@@ -1795,7 +1795,8 @@ void Simulation::ReportDifficulty(int who) {
   } else if (draw < 100) {
     MaybeFix(ordinal, who, FixKind::kRetract, 0, effective, h.registered_on);
   }
-  Schedule(who, Process::kDifficulty, today_ + rng_.Between(75, 300));
+  // Difficulties come in spells rather than forever: about six reports a household.
+  if (rng_.Chance(0.85)) Schedule(who, Process::kDifficulty, today_ + rng_.Between(60, 240));
 }
 
 // Paperwork with no rule attached: priority recognition, consents, transfers.

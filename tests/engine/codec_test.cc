@@ -1,0 +1,45 @@
+// Golden bytes: the stored encoding and the chain hash of fixed events are
+// pinned, so an accidental change of the schema or of the codec fails here.
+#include <gtest/gtest.h>
+
+#include "support/test_support.h"
+
+namespace relais::testing {
+namespace {
+
+TEST(GoldenTest, StoredBytesArePinned) {
+  EngineFixture f;
+  ASSERT_EQ(Import(*f.engine, Ev(1, "DwellingRegistered", "dwelling/D-RBX-001", "2015-01-05",
+                                 R"({"territory":"lille","commune":"Roubaix","typology":"T3","adaptations":["ground_floor"],"rentCents":41250})",
+                                 R"(,"recordedAt":"2015-01-05T09:00:00Z")"))
+                .kind,
+            AppendOutcome::Kind::kAccepted);
+  ASSERT_EQ(Import(*f.engine, Ev(2, "HouseholdRegistered", "household/H-0001", "2015-02-02",
+                                 R"({"territory":"lille","commune":"Roubaix","adults":1,"children":2,"headOfHousehold":{"name":"Exemple Un","birthDate":"1984-06-11"}})",
+                                 R"(,"recordedAt":"2015-02-02T09:00:00Z","actor":{"id":"c1","role":"coordinator","org":"lille"})"))
+                .kind,
+            AppendOutcome::Kind::kAccepted);
+  // Pinned: update only with a deliberate, documented format change.
+  EXPECT_EQ(*f.engine->HashAt(1), "dadcf930beed0647ea28ff4ce6199c7db29c4b156248e4698502f4f945a8d077");
+  EXPECT_EQ(*f.engine->HashAt(2), "d96f05fab1bbb788e9df890808903b71e29784c9bf8c684c98df8dcc37c148e8");
+}
+
+TEST(CodecTest, DataRoundTripsInSchemaOrder) {
+  EngineFixture f;
+  const std::string data =
+      R"({"referralId":"R1","dwellingId":"D1","decision":"attribution_conditional","condition":"c","conditionDeadline":"2015-02-01","reason":"r"})";
+  ASSERT_EQ(Import(*f.engine, Ev(1, "DwellingRegistered", "dwelling/D1", "2015-01-01",
+                                 R"({"territory":"lille","commune":"Lille","typology":"T1","adaptations":[],"rentCents":1})")).kind,
+            AppendOutcome::Kind::kAccepted);
+  // Key order of the input does not matter; output follows the schema.
+  ASSERT_EQ(Import(*f.engine, Ev(2, "PriorityRecognised", "household/H1", "2015-01-01", R"({"basis":"collective_agreement"})")).kind,
+            AppendOutcome::Kind::kRefused);
+  auto events = f.engine->ReadStreamEvents(Subject{StreamKind::kDwelling, "dwelling/D1"});
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ((*events)[0].data_json,
+            R"({"territory":"lille","commune":"Lille","typology":"T1","adaptations":[],"rentCents":1})");
+  (void)data;
+}
+
+}  // namespace
+}  // namespace relais::testing
