@@ -210,42 +210,65 @@ class EngineImpl : public Engine {
   }
 
   std::future<AppendOutcome> AppendAsync(std::string text, const AppendOptions& options) override {
-    auto req = std::make_unique<Request>();
-    req->options = options;
-    std::future<AppendOutcome> fut = req->promise.get_future();
-    auto answer_now = [&](AppendOutcome o) {
-      req->promise.set_value(std::move(o));
-      return std::move(fut);
-    };
+    std::vector<std::string> one;
+    one.push_back(std::move(text));
+    return std::move(AppendManyAsync(std::move(one), options)[0]);
+  }
+
+  std::vector<std::future<AppendOutcome>> AppendManyAsync(std::vector<std::string> texts,
+                                                          const AppendOptions& options) override {
+    std::vector<std::future<AppendOutcome>> futures;
+    std::vector<std::unique_ptr<Request>> ready;
+    futures.reserve(texts.size());
+    for (auto& text : texts) {
+      auto req = std::make_unique<Request>();
+      req->options = options;
+      futures.push_back(req->promise.get_future());
+      if (auto answer = Prepare(std::move(text), *req)) {
+        req->promise.set_value(std::move(*answer));
+      } else {
+        ready.push_back(std::move(req));
+      }
+    }
+    if (ready.empty()) return futures;
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    for (auto& req : ready) {
+      queue_space_cv_.wait(lock, [&] { return queue_.size() < kWriterQueueMax || stopping_; });
+      if (stopping_) {
+        AppendOutcome o;
+        o.error = Status::FailedPrecondition("the engine is closing");
+        req->promise.set_value(std::move(o));
+        continue;
+      }
+      queue_.push_back(std::move(req));
+      if (queue_.size() == 1) queue_cv_.notify_one();
+    }
+    queue_cv_.notify_one();
+    return futures;
+  }
+
+  // Parses a request on the caller's thread. Returns the answer when it is
+  // known without the writer (malformed, too large, engine read-only).
+  std::optional<AppendOutcome> Prepare(std::string text, Request& req) {
     if (options_.read_only) {
       AppendOutcome o;
       o.error = Status::FailedPrecondition("the engine is open read-only");
-      return answer_now(std::move(o));
+      return o;
     }
     if (text.size() > kRequestBytesMax)
-      return answer_now(Refused(MakeRefusal(
-          "malformed", "the request is " + std::to_string(text.size()) + " bytes, over the limit of " +
-                           std::to_string(kRequestBytesMax),
-          std::nullopt)));
+      return Refused(MakeRefusal("malformed",
+                                 "the request is " + std::to_string(text.size()) +
+                                     " bytes, over the limit of " + std::to_string(kRequestBytesMax),
+                                 std::nullopt));
     // Parsing is pure and the costliest step of a small append: do it here, on
     // the caller's thread, so the writer only judges and writes.
-    if (auto err = codec::ParseRequest(text, &req->events, &req->is_batch))
-      return answer_now(Refused(MakeRefusal("malformed", err->message, err->id)));
-    if (req->events.size() > kBatchEventsMax)
-      return answer_now(Refused(MakeRefusal(
-          "malformed", "a batch holds at most " + std::to_string(kBatchEventsMax) + " events",
-          req->events[0].id_text)));
-    std::unique_lock<std::mutex> lock(queue_mu_);
-    queue_space_cv_.wait(lock, [&] { return queue_.size() < kWriterQueueMax || stopping_; });
-    if (stopping_) {
-      lock.unlock();
-      AppendOutcome o;
-      o.error = Status::FailedPrecondition("the engine is closing");
-      return answer_now(std::move(o));
-    }
-    queue_.push_back(std::move(req));
-    queue_cv_.notify_one();
-    return fut;
+    if (auto err = codec::ParseRequest(text, &req.events, &req.is_batch))
+      return Refused(MakeRefusal("malformed", err->message, err->id));
+    if (req.events.size() > kBatchEventsMax)
+      return Refused(MakeRefusal("malformed",
+                                 "a batch holds at most " + std::to_string(kBatchEventsMax) + " events",
+                                 req.events[0].id_text));
+    return std::nullopt;
   }
 
   Status Sync() override {
@@ -612,6 +635,18 @@ class EngineImpl : public Engine {
   std::mutex head_mu_;
   Head head_;
 
+  // Writer-thread state: each stream's folded state after its committed and
+  // pending events, so that an append at the end of a stream's effective order
+  // (the common case) is checked against it in O(1) instead of re-folding the
+  // whole stream. Back-dated events and corrections take the full path.
+  struct FoldCache {
+    HouseholdState household;
+    DwellingState dwelling;
+    Date last_effective{INT32_MIN};
+  };
+  std::unordered_map<std::string, FoldCache> folds_;
+  Result<FoldCache*> FoldFor(const std::string& subject, const Group& g);
+
   // Writer-thread state: the chain's tip as of the last committed group.
   Position w_next_position_ = 1;
   crypto::Hash w_last_hash_{};
@@ -742,12 +777,15 @@ void EngineImpl::WriterLoop() {
       std::lock_guard<std::mutex> lock(cache_mu_);
       cache_.clear();
       cached_events_ = 0;
+      folds_.clear();
     }
   }
 }
 
 Status EngineImpl::Commit(Group& g) {
-  if (g.keys_created) RETURN_IF_ERROR(keys_->Flush(g.sync));
+  // Always: a key created for a request that was then refused is still
+  // unflushed, and a later accepted event of that household may use it.
+  RETURN_IF_ERROR(keys_->Flush(g.sync));
   return store_->Write(&g.batch, g.sync);
 }
 
@@ -1024,8 +1062,60 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
   }
 
   WriterCross cross(this, &g, &w);
+
+  // Fast path: no correction, and every event lands at the end of its stream's
+  // effective order. Earlier events then cannot change verdict (a new last
+  // event only shortens an open occupancy), so checking the new events against
+  // the folded state is the whole rule check.
+  bool fast = true;
+  std::map<std::string, Date> last_date;
+  std::map<std::string, int> per_stream;
+  for (size_t i = 0; i < events.size() && fast; ++i) {
+    const auto& e = events[i];
+    if (IsCorrection(e.type)) fast = false;
+    if (e.subject.kind == StreamKind::kTerritory) continue;
+    if (!fast) break;
+    auto fc = FoldFor(e.subject.text, g);
+    if (!fc.ok()) return engine_error(fc.status());
+    auto [it, first] = last_date.try_emplace(e.subject.text, (*fc)->last_effective);
+    if (e.effective < it->second) fast = false;
+    it->second = e.effective;
+    // An occupancy started and ended in one batch needs its full interval.
+    if (++per_stream[e.subject.text] > 1 &&
+        (e.type == EventType::kOccupancyEnded || e.type == EventType::kEvictionStepRecorded))
+      fast = false;
+  }
+  std::map<std::string, FoldCache> scratch;  // copies, for streams with several new events
+  if (fast) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      const auto& e = events[i];
+      if (e.subject.kind == StreamKind::kTerritory) continue;
+      FoldCache* fc = &folds_[e.subject.text];
+      if (per_stream[e.subject.text] > 1) {
+        auto [it, first] = scratch.try_emplace(e.subject.text, *fc);
+        fc = &it->second;
+      }
+      std::optional<RuleFailure> f;
+      if (e.subject.kind == StreamKind::kHousehold) {
+        f = CheckHouseholdEvent(fc->household, e.fact, e.effective, cross, nullptr, e.subject.id());
+      } else {
+        f = CheckDwellingEvent(fc->dwelling, e.fact);
+      }
+      if (!cross.error().ok()) return engine_error(cross.error());
+      if (f) return Refused(MakeRefusal(f->code, f->message, e.id_text));
+      if (per_stream[e.subject.text] > 1) {
+        if (e.subject.kind == StreamKind::kHousehold) {
+          EvolveHousehold(fc->household, e.fact, e.effective);
+        } else {
+          EvolveDwelling(fc->dwelling, e.fact, e.effective);
+        }
+        fc->last_effective = e.effective;
+      }
+    }
+  }
+
   std::unordered_set<const EventRecord*> fresh_set(fresh_ptrs.begin(), fresh_ptrs.end());
-  for (const std::string& subject : w.order) {
+  for (const std::string& subject : (fast ? std::vector<std::string>{} : w.order)) {
     std::shared_ptr<StreamEntry> keep;
     auto records = WorkingRecords(subject, g, w, &keep);
     if (!records.ok()) return engine_error(records.status());
@@ -1119,6 +1209,22 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
 
   // --- into the group.
   g.keys_created |= keys_created;
+  if (fast) {
+    for (auto& [subject, fc] : scratch) folds_[subject] = std::move(fc);
+    for (size_t i = 0; i < events.size(); ++i) {
+      const auto& e = events[i];
+      if (e.subject.kind == StreamKind::kTerritory || per_stream[e.subject.text] > 1) continue;
+      FoldCache& fc = folds_[e.subject.text];
+      if (e.subject.kind == StreamKind::kHousehold) {
+        EvolveHousehold(fc.household, e.fact, e.effective);
+      } else {
+        EvolveDwelling(fc.dwelling, e.fact, e.effective);
+      }
+      fc.last_effective = e.effective;
+    }
+  } else {
+    for (const auto& subject : w.order) folds_.erase(subject);
+  }
   AppendOutcome out;
   out.kind = AppendOutcome::Kind::kAccepted;
   for (size_t i = 0; i < events.size(); ++i) {
@@ -1153,6 +1259,25 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
   for (size_t i = 0; i < events.size(); ++i)
     g.pending[events[i].subject.text].push_back(std::move(*fresh_ptrs[i]));
   return out;
+}
+
+Result<EngineImpl::FoldCache*> EngineImpl::FoldFor(const std::string& subject, const Group& g) {
+  auto it = folds_.find(subject);
+  if (it != folds_.end()) return &it->second;
+  Working none;
+  std::shared_ptr<StreamEntry> keep;
+  ASSIGN_OR_RETURN(auto records, WorkingRecords(subject, g, none, &keep));
+  FoldCache fc;
+  bool household = subject.rfind("household/", 0) == 0;
+  for (const auto& t : BuildTimeline(records, UINT64_MAX, std::nullopt)) {
+    if (household) {
+      EvolveHousehold(fc.household, *t.fact, t.effective);
+    } else {
+      EvolveDwelling(fc.dwelling, *t.fact, t.effective);
+    }
+    fc.last_effective = t.effective;
+  }
+  return &folds_.emplace(subject, std::move(fc)).first->second;
 }
 
 VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& progress) {

@@ -24,6 +24,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <queue>
 #include <random>
 #include <span>
@@ -100,13 +102,16 @@ int NextSpring(int day) {
   return april >= day ? april : DaysFromCivil(c.year + 1, 4, 1);
 }
 
+// Appends a non-negative value zero-padded to at least `width` digits.
 void AppendDigits(std::string* out, int value, int width) {
   char buf[12];
-  for (int i = width - 1; i >= 0; --i) {
-    buf[i] = static_cast<char>('0' + value % 10);
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + value % 10);
     value /= 10;
-  }
-  out->append(buf, static_cast<size_t>(width));
+  } while (value > 0);
+  out->append(static_cast<size_t>(std::max(width - n, 0)), '0');
+  while (n > 0) out->push_back(buf[--n]);
 }
 
 void AppendDate(std::string* out, int day) {
@@ -697,9 +702,8 @@ class Simulation {
         emitter_(options.seed, out),
         start_day_(DaysFromCivil(options.start_year, 1, 1)),
         end_day_(DaysFromCivil(options.start_year + options.years, 1, 1)),
-        today_(start_day_) {
-    for (int c = 0; c < kCommuneCount; ++c) serials_.push_back(0);
-  }
+        today_(start_day_),
+        serials_(kCommuneCount, 0) {}
 
   SimStats Run();
 
@@ -712,7 +716,7 @@ class Simulation {
                const Extras& extras = {});
   Json& Data() { return data_.Reset(); }
   int Late(double probability, int floor_day);
-  void MaybeFix(int64_t target, int owner, FixKind kind, int value, int effective_day,
+  void PlanFix(int64_t target, int owner, FixKind kind, int value, int effective_day,
                 int floor_day, const char* field = "");
   template <typename T, size_t N>
   const T& Pick(const T (&items)[N]) { return rng_.Pick(items); }
@@ -726,7 +730,6 @@ class Simulation {
   void AddVacant(int dwelling);
   void RemoveVacant(int dwelling);
   int ClaimDwelling(int who);
-  void Release(int dwelling);
   void MoveIn(int who, int dwelling, Contract contract);
   void Vacate(int who);
   const char* Association(int territory);
@@ -744,6 +747,7 @@ class Simulation {
   void RecordCalDecision(int who);
   void ResolveCondition(int who);
   void AnswerOffer(int who);
+  void ApplyAgain(int who);
   void StartOccupancy(int who);
   void Support(int who);
   void StartEpisode(int who);
@@ -816,7 +820,7 @@ int Simulation::Late(double probability, int floor_day) {
   return std::min(day, today_);
 }
 
-void Simulation::MaybeFix(int64_t target, int owner, FixKind kind, int value,
+void Simulation::PlanFix(int64_t target, int owner, FixKind kind, int value,
                           int effective_day, int floor_day, const char* field) {
   fixes_.push_back({target, owner, kind, value, effective_day, floor_day, field});
   Schedule(static_cast<int>(fixes_.size()) - 1, Process::kFix,
@@ -938,7 +942,7 @@ int Simulation::NewDwelling(int territory, int commune, int typology, int effect
   d.typology = typology;
   d.id = std::string("D-") + kCommunes[commune].code + "-";
   const int serial = ++serials_[static_cast<size_t>(commune)];
-  AppendDigits(&d.id, serial, serial < 10000 ? 4 : serial < 100000 ? 5 : 6);
+  AppendDigits(&d.id, serial, 4);
   d.subject = "dwelling/" + d.id;
   d.rent_cents = kTypologyRentCents[static_cast<size_t>(typology)] +
                  50 * rng_.Between(-60, 60);
@@ -1006,18 +1010,23 @@ int Simulation::ClaimDwelling(int who) {
   const int commune = rng_.Chance(0.7) && kCommunes[h.commune].territory == h.territory
                           ? h.commune
                           : PickCommune(h.territory);
-  return NewDwelling(h.territory, commune, typology, today_ - rng_.Between(0, 1) * rng_.Between(0, 20),
-                     /*may_reserve=*/true);
+  // Captured for the programme that day or a few days before the application.
+  const int registered = rng_.Chance(0.5) ? today_ - rng_.Between(1, 20) : today_;
+  return NewDwelling(h.territory, commune, typology, registered, /*may_reserve=*/true);
 }
-
-void Simulation::Release(int dwelling) { AddVacant(dwelling); }
 
 void Simulation::MoveIn(int who, int dwelling, Contract contract) {
   Household& h = households_[static_cast<size_t>(who)];
+  Dwelling& d = dwellings_[static_cast<size_t>(dwelling)];
+  if (d.occupant != -1 || d.vacant_slot != -1) {
+    // Would break dwelling_occupied: a bug of this generator, never of its input.
+    std::fprintf(stderr, "generator: %s handed out twice\n", d.id.c_str());
+    std::abort();
+  }
+  d.occupant = who;
   h.home = dwelling;
   h.contract = contract;
   h.favourable_review = false;
-  dwellings_[static_cast<size_t>(dwelling)].occupant = who;
 }
 
 // The occupancy ended today (departure or eviction): the dwelling may be
@@ -1068,7 +1077,7 @@ void Simulation::Register(int who) {
   Household& h = households_[static_cast<size_t>(who)];
   h.number = ++registered_;
   h.subject = "household/H-";
-  AppendDigits(&h.subject, h.number, h.number < 1000000 ? 6 : 8);
+  AppendDigits(&h.subject, h.number, 6);
   h.territory = static_cast<int>(rng_.Weighted(kTerritoryWeights));
   h.commune = PickCommune(h.territory);
   h.adults = rng_.Chance(0.6) ? 1 : 2;
@@ -1115,7 +1124,7 @@ void Simulation::Consent(int who, const char* purpose, bool given, int effective
   // Withdrawing a data-sharing consent by mistake, then retracting it, is the
   // kind of harmless slip the import must cope with: no rule reads it.
   if (std::string_view(purpose) == "data_sharing" && rng_.Chance(0.02)) {
-    MaybeFix(ordinal, who, FixKind::kRetract, 0, effective_day, h.registered_on);
+    PlanFix(ordinal, who, FixKind::kRetract, 0, effective_day, h.registered_on);
   }
 }
 
@@ -1233,8 +1242,15 @@ void Simulation::Apply(int who) {
   Schedule(who, Process::kAccess, session);
 }
 
-// The dwelling goes back to the vacant list and the household applies again.
-static void RetryLater(Household& h) { h.access_step = AccessStep::kApply; }
+// The application failed: the dwelling goes back to the vacant list and the
+// household applies again, for another dwelling, a few weeks later.
+void Simulation::ApplyAgain(int who) {
+  Household& h = households_[static_cast<size_t>(who)];
+  AddVacant(h.candidate);
+  h.candidate = -1;
+  h.access_step = AccessStep::kApply;
+  Schedule(who, Process::kAccess, NextWorkday(today_ + rng_.Between(20, 60)));
+}
 
 void Simulation::RecordCalDecision(int who) {
   Household& h = households_[static_cast<size_t>(who)];
@@ -1265,9 +1281,7 @@ void Simulation::RecordCalDecision(int who) {
     // Resolved on or before the deadline (a met condition after it is refused).
     Schedule(who, Process::kAccess, today_ + rng_.Between(7, h.condition_deadline - today_));
   } else {
-    Release(h.candidate);
-    RetryLater(h);
-    Schedule(who, Process::kAccess, NextWorkday(today_ + rng_.Between(20, 60)));
+    ApplyAgain(who);
   }
 }
 
@@ -1280,9 +1294,7 @@ void Simulation::ResolveCondition(int who) {
     h.access_step = AccessStep::kAnswerOffer;
     Schedule(who, Process::kAccess, today_ + rng_.Between(3, 10));
   } else {
-    Release(h.candidate);
-    RetryLater(h);
-    Schedule(who, Process::kAccess, NextWorkday(today_ + rng_.Between(20, 60)));
+    ApplyAgain(who);
   }
 }
 
@@ -1299,9 +1311,7 @@ void Simulation::AnswerOffer(int who) {
     h.access_step = AccessStep::kMoveIn;
     Schedule(who, Process::kAccess, today_ + rng_.Between(5, 30));
   } else {
-    Release(h.candidate);
-    RetryLater(h);
-    Schedule(who, Process::kAccess, NextWorkday(today_ + rng_.Between(20, 60)));
+    ApplyAgain(who);
   }
 }
 
@@ -1321,7 +1331,7 @@ void Simulation::StartOccupancy(int who) {
   j.Int("rentCents", d.rent_cents);
   const int64_t ordinal = Emit("OccupancyStarted", h.subject, today_);
   if (rng_.Chance(0.05)) {
-    MaybeFix(ordinal, who, FixKind::kRent, d.rent_cents + 50 * rng_.Between(-40, 40), today_,
+    PlanFix(ordinal, who, FixKind::kRent, d.rent_cents + 50 * rng_.Between(-40, 40), today_,
              today_);
   }
   MoveIn(who, dwelling, contract);
@@ -1461,7 +1471,7 @@ void Simulation::ReviewEpisode(int who) {
   if (rng_.Chance(0.5)) j.Date("nextReviewDate", next);
   const int64_t ordinal = Emit("SituationReviewed", h.subject, effective);
   if (notes >= 0 && rng_.Chance(0.03)) {
-    MaybeFix(ordinal, who, FixKind::kNotes, (notes + 1) % static_cast<int>(std::size(kNotes)),
+    PlanFix(ordinal, who, FixKind::kNotes, (notes + 1) % static_cast<int>(std::size(kNotes)),
              effective, effective);
   }
   if (h.episode_status == EpisodeStatus::kActive && rng_.Chance(0.08)) {
@@ -1599,7 +1609,7 @@ void Simulation::RaiseArrears(int who) {
       .Int("monthsUnpaid", months);
   const int64_t ordinal = Emit("ArrearsAlertRaised", h.subject, today_);
   if (rng_.Chance(0.04)) {
-    MaybeFix(ordinal, who, FixKind::kAmount, h.arrears_cents + 100 * rng_.Between(1, 300),
+    PlanFix(ordinal, who, FixKind::kAmount, h.arrears_cents + 100 * rng_.Between(1, 300),
              today_, today_);
   }
   h.arrears_open = true;
@@ -1788,12 +1798,12 @@ void Simulation::ReportDifficulty(int who) {
   const int64_t ordinal = Emit("DifficultyReported", h.subject, effective);
   const int draw = rng_.Chance(0.035) ? rng_.Between(0, 99) : 100;
   if (draw < 50) {
-    MaybeFix(ordinal, who, FixKind::kSeverity, severity % 3 + 1, effective, h.registered_on);
+    PlanFix(ordinal, who, FixKind::kSeverity, severity % 3 + 1, effective, h.registered_on);
   } else if (draw < 90) {
-    MaybeFix(ordinal, who, FixKind::kDifficultyDate, rng_.Between(1, 14), effective,
+    PlanFix(ordinal, who, FixKind::kDifficultyDate, rng_.Between(1, 14), effective,
              h.registered_on);
   } else if (draw < 100) {
-    MaybeFix(ordinal, who, FixKind::kRetract, 0, effective, h.registered_on);
+    PlanFix(ordinal, who, FixKind::kRetract, 0, effective, h.registered_on);
   }
   // Difficulties come in spells rather than forever: about six reports a household.
   if (rng_.Chance(0.85)) Schedule(who, Process::kDifficulty, today_ + rng_.Between(60, 240));
@@ -1906,10 +1916,10 @@ void Simulation::TerritoryActivity(int territory) {
   ++territory_events_;
   const int owner = -1 - territory;
   if (count_field != nullptr && rng_.Chance(0.06)) {
-    MaybeFix(ordinal, owner, FixKind::kCount, std::max(1, count + rng_.Between(-3, 3)),
+    PlanFix(ordinal, owner, FixKind::kCount, std::max(1, count + rng_.Between(-3, 3)),
              effective, effective, count_field);
   } else if (rng_.Chance(0.03)) {
-    MaybeFix(ordinal, owner, FixKind::kTerritoryDate, rng_.Between(1, 7), effective, start_day_);
+    PlanFix(ordinal, owner, FixKind::kTerritoryDate, rng_.Between(1, 7), effective, start_day_);
   }
   Schedule(territory, Process::kTerritory, NextWorkday(today_ + rng_.Between(3, 12)));
 }

@@ -131,6 +131,10 @@ class Engine {
   // The same, returning at once; results come in submission order.
   virtual std::future<AppendOutcome> AppendAsync(std::string request,
                                                  const AppendOptions& options) = 0;
+  // Several requests at once: parsed here, queued together with one wake-up
+  // of the writer (bulk imports). Results in order, one future per request.
+  virtual std::vector<std::future<AppendOutcome>> AppendManyAsync(std::vector<std::string> requests,
+                                                                  const AppendOptions& options) = 0;
   // Makes every acknowledged append durable (after non-synced appends).
   virtual Status Sync() = 0;
 
