@@ -289,28 +289,41 @@ struct Commune {
 };
 
 constexpr Commune kCommunes[] = {
-    {"Lille", "LIL", 0, 30},        {"Roubaix", "RBX", 0, 20},
-    {"Tourcoing", "TCG", 0, 18},    {"Villeneuve-d'Ascq", "VDA", 0, 8},
-    {"Wattrelos", "WAT", 0, 8},     {"Hem", "HEM", 0, 4},
-    {"Croix", "CRX", 0, 4},         {"Loos", "LOO", 0, 4},
-    {"Mons-en-Barœul", "MEB", 0, 4}, {"Douai", "DOU", 1, 15},
-    {"Valenciennes", "VAL", 1, 15}, {"Cambrai", "CAM", 1, 12},
-    {"Maubeuge", "MAU", 1, 12},     {"Denain", "DEN", 1, 12},
-    {"Anzin", "ANZ", 1, 6},         {"Sin-le-Noble", "SLN", 1, 6},
-    {"Caudry", "CAU", 1, 5},        {"Hautmont", "HTM", 1, 5},
-    {"Condé-sur-l'Escaut", "CSE", 1, 5}, {"Dunkerque", "DKQ", 2, 30},
-    {"Grande-Synthe", "GSY", 2, 15}, {"Hazebrouck", "HAZ", 2, 12},
-    {"Armentières", "ARM", 2, 12},  {"Bailleul", "BAI", 2, 8},
-    {"Coudekerque-Branche", "CBR", 2, 10}, {"Gravelines", "GRA", 2, 6},
+    {"Lille", "LIL", 0, 30},
+    {"Roubaix", "RBX", 0, 20},
+    {"Tourcoing", "TCG", 0, 18},
+    {"Villeneuve-d'Ascq", "VDA", 0, 8},
+    {"Wattrelos", "WAT", 0, 8},
+    {"Hem", "HEM", 0, 4},
+    {"Croix", "CRX", 0, 4},
+    {"Loos", "LOO", 0, 4},
+    {"Mons-en-Barœul", "MEB", 0, 4},
+    {"Douai", "DOU", 1, 15},
+    {"Valenciennes", "VAL", 1, 15},
+    {"Cambrai", "CAM", 1, 12},
+    {"Maubeuge", "MAU", 1, 12},
+    {"Denain", "DEN", 1, 12},
+    {"Anzin", "ANZ", 1, 6},
+    {"Sin-le-Noble", "SLN", 1, 6},
+    {"Caudry", "CAU", 1, 5},
+    {"Hautmont", "HTM", 1, 5},
+    {"Condé-sur-l'Escaut", "CSE", 1, 5},
+    {"Dunkerque", "DKQ", 2, 30},
+    {"Grande-Synthe", "GSY", 2, 15},
+    {"Hazebrouck", "HAZ", 2, 12},
+    {"Armentières", "ARM", 2, 12},
+    {"Bailleul", "BAI", 2, 8},
+    {"Coudekerque-Branche", "CBR", 2, 10},
+    {"Gravelines", "GRA", 2, 6},
 };
 constexpr int kCommuneCount = static_cast<int>(std::size(kCommunes));
 
 constexpr const char* kFirstNames[] = {
-    "Camille", "Dominique", "Claude", "Alex", "Sacha", "Morgan", "Charlie", "Lou",
-    "Noa", "Eden", "Andréa", "Maxime", "Jordan", "Inès", "Yanis", "Nadia",
+    "Camille", "Dominique", "Claude", "Alex",   "Sacha",  "Morgan", "Charlie", "Lou",
+    "Noa",     "Eden",      "Andréa", "Maxime", "Jordan", "Inès",   "Yanis",   "Nadia",
 };
 constexpr const char* kLastNames[] = {
-    "Exemple", "Fictif", "Modèle", "Essai", "Témoin", "Démo",
+    "Exemple", "Fictif",   "Modèle",    "Essai",    "Témoin",   "Démo",
     "Factice", "Spécimen", "Prototype", "Maquette", "Synthèse", "Placebo",
 };
 
@@ -318,50 +331,64 @@ constexpr const char* kLastNames[] = {
 constexpr std::array<std::array<const char*, 3>, 4> kAssociations = {{
     {"Association Exemple Habitat Métropole", "Relais Fictif de l'Agglomération",
      "Toit Modèle Roubaix-Tourcoing"},
-    {"Entraide Exemple du Hainaut", "Passerelle Fictive du Douaisis",
-     "Abri Modèle de la Sambre"},
+    {"Entraide Exemple du Hainaut", "Passerelle Fictive du Douaisis", "Abri Modèle de la Sambre"},
     {"Toit Exemple des Flandres", "Relais Fictif du Littoral", "Foyer Modèle de la Lys"},
     {"AES Exemple du Nord", "Solidarité Prototype Nord", "Habitat Témoin 59"},
 }};
 
 constexpr const char* kConventions[] = {
-    "Convention AES Exemple", "Convention Logement d'abord (exemple)",
-    "Contingent préfectoral (exemple)", "Convention bail glissant Exemple",
+    "Convention AES Exemple",
+    "Convention Logement d'abord (exemple)",
+    "Contingent préfectoral (exemple)",
+    "Convention bail glissant Exemple",
 };
 
 // Referral sources of the access track (realistic mix for the Nord programme).
 constexpr Choice kAccessSources[] = {
-    {"siao", 34}, {"dalo", 10}, {"pdalhpd", 6}, {"chrs", 15}, {"epsm", 8},   {"spip", 7},
-    {"epdsae", 5}, {"insalubrity", 4}, {"travellers", 2}, {"association", 5}, {"other", 4},
+    {"siao", 34},      {"dalo", 10},       {"pdalhpd", 6}, {"chrs", 15},
+    {"epsm", 8},       {"spip", 7},        {"epdsae", 5},  {"insalubrity", 4},
+    {"travellers", 2}, {"association", 5}, {"other", 4},
 };
 constexpr Choice kMaintienSources[] = {{"agency", 75}, {"association", 15}, {"other", 10}};
 
 constexpr const char* kRefusalReasons[] = {
-    "Situation ne relevant pas du dispositif", "Ressources insuffisantes à ce stade",
-    "Ménage orienté vers un autre dispositif", "Absence d'adhésion à l'accompagnement",
+    "Situation ne relevant pas du dispositif",
+    "Ressources insuffisantes à ce stade",
+    "Ménage orienté vers un autre dispositif",
+    "Absence d'adhésion à l'accompagnement",
 };
 constexpr const char* kExpiryReasons[] = {
-    "Pas de retour du ménage après relances", "Dossier incomplet au terme du délai",
+    "Pas de retour du ménage après relances",
+    "Dossier incomplet au terme du délai",
     "Ménage injoignable",
 };
 constexpr const char* kNonAttributionReasons[] = {
-    "Typologie inadaptée à la composition familiale", "Taux d'effort trop élevé",
-    "Autre candidat retenu en rang 1", "Logement inadapté aux besoins de mobilité",
+    "Typologie inadaptée à la composition familiale",
+    "Taux d'effort trop élevé",
+    "Autre candidat retenu en rang 1",
+    "Logement inadapté aux besoins de mobilité",
 };
 constexpr const char* kInadmissibleReasons[] = {
-    "Dossier incomplet", "Plafond de ressources dépassé", "Demande de logement non renouvelée",
+    "Dossier incomplet",
+    "Plafond de ressources dépassé",
+    "Demande de logement non renouvelée",
 };
 constexpr const char* kConditions[] = {
-    "Ouverture des droits APL", "Mise en place d'une mesure ASLL",
-    "Justificatif de ressources à fournir", "Signature du contrat d'accompagnement",
+    "Ouverture des droits APL",
+    "Mise en place d'une mesure ASLL",
+    "Justificatif de ressources à fournir",
+    "Signature du contrat d'accompagnement",
 };
 constexpr const char* kOfferRefusals[] = {
-    "Logement trop éloigné des écoles", "Étage élevé sans ascenseur",
-    "Quartier refusé par le ménage", "Loyer jugé trop élevé par le ménage",
+    "Logement trop éloigné des écoles",
+    "Étage élevé sans ascenseur",
+    "Quartier refusé par le ménage",
+    "Loyer jugé trop élevé par le ménage",
 };
 constexpr const char* kResumeReasons[] = {
     "Nouvelles difficultés budgétaires", "Demande du ménage",
-    "Signalement du bailleur", "Rupture de droits", "Troubles du voisinage signalés",
+    "Signalement du bailleur",           "Rupture de droits",
+    "Troubles du voisinage signalés",
 };
 constexpr const char* kNotes[] = {
     "Budget tenu, démarches administratives en cours.",
@@ -376,52 +403,73 @@ constexpr const char* kNotes[] = {
     "Plan d'apurement respecté depuis trois mois.",
 };
 constexpr const char* kCorrectionReasons[] = {
-    "Erreur de saisie", "Correction après vérification du dossier",
-    "Donnée mise à jour d'après le justificatif", "Date erronée",
+    "Erreur de saisie",
+    "Correction après vérification du dossier",
+    "Donnée mise à jour d'après le justificatif",
+    "Date erronée",
 };
 constexpr const char* kRetractionReasons[] = {
-    "Saisi dans le mauvais dossier", "Doublon d'un signalement déjà enregistré",
+    "Saisi dans le mauvais dossier",
+    "Doublon d'un signalement déjà enregistré",
     "Signalement non confirmé",
 };
 constexpr const char* kTrainingTopics[] = {
-    "Approche des publics en difficulté", "Repérage des troubles psychiques",
-    "Prévention des expulsions locatives", "Le bail glissant en pratique",
-    "Accès aux droits et FSL", "Logement d'abord : principes et outils",
+    "Approche des publics en difficulté",
+    "Repérage des troubles psychiques",
+    "Prévention des expulsions locatives",
+    "Le bail glissant en pratique",
+    "Accès aux droits et FSL",
+    "Logement d'abord : principes et outils",
 };
 constexpr const char* kConsultationTopics[] = {
-    "Charges locatives", "Travaux de réhabilitation", "Cadre de vie et tranquillité",
+    "Charges locatives",
+    "Travaux de réhabilitation",
+    "Cadre de vie et tranquillité",
     "Accueil des nouveaux locataires",
 };
 constexpr const char* kTenantAssociations[] = {
-    "Amicale des locataires Exemple", "Collectif fictif des habitants",
+    "Amicale des locataires Exemple",
+    "Collectif fictif des habitants",
     "Association Modèle de locataires",
 };
 constexpr const char* kPartners[] = {
-    "CCAS", "CAF du Nord", "SIAO", "EPSM", "SPIP", "Département du Nord",
-    "AES Exemple du Nord", "Commission CCAPEX", "Mission locale",
+    "CCAS",
+    "CAF du Nord",
+    "SIAO",
+    "EPSM",
+    "SPIP",
+    "Département du Nord",
+    "AES Exemple du Nord",
+    "Commission CCAPEX",
+    "Mission locale",
 };
 constexpr const char* kMeetingTopics[] = {
-    "Commission de suivi des situations complexes", "Bilan trimestriel du dispositif",
-    "Coordination santé mentale et logement", "Sorties d'institutions",
+    "Commission de suivi des situations complexes",
+    "Bilan trimestriel du dispositif",
+    "Coordination santé mentale et logement",
+    "Sorties d'institutions",
     "Prévention des expulsions",
 };
 
-constexpr Choice kAccessKinds[] = {{"asll", 35}, {"avdl", 15}, {"global", 20},
-                                   {"gla", 12}, {"chrs_hors_les_murs", 8},
-                                   {"housing_first", 10}};
+constexpr Choice kAccessKinds[] = {
+    {"asll", 35},         {"avdl", 15}, {"global", 20}, {"gla", 12}, {"chrs_hors_les_murs", 8},
+    {"housing_first", 10}};
 constexpr Choice kMaintienKinds[] = {{"avdl", 45}, {"asll", 35}, {"global", 20}};
-constexpr Choice kDomains[] = {{"budget", 25}, {"housing", 25}, {"rights", 15},
-                               {"health", 10}, {"employment", 10}, {"parenting", 8},
-                               {"social", 7}};
-constexpr Choice kCloseReasons[] = {{"objectives_met", 35}, {"handed_to_mainstream", 25},
-                                    {"non_engagement", 15}, {"end_of_funding", 15},
+constexpr Choice kDomains[] = {{"budget", 25},     {"housing", 25},  {"rights", 15}, {"health", 10},
+                               {"employment", 10}, {"parenting", 8}, {"social", 7}};
+constexpr Choice kCloseReasons[] = {{"objectives_met", 35},
+                                    {"handed_to_mainstream", 25},
+                                    {"non_engagement", 15},
+                                    {"end_of_funding", 15},
                                     {"other", 10}};
-constexpr Choice kPauseReasons[] = {{"hospitalisation", 40}, {"incarceration", 10},
-                                    {"household_request", 35}, {"other", 15}};
-constexpr Choice kDifficulties[] = {{"neighbourhood", 25}, {"dwelling_upkeep", 25},
-                                    {"mental_health", 20}, {"isolation", 20}, {"other", 10}};
-constexpr Choice kPriorityBases[] = {{"collective_agreement", 50}, {"syplo", 30},
-                                     {"pdalhpd", 20}};
+constexpr Choice kPauseReasons[] = {
+    {"hospitalisation", 40}, {"incarceration", 10}, {"household_request", 35}, {"other", 15}};
+constexpr Choice kDifficulties[] = {{"neighbourhood", 25},
+                                    {"dwelling_upkeep", 25},
+                                    {"mental_health", 20},
+                                    {"isolation", 20},
+                                    {"other", 10}};
+constexpr Choice kPriorityBases[] = {{"collective_agreement", 50}, {"syplo", 30}, {"pdalhpd", 20}};
 constexpr const char* kObjectiveStatuses[] = {"not_started", "in_progress", "achieved",
                                               "abandoned"};
 constexpr std::array<int, 6> kTypologyRentCents = {29000, 36000, 43000, 50000, 57000, 63000};
@@ -502,9 +550,8 @@ class Emitter {
       const double u =
           static_cast<double>(Mix64(key_ + static_cast<uint64_t>(first_line) + i) >> 11) *
           0x1.0p-53;
-      const auto us = static_cast<int64_t>(kOfficeStartUs +
-                                           (static_cast<double>(i) + u) * kOfficeSpanUs /
-                                               static_cast<double>(n));
+      const auto us = static_cast<int64_t>(
+          kOfficeStartUs + (static_cast<double>(i) + u) * kOfficeSpanUs / static_cast<double>(n));
       stamp.clear();
       AppendDate(&stamp, day);
       stamp.push_back('T');
@@ -558,10 +605,10 @@ class Emitter {
   int64_t lines_ = 0;
   bool batch_open_ = false;
   bool batch_has_line_ = false;
-  std::string day_text_;             // the day's events, without recordedAt and final brace
-  std::vector<size_t> event_ends_;   // end offset of each event in day_text_
+  std::string day_text_;            // the day's events, without recordedAt and final brace
+  std::vector<size_t> event_ends_;  // end offset of each event in day_text_
   std::vector<PendingLine> day_lines_;
-  std::string buffer_;               // output not yet written
+  std::string buffer_;  // output not yet written
 };
 
 // ------------------------------------------------------------- simulation state
@@ -571,19 +618,40 @@ enum class Contract : uint8_t { kHosting, kSublease, kDirectLease };
 constexpr const char* kContractNames[] = {"hosting", "sublease", "direct_lease"};
 enum class EpisodeStatus : uint8_t { kNone, kActive, kPaused, kClosed };
 enum class AccessStep : uint8_t {
-  kRefer, kDecideReferral, kApply, kCalDecision, kResolveCondition, kAnswerOffer, kMoveIn
+  kRefer,
+  kDecideReferral,
+  kApply,
+  kCalDecision,
+  kResolveCondition,
+  kAnswerOffer,
+  kMoveIn
 };
 enum class SupportStep : uint8_t { kStart, kObjectives, kReview, kResume };
 enum class ArrearsStep : uint8_t { kRaise, kManage, kClear, kProcedure };
 // Procedure stages of events.md §4.
 enum class Stage : uint8_t {
-  kNone, kPaymentOrder, kSummons, kJudgmentTermination, kOrderToLeave, kPoliceRequested,
-  kPoliceRefused, kPoliceGranted, kClosed
+  kNone,
+  kPaymentOrder,
+  kSummons,
+  kJudgmentTermination,
+  kOrderToLeave,
+  kPoliceRequested,
+  kPoliceRefused,
+  kPoliceGranted,
+  kClosed
 };
 
 // Processes a household runs; each has at most one pending wake-up.
 enum class Process : uint8_t {
-  kRegister, kAccess, kMaintien, kSupport, kSlide, kDeparture, kArrears, kDifficulty, kAdmin,
+  kRegister,
+  kAccess,
+  kMaintien,
+  kSupport,
+  kSlide,
+  kDeparture,
+  kArrears,
+  kDifficulty,
+  kAdmin,
   kFix,        // not a household process: a correction or retraction
   kTerritory,  // not a household process: a coordinator's activity
 };
@@ -661,7 +729,14 @@ struct Dwelling {
 };
 
 enum class FixKind : uint8_t {
-  kSeverity, kDifficultyDate, kRetract, kRent, kAmount, kNotes, kCount, kTerritoryDate
+  kSeverity,
+  kDifficultyDate,
+  kRetract,
+  kRent,
+  kAmount,
+  kNotes,
+  kCount,
+  kTerritoryDate
 };
 
 // A correction or retraction decided when its target was emitted.
@@ -716,10 +791,12 @@ class Simulation {
                const Extras& extras = {});
   Json& Data() { return data_.Reset(); }
   int Late(double probability, int floor_day);
-  void PlanFix(int64_t target, int owner, FixKind kind, int value, int effective_day,
-                int floor_day, const char* field = "");
+  void PlanFix(int64_t target, int owner, FixKind kind, int value, int effective_day, int floor_day,
+               const char* field = "");
   template <typename T, size_t N>
-  const T& Pick(const T (&items)[N]) { return rng_.Pick(items); }
+  const T& Pick(const T (&items)[N]) {
+    return rng_.Pick(items);
+  }
 
   // Population.
   void PlanArrivals();
@@ -786,7 +863,7 @@ class Simulation {
   std::vector<Household> households_;
   std::vector<Dwelling> dwellings_;
   std::array<std::vector<int>, 3> vacant_;  // per territory, dwellings free to offer
-  std::vector<int> serials_;               // per commune, last dwelling number
+  std::vector<int> serials_;                // per commune, last dwelling number
   std::vector<Fix> fixes_;
   int registered_ = 0;
 };
@@ -820,8 +897,8 @@ int Simulation::Late(double probability, int floor_day) {
   return std::min(day, today_);
 }
 
-void Simulation::PlanFix(int64_t target, int owner, FixKind kind, int value,
-                          int effective_day, int floor_day, const char* field) {
+void Simulation::PlanFix(int64_t target, int owner, FixKind kind, int value, int effective_day,
+                         int floor_day, const char* field) {
   fixes_.push_back({target, owner, kind, value, effective_day, floor_day, field});
   Schedule(static_cast<int>(fixes_.size()) - 1, Process::kFix,
            NextWorkday(today_ + rng_.Between(7, 120)));
@@ -859,16 +936,26 @@ void Simulation::Dispatch(const Wakeup& wakeup) {
   const Household& h = households_[wakeup.who];
   if (wakeup.token != h.tokens[static_cast<int>(wakeup.process)]) return;  // superseded
   switch (wakeup.process) {
-    case Process::kRegister: return Register(wakeup.who);
-    case Process::kAccess: return AccessFlow(wakeup.who);
-    case Process::kMaintien: return DecideMaintienReferral(wakeup.who);
-    case Process::kSupport: return Support(wakeup.who);
-    case Process::kSlide: return Slide(wakeup.who);
-    case Process::kDeparture: return Depart(wakeup.who);
-    case Process::kArrears: return Arrears(wakeup.who);
-    case Process::kDifficulty: return ReportDifficulty(wakeup.who);
-    case Process::kAdmin: return Admin(wakeup.who);
-    default: return;
+    case Process::kRegister:
+      return Register(wakeup.who);
+    case Process::kAccess:
+      return AccessFlow(wakeup.who);
+    case Process::kMaintien:
+      return DecideMaintienReferral(wakeup.who);
+    case Process::kSupport:
+      return Support(wakeup.who);
+    case Process::kSlide:
+      return Slide(wakeup.who);
+    case Process::kDeparture:
+      return Depart(wakeup.who);
+    case Process::kArrears:
+      return Arrears(wakeup.who);
+    case Process::kDifficulty:
+      return ReportDifficulty(wakeup.who);
+    case Process::kAdmin:
+      return Admin(wakeup.who);
+    default:
+      return;
   }
 }
 
@@ -944,11 +1031,11 @@ int Simulation::NewDwelling(int territory, int commune, int typology, int effect
   const int serial = ++serials_[static_cast<size_t>(commune)];
   AppendDigits(&d.id, serial, 4);
   d.subject = "dwelling/" + d.id;
-  d.rent_cents = kTypologyRentCents[static_cast<size_t>(typology)] +
-                 50 * rng_.Between(-60, 60);
-  static constexpr const char* kAdaptations[][2] = {
-      {nullptr, nullptr}, {"ground_floor", nullptr}, {"wheelchair", "ground_floor"},
-      {"inclusive", nullptr}};
+  d.rent_cents = kTypologyRentCents[static_cast<size_t>(typology)] + 50 * rng_.Between(-60, 60);
+  static constexpr const char* kAdaptations[][2] = {{nullptr, nullptr},
+                                                    {"ground_floor", nullptr},
+                                                    {"wheelchair", "ground_floor"},
+                                                    {"inclusive", nullptr}};
   const size_t adaptation = rng_.Weighted(std::array<int, 4>{85, 6, 4, 5});
   d.reserved = may_reserve && rng_.Chance(0.35);
   const bool batch = d.reserved && rng_.Chance(0.5);
@@ -1085,8 +1172,7 @@ void Simulation::Register(int who) {
   h.registered_on = today_;
   h.support_consent = h.track == Track::kAccess || rng_.Chance(0.9);
   h.data_sharing = rng_.Chance(0.5);
-  const std::string name = std::string(Pick(kFirstNames)) + " " +
-                           Pick(kLastNames);
+  const std::string name = std::string(Pick(kFirstNames)) + " " + Pick(kLastNames);
   const int birth = today_ - rng_.Between(19, 74) * 365 - rng_.Between(0, 364);
 
   int home = -1;
@@ -1121,8 +1207,8 @@ void Simulation::Consent(int who, const char* purpose, bool given, int effective
   const Household& h = households_[static_cast<size_t>(who)];
   Data().Str("purpose", purpose).Bool("given", given);
   const int64_t ordinal = Emit("ConsentRecorded", h.subject, effective_day);
-  // Withdrawing a data-sharing consent by mistake, then retracting it, is the
-  // kind of harmless slip the import must cope with: no rule reads it.
+  // A data-sharing consent entered in the wrong file and later retracted is a
+  // harmless slip: no rule reads that consent.
   if (std::string_view(purpose) == "data_sharing" && rng_.Chance(0.02)) {
     PlanFix(ordinal, who, FixKind::kRetract, 0, effective_day, h.registered_on);
   }
@@ -1162,8 +1248,8 @@ void Simulation::StartMaintien(int who, int home) {
 
 void Simulation::DecideMaintienReferral(int who) {
   Household& h = households_[static_cast<size_t>(who)];
-  const char* outcome = rng_.Weighted(std::array<Choice, 3>{{
-      {"accepted", 93}, {"refused", 4}, {"expired", 3}}});
+  const char* outcome =
+      rng_.Weighted(std::array<Choice, 3>{{{"accepted", 93}, {"refused", 4}, {"expired", 3}}});
   Json& j = Data().Str("referralId", "R1").Str("outcome", outcome);
   if (std::string_view(outcome) == "refused") j.Str("reason", Pick(kRefusalReasons));
   if (std::string_view(outcome) == "expired") j.Str("reason", Pick(kExpiryReasons));
@@ -1178,13 +1264,20 @@ void Simulation::DecideMaintienReferral(int who) {
 
 void Simulation::AccessFlow(int who) {
   switch (households_[static_cast<size_t>(who)].access_step) {
-    case AccessStep::kRefer: return Refer(who);
-    case AccessStep::kDecideReferral: return DecideReferral(who);
-    case AccessStep::kApply: return Apply(who);
-    case AccessStep::kCalDecision: return RecordCalDecision(who);
-    case AccessStep::kResolveCondition: return ResolveCondition(who);
-    case AccessStep::kAnswerOffer: return AnswerOffer(who);
-    case AccessStep::kMoveIn: return StartOccupancy(who);
+    case AccessStep::kRefer:
+      return Refer(who);
+    case AccessStep::kDecideReferral:
+      return DecideReferral(who);
+    case AccessStep::kApply:
+      return Apply(who);
+    case AccessStep::kCalDecision:
+      return RecordCalDecision(who);
+    case AccessStep::kResolveCondition:
+      return ResolveCondition(who);
+    case AccessStep::kAnswerOffer:
+      return AnswerOffer(who);
+    case AccessStep::kMoveIn:
+      return StartOccupancy(who);
   }
 }
 
@@ -1205,8 +1298,8 @@ void Simulation::Refer(int who) {
 
 void Simulation::DecideReferral(int who) {
   Household& h = households_[static_cast<size_t>(who)];
-  const char* outcome = rng_.Weighted(std::array<Choice, 3>{{
-      {"accepted", 85}, {"refused", 10}, {"expired", 5}}});
+  const char* outcome =
+      rng_.Weighted(std::array<Choice, 3>{{{"accepted", 85}, {"refused", 10}, {"expired", 5}}});
   const std::string_view o = outcome;
   Json& j = Data().Str("referralId", "R" + std::to_string(h.referrals)).Str("outcome", outcome);
   if (o == "refused") j.Str("reason", Pick(kRefusalReasons));
@@ -1254,9 +1347,12 @@ void Simulation::ApplyAgain(int who) {
 
 void Simulation::RecordCalDecision(int who) {
   Household& h = households_[static_cast<size_t>(who)];
-  const std::string_view decision = rng_.Weighted(std::array<Choice, 5>{{
-      {"attribution", 62}, {"attribution_ranked", 12}, {"attribution_conditional", 10},
-      {"non_attribution", 12}, {"inadmissible", 4}}});
+  const std::string_view decision =
+      rng_.Weighted(std::array<Choice, 5>{{{"attribution", 62},
+                                           {"attribution_ranked", 12},
+                                           {"attribution_conditional", 10},
+                                           {"non_attribution", 12},
+                                           {"inadmissible", 4}}});
   Json& j = Data()
                 .Str("referralId", "R" + std::to_string(h.referrals))
                 .Str("dwellingId", dwellings_[static_cast<size_t>(h.candidate)].id)
@@ -1265,8 +1361,7 @@ void Simulation::RecordCalDecision(int who) {
     j.Int("rank", static_cast<int>(rng_.Weighted(std::array<int, 3>{70, 20, 10})) + 1);
   } else if (decision == "attribution_conditional") {
     h.condition_deadline = today_ + rng_.Between(30, 75);
-    j.Str("condition", Pick(kConditions)).Date("conditionDeadline",
-                                                          h.condition_deadline);
+    j.Str("condition", Pick(kConditions)).Date("conditionDeadline", h.condition_deadline);
   } else if (decision == "non_attribution") {
     j.Str("reason", Pick(kNonAttributionReasons));
   } else if (decision == "inadmissible") {
@@ -1300,8 +1395,8 @@ void Simulation::ResolveCondition(int who) {
 
 void Simulation::AnswerOffer(int who) {
   Household& h = households_[static_cast<size_t>(who)];
-  const std::string_view answer = rng_.Weighted(std::array<Choice, 3>{{
-      {"accepted", 88}, {"refused", 9}, {"no_answer", 3}}});
+  const std::string_view answer =
+      rng_.Weighted(std::array<Choice, 3>{{{"accepted", 88}, {"refused", 9}, {"no_answer", 3}}});
   Json& j = Data()
                 .Str("dwellingId", dwellings_[static_cast<size_t>(h.candidate)].id)
                 .Str("answer", answer);
@@ -1324,15 +1419,14 @@ void Simulation::StartOccupancy(int who) {
   const Dwelling& d = dwellings_[static_cast<size_t>(dwelling)];
   const auto contract = static_cast<Contract>(rng_.Weighted(std::array<int, 3>{25, 45, 30}));
   const char* association = Association(d.territory);
-  Json& j = Data()
-                .Str("dwellingId", d.id)
-                .Str("contract", kContractNames[static_cast<int>(contract)]);
+  Json& j =
+      Data().Str("dwellingId", d.id).Str("contract", kContractNames[static_cast<int>(contract)]);
   if (contract != Contract::kDirectLease) j.Str("association", association);
   j.Int("rentCents", d.rent_cents);
   const int64_t ordinal = Emit("OccupancyStarted", h.subject, today_);
   if (rng_.Chance(0.05)) {
     PlanFix(ordinal, who, FixKind::kRent, d.rent_cents + 50 * rng_.Between(-40, 40), today_,
-             today_);
+            today_);
   }
   MoveIn(who, dwelling, contract);
 
@@ -1342,8 +1436,7 @@ void Simulation::StartOccupancy(int who) {
                               : Association(d.territory);
   Schedule(who, Process::kSupport, today_ + (rng_.Chance(0.6) ? 0 : rng_.Between(1, 30)));
   // A sublease slides after a favourable review; hosting often switches directly.
-  if (contract == Contract::kSublease ||
-      (contract == Contract::kHosting && rng_.Chance(0.6))) {
+  if (contract == Contract::kSublease || (contract == Contract::kHosting && rng_.Chance(0.6))) {
     Schedule(who, Process::kSlide, today_ + rng_.Between(180, 540));
   }
   if (rng_.Chance(0.45)) Schedule(who, Process::kDeparture, today_ + rng_.Between(365, 1460));
@@ -1359,13 +1452,16 @@ void Simulation::Support(int who) {
   Household& h = households_[static_cast<size_t>(who)];
   if (!h.active) return;
   switch (h.support_step) {
-    case SupportStep::kStart: return StartEpisode(who);
+    case SupportStep::kStart:
+      return StartEpisode(who);
     case SupportStep::kObjectives:
       SetObjectives(who, rng_.Between(1, 5));
       h.support_step = SupportStep::kReview;
       return Schedule(who, Process::kSupport, today_ + rng_.Between(90, 150));
-    case SupportStep::kReview: return ReviewEpisode(who);
-    case SupportStep::kResume: return ResumeEpisode(who);
+    case SupportStep::kReview:
+      return ReviewEpisode(who);
+    case SupportStep::kResume:
+      return ResumeEpisode(who);
   }
 }
 
@@ -1412,7 +1508,8 @@ void Simulation::SetObjectives(int who, int count) {
   Json& j = Data().Str("episodeId", EpisodeId(h.episodes)).Array("objectives");
   for (int i = 0; i < count; ++i) {
     const int number = ++h.objective_count;
-    j.Element().Str("objectiveId", "O" + std::to_string(number))
+    j.Element()
+        .Str("objectiveId", "O" + std::to_string(number))
         .Str("domain", rng_.Weighted(kDomains));
     if (rng_.Chance(0.5)) j.Date("dueDate", today_ + rng_.Between(90, 365));
     j.End();
@@ -1461,8 +1558,10 @@ void Simulation::ReviewEpisode(int who) {
     } else if (o.status == 1) {
       o.status = rng_.Chance(0.22) ? 2 : rng_.Chance(0.05) ? 3 : 1;
     }
-    j.Element().Str("objectiveId", "O" + std::to_string(o.number))
-        .Str("status", kObjectiveStatuses[o.status]).End();
+    j.Element()
+        .Str("objectiveId", "O" + std::to_string(o.number))
+        .Str("status", kObjectiveStatuses[o.status])
+        .End();
   }
   j.End();
   const int notes = rng_.Chance(0.7) ? rng_.Between(0, std::size(kNotes) - 1) : -1;
@@ -1472,7 +1571,7 @@ void Simulation::ReviewEpisode(int who) {
   const int64_t ordinal = Emit("SituationReviewed", h.subject, effective);
   if (notes >= 0 && rng_.Chance(0.03)) {
     PlanFix(ordinal, who, FixKind::kNotes, (notes + 1) % static_cast<int>(std::size(kNotes)),
-             effective, effective);
+            effective, effective);
   }
   if (h.episode_status == EpisodeStatus::kActive && rng_.Chance(0.08)) {
     SetObjectives(who, rng_.Between(1, 2));  // ObjectivesSet needs an active episode
@@ -1524,8 +1623,8 @@ void Simulation::Slide(int who) {
     return;
   }
   if (h.contract != Contract::kSublease) return;
-  const std::string_view outcome = rng_.Weighted(std::array<Choice, 3>{{
-      {"favourable", 65}, {"postponed", 20}, {"unfavourable", 15}}});
+  const std::string_view outcome = rng_.Weighted(
+      std::array<Choice, 3>{{{"favourable", 65}, {"postponed", 20}, {"unfavourable", 15}}});
   Json& j = Data().Str("outcome", outcome);
   int next = 0;
   if (outcome == "favourable") {
@@ -1550,17 +1649,20 @@ void Simulation::Depart(int who) {
     // would leave the procedure unable to end with eviction_carried_out.
     return Schedule(who, Process::kDeparture, today_ + rng_.Between(60, 120));
   }
-  const std::string_view reason = rng_.Weighted(std::array<Choice, 6>{{
-      {"voluntary_departure", 30}, {"transfer", 12}, {"rehoused", 25}, {"death", 5},
-      {"abandonment", 8}, {"institution", 8}}});
+  const std::string_view reason = rng_.Weighted(std::array<Choice, 6>{{{"voluntary_departure", 30},
+                                                                       {"transfer", 12},
+                                                                       {"rehoused", 25},
+                                                                       {"death", 5},
+                                                                       {"abandonment", 8},
+                                                                       {"institution", 8}}});
   const char* destination = "unknown";
   if (reason == "transfer" || reason == "rehoused") {
     destination = "permanent";
   } else if (reason == "institution") {
     destination = "institutional";
   } else if (reason == "voluntary_departure") {
-    destination = rng_.Weighted(std::array<Choice, 3>{{
-        {"permanent", 50}, {"temporary", 20}, {"unknown", 30}}});
+    destination = rng_.Weighted(
+        std::array<Choice, 3>{{{"permanent", 50}, {"temporary", 20}, {"unknown", 30}}});
   } else if (reason == "abandonment" && rng_.Chance(0.2)) {
     destination = "temporary";
   }
@@ -1588,10 +1690,14 @@ void Simulation::Depart(int who) {
 
 void Simulation::Arrears(int who) {
   switch (households_[static_cast<size_t>(who)].arrears_step) {
-    case ArrearsStep::kRaise: return RaiseArrears(who);
-    case ArrearsStep::kManage: return ManageArrears(who);
-    case ArrearsStep::kClear: return ClearArrears(who);
-    case ArrearsStep::kProcedure: return ProcedureStep(who);
+    case ArrearsStep::kRaise:
+      return RaiseArrears(who);
+    case ArrearsStep::kManage:
+      return ManageArrears(who);
+    case ArrearsStep::kClear:
+      return ClearArrears(who);
+    case ArrearsStep::kProcedure:
+      return ProcedureStep(who);
   }
 }
 
@@ -1603,14 +1709,11 @@ void Simulation::RaiseArrears(int who) {
   const Dwelling& d = dwellings_[static_cast<size_t>(h.home)];
   const int months = 1 + static_cast<int>(rng_.Weighted(std::array<int, 6>{15, 30, 25, 15, 8, 7}));
   h.arrears_cents = d.rent_cents * months - 50 * rng_.Between(0, d.rent_cents / 100);
-  Data()
-      .Str("dwellingId", d.id)
-      .Int("amountCents", h.arrears_cents)
-      .Int("monthsUnpaid", months);
+  Data().Str("dwellingId", d.id).Int("amountCents", h.arrears_cents).Int("monthsUnpaid", months);
   const int64_t ordinal = Emit("ArrearsAlertRaised", h.subject, today_);
   if (rng_.Chance(0.04)) {
-    PlanFix(ordinal, who, FixKind::kAmount, h.arrears_cents + 100 * rng_.Between(1, 300),
-             today_, today_);
+    PlanFix(ordinal, who, FixKind::kAmount, h.arrears_cents + 100 * rng_.Between(1, 300), today_,
+            today_);
   }
   h.arrears_open = true;
   h.ccapex_day = -1;
@@ -1719,8 +1822,8 @@ void Simulation::ProcedureStep(int who) {
       RecordStep(who, "payment_order", Stage::kPaymentOrder);
       // The summons needs the CCAPEX referral at least two calendar months
       // earlier; a few days' margin keeps clear of any month-end reading.
-      const int summons = std::max(today_ + rng_.Between(30, 75),
-                                   AddMonths(h.ccapex_day, 2) + rng_.Between(3, 20));
+      const int summons =
+          std::max(today_ + rng_.Between(30, 75), AddMonths(h.ccapex_day, 2) + rng_.Between(3, 20));
       return Schedule(who, Process::kArrears, NextWorkday(summons));
     }
     case Stage::kPaymentOrder: {
@@ -1729,8 +1832,8 @@ void Simulation::ProcedureStep(int who) {
       return Schedule(who, Process::kArrears, hearing);
     }
     case Stage::kSummons: {
-      const std::string_view judgment = rng_.Weighted(std::array<Choice, 3>{{
-          {"judgment_delays", 40}, {"judgment_rejected", 10}, {"judgment_termination", 50}}});
+      const std::string_view judgment = rng_.Weighted(std::array<Choice, 3>{
+          {{"judgment_delays", 40}, {"judgment_rejected", 10}, {"judgment_termination", 50}}});
       if (judgment != "judgment_termination") return EndProcedure(who, judgment.data());
       RecordStep(who, "judgment_termination", Stage::kJudgmentTermination);
       return next_in(30, 90);
@@ -1801,7 +1904,7 @@ void Simulation::ReportDifficulty(int who) {
     PlanFix(ordinal, who, FixKind::kSeverity, severity % 3 + 1, effective, h.registered_on);
   } else if (draw < 90) {
     PlanFix(ordinal, who, FixKind::kDifficultyDate, rng_.Between(1, 14), effective,
-             h.registered_on);
+            h.registered_on);
   } else if (draw < 100) {
     PlanFix(ordinal, who, FixKind::kRetract, 0, effective, h.registered_on);
   }
@@ -1866,11 +1969,21 @@ void Simulation::ApplyFix(const Fix& fix) {
   }
   Json& j = Data().Str("targetId", target).Object("data");
   switch (fix.kind) {
-    case FixKind::kSeverity: j.Int("severity", fix.value); break;
-    case FixKind::kRent: j.Int("rentCents", fix.value); break;
-    case FixKind::kAmount: j.Int("amountCents", fix.value); break;
-    case FixKind::kNotes: j.Str("notes", kNotes[fix.value]); break;
-    default: j.Int(fix.field, fix.value); break;
+    case FixKind::kSeverity:
+      j.Int("severity", fix.value);
+      break;
+    case FixKind::kRent:
+      j.Int("rentCents", fix.value);
+      break;
+    case FixKind::kAmount:
+      j.Int("amountCents", fix.value);
+      break;
+    case FixKind::kNotes:
+      j.Str("notes", kNotes[fix.value]);
+      break;
+    default:
+      j.Int(fix.field, fix.value);
+      break;
   }
   j.End().Str("reason", Pick(kCorrectionReasons));
   Emit("EventCorrected", subject, today_);
@@ -1912,12 +2025,13 @@ void Simulation::TerritoryActivity(int territory) {
     for (int i = 0; i < n; ++i) j.Text(kPartners[(first + i * 2) % std::size(kPartners)]);
     j.End().Str("topic", Pick(kMeetingTopics));
   }
-  const int64_t ordinal = Emit(type, subject, effective, {.expect_new_stream = false, .actor = actor});
+  const int64_t ordinal =
+      Emit(type, subject, effective, {.expect_new_stream = false, .actor = actor});
   ++territory_events_;
   const int owner = -1 - territory;
   if (count_field != nullptr && rng_.Chance(0.06)) {
-    PlanFix(ordinal, owner, FixKind::kCount, std::max(1, count + rng_.Between(-3, 3)),
-             effective, effective, count_field);
+    PlanFix(ordinal, owner, FixKind::kCount, std::max(1, count + rng_.Between(-3, 3)), effective,
+            effective, count_field);
   } else if (rng_.Chance(0.03)) {
     PlanFix(ordinal, owner, FixKind::kTerritoryDate, rng_.Between(1, 7), effective, start_day_);
   }
@@ -1949,8 +2063,8 @@ double ChooseScale(const GenOptions& options) {
     if (trial.gen.events >= options.target_events) return scale;
     const double household_events =
         std::max(1.0, static_cast<double>(trial.gen.events - trial.territory_events));
-    const double wanted = (target - static_cast<double>(trial.territory_events)) /
-                          household_events * 1.002;
+    const double wanted =
+        (target - static_cast<double>(trial.territory_events)) / household_events * 1.002;
     scale = std::max(scale * wanted, scale + 0.01);
   }
   return scale;
