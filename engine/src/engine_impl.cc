@@ -9,6 +9,7 @@
 // request with an error and leaves the engine failed (read-only): nothing that
 // was not written is ever shown.
 #include <capnp/message.h>
+#include <pthread.h>
 #include <capnp/serialize.h>
 
 #include <algorithm>
@@ -723,6 +724,7 @@ class WriterCross : public CrossStream {
 };
 
 void EngineImpl::WriterLoop() {
+  pthread_setname_np(pthread_self(), "relais-writer");
   for (;;) {
     std::vector<std::unique_ptr<Request>> batch;
     {

@@ -390,7 +390,7 @@ constexpr const char* kResumeReasons[] = {
     "Signalement du bailleur",           "Rupture de droits",
     "Troubles du voisinage signalés",
 };
-constexpr const char* kNotes[] = {
+constexpr const char* kReviewNotes[] = {
     "Budget tenu, démarches administratives en cours.",
     "Logement bien approprié, lien avec le voisinage correct.",
     "Retard dans l'ouverture des droits, relance faite auprès de la CAF.",
@@ -1564,13 +1564,13 @@ void Simulation::ReviewEpisode(int who) {
         .End();
   }
   j.End();
-  const int notes = rng_.Chance(0.7) ? rng_.Between(0, std::size(kNotes) - 1) : -1;
-  if (notes >= 0) j.Str("notes", kNotes[notes]);
+  const int notes = rng_.Chance(0.7) ? rng_.Between(0, std::size(kReviewNotes) - 1) : -1;
+  if (notes >= 0) j.Str("notes", kReviewNotes[notes]);
   const int next = today_ + rng_.Between(90, 150);
   if (rng_.Chance(0.5)) j.Date("nextReviewDate", next);
   const int64_t ordinal = Emit("SituationReviewed", h.subject, effective);
   if (notes >= 0 && rng_.Chance(0.03)) {
-    PlanFix(ordinal, who, FixKind::kNotes, (notes + 1) % static_cast<int>(std::size(kNotes)),
+    PlanFix(ordinal, who, FixKind::kNotes, (notes + 1) % static_cast<int>(std::size(kReviewNotes)),
             effective, effective);
   }
   if (h.episode_status == EpisodeStatus::kActive && rng_.Chance(0.08)) {
@@ -1979,7 +1979,7 @@ void Simulation::ApplyFix(const Fix& fix) {
       j.Int("amountCents", fix.value);
       break;
     case FixKind::kNotes:
-      j.Str("notes", kNotes[fix.value]);
+      j.Str("notes", kReviewNotes[fix.value]);
       break;
     default:
       j.Int(fix.field, fix.value);

@@ -8,7 +8,7 @@
 #include <simdjson.h>
 
 #include <map>
-#include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "codec/codec.h"
@@ -77,6 +77,8 @@ struct UnionMember {
   schema::Visibility visibility = schema::Visibility::MANAGEMENT;
 };
 
+// Every struct and enum reachable from the stored envelope, described once at
+// start-up; read-only (and so lock-free) afterwards.
 class Registry {
  public:
   static const Registry& Get() {
@@ -84,29 +86,26 @@ class Registry {
     return *r;
   }
   const StructMeta& Struct(capnp::StructSchema s) const {
-    std::lock_guard<std::mutex> lock(mu_);
     auto it = structs_.find(s.getProto().getId());
-    if (it != structs_.end()) return it->second;
-    return structs_.emplace(s.getProto().getId(), BuildStruct(s)).first->second;
+    if (it == structs_.end()) {
+      // Every reachable struct is registered at start-up: a miss is a bug.
+      KJ_FAIL_REQUIRE("struct missing from the codec registry", s.getProto().getDisplayName());
+    }
+    return it->second;
   }
   const EnumMeta& Enum(capnp::EnumSchema e) const {
-    std::lock_guard<std::mutex> lock(mu_);
     auto it = enums_.find(e.getProto().getId());
-    if (it != enums_.end()) return it->second;
-    EnumMeta m;
-    for (auto en : e.getEnumerants()) {
-      std::string name = SnakeCase(en.getProto().getName().cStr());
-      for (auto a : en.getProto().getAnnotations())
-        if (a.getId() == kJsonNameId) name = a.getValue().getText().cStr();
-      m.by_name[name] = static_cast<uint16_t>(m.names.size());
-      m.names.push_back(name);
-    }
-    return enums_.emplace(e.getProto().getId(), std::move(m)).first->second;
+    if (it == enums_.end()) KJ_FAIL_REQUIRE("enum missing from the codec registry");
+    return it->second;
   }
   const std::vector<UnionMember>& Members() const { return members_; }
+  // Whether an event type's data can hold personal fields (at any depth).
+  bool HasPersonal(size_t member) const { return has_personal_[member]; }
 
  private:
   Registry() {
+    Collect(capnp::Schema::from<schema::StoredEvent>());
+    Collect(capnp::Schema::from<schema::RequiredIf>());
     auto s = capnp::Schema::from<schema::EventData>();
     for (auto f : s.getUnionFields()) {
       UnionMember m{f, "", schema::StreamKind::ANY, schema::Visibility::MANAGEMENT};
@@ -120,7 +119,50 @@ class Registry {
           m.visibility = static_cast<schema::Visibility>(a.getValue().getEnum());
       }
       members_.push_back(m);
+      std::set<uint64_t> seen;
+      has_personal_.push_back(Personal(f.getType().asStruct(), &seen));
     }
+  }
+  bool Personal(capnp::StructSchema s, std::set<uint64_t>* seen) const {
+    if (!seen->insert(s.getProto().getId()).second) return false;
+    for (const FieldMeta& m : structs_.at(s.getProto().getId()).fields) {
+      if (m.personal) return true;
+      if (m.field.getType().isStruct()) {
+        auto inner = m.field.getType().asStruct();
+        if (Personal(inner, seen)) return true;
+        for (auto u : inner.getUnionFields())
+          if (u.getType().isStruct() && Personal(u.getType().asStruct(), seen)) return true;
+      }
+    }
+    return false;
+  }
+  void Collect(capnp::Type t) {
+    if (t.isStruct()) {
+      Collect(t.asStruct());
+    } else if (t.isEnum()) {
+      CollectEnum(t.asEnum());
+    } else if (t.isList()) {
+      Collect(t.asList().getElementType());
+    }
+  }
+  void Collect(capnp::StructSchema s) {
+    uint64_t id = s.getProto().getId();
+    if (structs_.count(id)) return;
+    structs_.emplace(id, BuildStruct(s));
+    for (auto f : s.getFields()) Collect(f.getType());
+  }
+  void CollectEnum(capnp::EnumSchema e) {
+    uint64_t id = e.getProto().getId();
+    if (enums_.count(id)) return;
+    EnumMeta m;
+    for (auto en : e.getEnumerants()) {
+      std::string name = SnakeCase(en.getProto().getName().cStr());
+      for (auto a : en.getProto().getAnnotations())
+        if (a.getId() == kJsonNameId) name = a.getValue().getText().cStr();
+      m.by_name[name] = static_cast<uint16_t>(m.names.size());
+      m.names.push_back(name);
+    }
+    enums_.emplace(id, std::move(m));
   }
   static StructMeta BuildStruct(capnp::StructSchema s) {
     StructMeta m;
@@ -156,10 +198,10 @@ class Registry {
     return m;
   }
 
-  mutable std::mutex mu_;
-  mutable std::map<uint64_t, StructMeta> structs_;
-  mutable std::map<uint64_t, EnumMeta> enums_;
+  std::unordered_map<uint64_t, StructMeta> structs_;
+  std::unordered_map<uint64_t, EnumMeta> enums_;
   std::vector<UnionMember> members_;
+  std::vector<bool> has_personal_;
 };
 
 using Err = std::optional<std::string>;
@@ -742,6 +784,7 @@ void MergeStruct(capnp::DynamicStruct::Builder data, capnp::DynamicStruct::Reade
 }  // namespace
 
 bool SplitPersonal(schema::EventData::Builder data, schema::EventData::Builder personal) {
+  if (!Registry::Get().HasPersonal(static_cast<size_t>(data.which()))) return false;
   auto d = capnp::toDynamic(data);
   auto p = capnp::toDynamic(personal);
   KJ_IF_MAYBE(member, d.which()) {
