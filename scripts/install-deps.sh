@@ -15,6 +15,7 @@ PACKAGES=(
   build-essential g++ cmake ninja-build ccache pkg-config git ca-certificates
   librocksdb-dev capnproto libcapnp-dev libboost-dev libspdlog-dev libsodium-dev
   libsimdjson-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libssl-dev libgoogle-perftools-dev
 )
 
 missing=()

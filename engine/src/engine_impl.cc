@@ -13,6 +13,7 @@
 #include <capnp/serialize.h>
 
 #include <algorithm>
+#include <bit>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -269,7 +270,88 @@ class EngineImpl : public Engine {
       return Refused(MakeRefusal("malformed",
                                  "a batch holds at most " + std::to_string(kBatchEventsMax) + " events",
                                  req.events[0].id_text));
+    for (auto& e : req.events) {
+      if (e.type == EventType::kEventCorrected) continue;  // data known only in the writer
+      e.full_data = DataBytesOf(e.data->getRoot<schema::EventData>().asReader());
+      auto st = PreEncode(e, req.options);
+      if (!st.ok()) {
+        AppendOutcome o;
+        o.error = st;
+        return o;
+      }
+    }
     return std::nullopt;
+  }
+
+  // Placeholders: non-zero, so that the canonical encoding keeps every word of
+  // the envelope's data section and the real values fit the same bytes.
+  static constexpr uint64_t kPlaceholder64 = ~uint64_t{0};
+  static constexpr uint32_t kPlaceholder32 = ~uint32_t{0};
+  // Offsets in the canonical StoredEvent: the root pointer is word 0 and the
+  // root struct's data section follows it (checked in PreEncode).
+  static constexpr size_t kPositionOffset = 8, kVersionOffset = 16, kRecordedAtOffset = 24;
+  // Patched with memcpy: Cap'n Proto's wire format is little-endian.
+  static_assert(std::endian::native == std::endian::little);
+
+  // Fills the stored envelope of an event except position, version, recordedAt
+  // and prevHash, which the writer patches in.
+  Status PreEncode(codec::ParsedEvent& e, const AppendOptions& opt) {
+    capnp::MallocMessageBuilder msg(1024);
+    auto se = msg.initRoot<schema::StoredEvent>();
+    EncodeEnvelope(e, opt, kPlaceholder64, kPlaceholder32, Timestamp{static_cast<int64_t>(kPlaceholder64)}, se);
+    RETURN_IF_ERROR(SealInto(e, se));
+    uint8_t placeholder_hash[32];
+    std::memset(placeholder_hash, 0xff, sizeof placeholder_hash);
+    se.setPrevHash(capnp::Data::Reader(placeholder_hash, 32));
+    kj::Array<capnp::word> words = capnp::canonicalize(se.asReader());
+    auto bytes = words.asBytes();
+    // Locate prevHash through a reader on the canonical words themselves.
+    kj::ArrayPtr<const capnp::word> segment = words.asPtr();
+    capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1));
+    auto root = reader.getRoot<schema::StoredEvent>();
+    auto ph = root.getPrevHash();
+    e.prev_hash_offset = static_cast<size_t>(ph.begin() - bytes.begin());
+    e.pre_stored.assign(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+    uint64_t pos;
+    std::memcpy(&pos, e.pre_stored.data() + kPositionOffset, 8);
+    if (pos != kPlaceholder64 || root.getVersion() != kPlaceholder32 || ph.size() != 32)
+      return Status::Internal("the stored envelope's layout is not the expected one");
+    return Status::Ok();
+  }
+
+  void EncodeEnvelope(const codec::ParsedEvent& e, const AppendOptions& opt, Position position,
+                      uint32_t version, Timestamp recorded, schema::StoredEvent::Builder se) {
+    se.setPosition(position);
+    se.setVersion(version);
+    se.setId(capnp::Data::Reader(e.id.bytes.data(), 16));
+    se.setSubject(e.subject.text);
+    se.setEffectiveDate(e.effective.days);
+    se.setRecordedAt(recorded.micros);
+    auto actor = se.initActor();
+    if (e.actor) {
+      actor.setId(e.actor->id);
+      actor.setRole(e.actor->role);
+      actor.setOrg(e.actor->org);
+    } else {
+      actor.setId(opt.actor.id);
+      actor.setRole(RoleFromName(opt.actor.role).value_or(schema::Role::ADMIN));
+      actor.setOrg(opt.actor.org);
+    }
+    se.setData(e.data->getRoot<schema::EventData>().asReader());
+  }
+
+  // Moves the personal fields of a household event into `sealed`.
+  Status SealInto(const codec::ParsedEvent& e, schema::StoredEvent::Builder se) {
+    if (e.subject.kind != StreamKind::kHousehold) return Status::Ok();
+    capnp::MallocMessageBuilder personal(256);
+    if (!codec::SplitPersonal(se.getData(), personal.initRoot<schema::EventData>()))
+      return Status::Ok();
+    bool created = false;
+    ASSIGN_OR_RETURN(crypto::Key key, keys_->GetOrCreate(e.subject.text, &created));
+    std::string sealed =
+        crypto::Seal(key, e.id, codec::Canonical(personal.getRoot<schema::EventData>().asReader()));
+    se.setSealed(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(sealed.data()), sealed.size()));
+    return Status::Ok();
   }
 
   Status Sync() override {
@@ -867,7 +949,9 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
   // --- idempotency: duplicate or id_conflict.
   std::vector<std::string> full(events.size());
   for (size_t i = 0; i < events.size(); ++i)
-    full[i] = DataBytesOf(events[i].data->getRoot<schema::EventData>().asReader());
+    full[i] = events[i].full_data.empty()
+                  ? DataBytesOf(events[i].data->getRoot<schema::EventData>().asReader())
+                  : std::move(events[i].full_data);
   size_t duplicates = 0;
   std::vector<AppendedEvent> dup_results;
   for (size_t i = 0; i < events.size(); ++i) {
@@ -1161,43 +1245,27 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
   // --- accepted: encode, seal, chain.
   crypto::Hash prev = g.last_hash;
   std::vector<std::string> values(events.size());
-  bool keys_created = false;
   for (size_t i = 0; i < events.size(); ++i) {
     const auto& e = events[i];
     const EventRecord& r = *fresh_ptrs[i];
-    capnp::MallocMessageBuilder msg(1024);
-    auto se = msg.initRoot<schema::StoredEvent>();
-    se.setPosition(r.position);
-    se.setVersion(static_cast<uint32_t>(r.version));
-    se.setId(capnp::Data::Reader(e.id.bytes.data(), 16));
-    se.setSubject(e.subject.text);
-    se.setEffectiveDate(e.effective.days);
-    se.setRecordedAt(r.recorded.micros);
-    auto actor = se.initActor();
-    if (e.actor) {
-      actor.setId(e.actor->id);
-      actor.setRole(e.actor->role);
-      actor.setOrg(e.actor->org);
+    std::string bytes;
+    if (!e.pre_stored.empty() && r.recorded.micros != 0) {
+      bytes = e.pre_stored;
+      uint64_t position = r.position;
+      uint32_t version = static_cast<uint32_t>(r.version);
+      int64_t recorded = r.recorded.micros;
+      std::memcpy(bytes.data() + kPositionOffset, &position, 8);
+      std::memcpy(bytes.data() + kVersionOffset, &version, 4);
+      std::memcpy(bytes.data() + kRecordedAtOffset, &recorded, 8);
+      std::memcpy(bytes.data() + e.prev_hash_offset, prev.data(), prev.size());
     } else {
-      actor.setId(opt.actor.id);
-      actor.setRole(RoleFromName(opt.actor.role).value_or(schema::Role::ADMIN));
-      actor.setOrg(opt.actor.org);
+      capnp::MallocMessageBuilder msg(1024);
+      auto se = msg.initRoot<schema::StoredEvent>();
+      EncodeEnvelope(e, opt, r.position, static_cast<uint32_t>(r.version), r.recorded, se);
+      if (Status st = SealInto(e, se); !st.ok()) return engine_error(st);
+      se.setPrevHash(capnp::Data::Reader(prev.data(), prev.size()));
+      bytes = codec::Canonical(se.asReader());
     }
-    se.setData(e.data->getRoot<schema::EventData>().asReader());
-    if (e.subject.kind == StreamKind::kHousehold) {
-      capnp::MallocMessageBuilder personal(256);
-      if (codec::SplitPersonal(se.getData(), personal.initRoot<schema::EventData>())) {
-        bool created = false;
-        auto key = keys_->GetOrCreate(e.subject.text, &created);
-        if (!key.ok()) return engine_error(key.status());
-        keys_created |= created;
-        std::string sealed = crypto::Seal(
-            *key, e.id, codec::Canonical(personal.getRoot<schema::EventData>().asReader()));
-        se.setSealed(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(sealed.data()), sealed.size()));
-      }
-    }
-    se.setPrevHash(capnp::Data::Reader(prev.data(), prev.size()));
-    std::string bytes = codec::Canonical(se.asReader());
     if (bytes.size() > kEventBytesMax)
       return Refused(MakeRefusal("malformed",
                                  "the event is " + std::to_string(bytes.size()) +
@@ -1210,7 +1278,6 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
   }
 
   // --- into the group.
-  g.keys_created |= keys_created;
   if (fast) {
     for (auto& [subject, fc] : scratch) folds_[subject] = std::move(fc);
     for (size_t i = 0; i < events.size(); ++i) {

@@ -58,6 +58,14 @@ struct ParsedEvent {
   std::string correction_data_json;
   bool has_correction_data = false;
   Fact fact;
+
+  // Prepared off the writer thread (engine_impl.cc, Prepare) for all but
+  // corrections: the framed canonical data (idempotency), and the stored
+  // event encoded with placeholders for what only the writer knows (position,
+  // version, recordedAt, prevHash), patched in place at fixed offsets.
+  std::string full_data;
+  std::string pre_stored;
+  size_t prev_hash_offset = 0;
 };
 
 struct ParseError {
