@@ -559,6 +559,12 @@ class EngineImpl : public Engine {
   }
 
   Status LoadRecords(const Subject& subject, std::vector<EventRecord>* out) {
+    // A new stream (the common case in an import) is answered by the stream
+    // family's bloom filters without a seek.
+    std::string first;
+    bool exists = false;
+    RETURN_IF_ERROR(store_->Get(log::Store::kStream, log::StreamKey(subject.text, 0), &first, &exists));
+    if (!exists) return Status::Ok();
     std::vector<std::string> keys;
     RETURN_IF_ERROR(store_->Scan(log::Store::kStream, log::StreamPrefix(subject.text), {},
                                  [&](std::string_view, std::string_view v) {

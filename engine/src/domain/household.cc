@@ -202,7 +202,8 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
                                                Date d, const CrossStream& cross,
                                                const OccupancyInterval* own_interval,
                                                std::string_view self) {
-  const std::string on = " on " + FormatDate(d);
+  // Messages are only built on failure: checks run on every append.
+  auto on = [d] { return " on " + FormatDate(d); };
   if (f.type == EventType::kHouseholdRegistered) {
     if (s.registered)
       return Fail("already_registered", "the household is already registered (since " +
@@ -210,7 +211,7 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
     return std::nullopt;
   }
   if (!s.registered)
-    return Fail("not_registered", std::string(EventTypeName(f.type)) + on +
+    return Fail("not_registered", std::string(EventTypeName(f.type)) + on() +
                                       ": the household is not registered at that date");
 
   switch (f.type) {
@@ -221,7 +222,7 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
       for (const auto& r : s.referrals)
         if (r.track == f.track && r.status == ReferralStatus::kOpen)
           return Fail("referral_already_open",
-                      "referral " + Quote(r.id) + " of the same track is still open" + on);
+                      "referral " + Quote(r.id) + " of the same track is still open" + on());
       return std::nullopt;
     }
     case EventType::kReferralDecided: {
@@ -229,7 +230,7 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
       if (!r || r->status != ReferralStatus::kOpen)
         return Fail("referral_not_open",
                     "referral " + Quote(f.referral_id) +
-                        (r ? " is already decided" : " does not exist") + on);
+                        (r ? " is already decided" : " does not exist") + on());
       if (f.outcome != sc::ReferralOutcome::ACCEPTED && !f.has_reason)
         return Fail("reason_required", "a referral that is not accepted needs a reason");
       return std::nullopt;
@@ -239,11 +240,11 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
       if (!r || r->status != ReferralStatus::kAccepted || r->track != sc::Track::ACCESS)
         return Fail("referral_not_accepted",
                     "referral " + Quote(f.referral_id) +
-                        " is not an accepted referral of the access track" + on);
+                        " is not an accepted referral of the access track" + on());
       auto reg = cross.DwellingRegisteredOn(f.dwelling_id);
       if (!reg || *reg > d)
         return Fail("dwelling_not_registered",
-                    "dwelling " + Quote(f.dwelling_id) + " is not registered" + on);
+                    "dwelling " + Quote(f.dwelling_id) + " is not registered" + on());
       for (const auto& a : s.pending_applications)
         if (a.referral_id == f.referral_id)
           return Fail("application_pending", "referral " + Quote(f.referral_id) +
@@ -258,7 +259,7 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
       if (!pending)
         return Fail("no_pending_application", "no application is pending for referral " +
                                                   Quote(f.referral_id) + " and dwelling " +
-                                                  Quote(f.dwelling_id) + on);
+                                                  Quote(f.dwelling_id) + on());
       if (f.decision == CalDecision::ATTRIBUTION_RANKED && !f.has_rank)
         return Fail("rank_required", "a ranked attribution needs a rank");
       if (f.decision == CalDecision::ATTRIBUTION_CONDITIONAL &&
@@ -286,14 +287,14 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
     case EventType::kOfferAnswered: {
       if (!LatestAnswerableDecision(s, f.dwelling_id))
         return Fail("no_positive_decision", "no positive CAL decision awaits an answer for dwelling " +
-                                                Quote(f.dwelling_id) + on);
+                                                Quote(f.dwelling_id) + on());
       return std::nullopt;
     }
     case EventType::kOccupancyStarted: {
       auto reg = cross.DwellingRegisteredOn(f.dwelling_id);
       if (!reg || *reg > d)
         return Fail("dwelling_not_registered",
-                    "dwelling " + Quote(f.dwelling_id) + " is not registered" + on);
+                    "dwelling " + Quote(f.dwelling_id) + " is not registered" + on());
       if (const OccupancyState* o = s.ActiveOccupancy())
         return Fail("already_housed", "the household already occupies dwelling " +
                                           Quote(o->dwelling_id) + " since " + FormatDate(o->since));
@@ -319,14 +320,14 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
     case EventType::kSlideReviewHeld: {
       const OccupancyState* o = s.ActiveOccupancy();
       if (!o || o->contract() != Contract::SUBLEASE)
-        return Fail("not_a_sublease", "a slide review needs an active sublease" + on);
+        return Fail("not_a_sublease", "a slide review needs an active sublease" + on());
       return std::nullopt;
     }
     case EventType::kLeaseSwitched: {
       const OccupancyState* o = s.ActiveOccupancy();
       if (!o || o->dwelling_id != f.dwelling_id)
         return Fail("no_active_occupancy", "the household does not occupy dwelling " +
-                                               Quote(f.dwelling_id) + on);
+                                               Quote(f.dwelling_id) + on());
       if (o->contract() != Contract::SUBLEASE && o->contract() != Contract::HOSTING)
         return Fail("not_a_sublease", "the occupancy of dwelling " + Quote(f.dwelling_id) +
                                           " is not a sublease or hosting");
@@ -340,7 +341,7 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
       const OccupancyState* o = s.ActiveOccupancy();
       if (!o || o->dwelling_id != f.dwelling_id)
         return Fail("no_active_occupancy", "the household does not occupy dwelling " +
-                                               Quote(f.dwelling_id) + on);
+                                               Quote(f.dwelling_id) + on());
       return std::nullopt;
     }
     case EventType::kSupportStarted: {
@@ -357,7 +358,7 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
     case EventType::kObjectivesSet: {
       const EpisodeState* e = s.FindEpisode(f.episode_id);
       if (!e || e->status != EpisodeStatus::kActive)
-        return Fail("episode_not_active", "episode " + Quote(f.episode_id) + " is not active" + on);
+        return Fail("episode_not_active", "episode " + Quote(f.episode_id) + " is not active" + on());
       for (size_t i = 0; i < f.objectives.size(); ++i) {
         const std::string& id = f.objectives[i].id;
         bool dup = std::any_of(e->objectives.begin(), e->objectives.end(),
@@ -374,7 +375,7 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
       const EpisodeState* e = s.FindEpisode(f.episode_id);
       if (!e || !EpisodeOpen(*e))
         return Fail("episode_not_active",
-                    "episode " + Quote(f.episode_id) + " is not active or paused" + on);
+                    "episode " + Quote(f.episode_id) + " is not active or paused" + on());
       for (const auto& p : f.objectives) {
         bool known = std::any_of(e->objectives.begin(), e->objectives.end(),
                                  [&](const ObjectiveItem& o) { return o.id == p.id; });
@@ -387,27 +388,27 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
     case EventType::kSupportPaused: {
       const EpisodeState* e = s.FindEpisode(f.episode_id);
       if (!e || e->status != EpisodeStatus::kActive)
-        return Fail("episode_not_active", "episode " + Quote(f.episode_id) + " is not active" + on);
+        return Fail("episode_not_active", "episode " + Quote(f.episode_id) + " is not active" + on());
       return std::nullopt;
     }
     case EventType::kSupportUnpaused: {
       const EpisodeState* e = s.FindEpisode(f.episode_id);
       if (!e || e->status != EpisodeStatus::kPaused)
-        return Fail("episode_not_paused", "episode " + Quote(f.episode_id) + " is not paused" + on);
+        return Fail("episode_not_paused", "episode " + Quote(f.episode_id) + " is not paused" + on());
       return std::nullopt;
     }
     case EventType::kSupportClosed: {
       const EpisodeState* e = s.FindEpisode(f.episode_id);
       if (!e || !EpisodeOpen(*e))
         return Fail("episode_not_active",
-                    "episode " + Quote(f.episode_id) + " is not active or paused" + on);
+                    "episode " + Quote(f.episode_id) + " is not active or paused" + on());
       return std::nullopt;
     }
     case EventType::kSupportResumed: {
       const EpisodeState* prev = s.FindEpisode(f.previous_episode_id);
       if (!prev || prev->status != EpisodeStatus::kClosed)
         return Fail("episode_not_closed",
-                    "episode " + Quote(f.previous_episode_id) + " is not closed" + on);
+                    "episode " + Quote(f.previous_episode_id) + " is not closed" + on());
       if (s.FindEpisode(f.episode_id))
         return Fail("duplicate_episode",
                     "episode " + Quote(f.episode_id) + " already exists in this household");
@@ -422,7 +423,7 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
       const OccupancyState* o = s.ActiveOccupancy();
       if (!o || o->dwelling_id != f.dwelling_id)
         return Fail("no_active_occupancy", "the household does not occupy dwelling " +
-                                               Quote(f.dwelling_id) + on);
+                                               Quote(f.dwelling_id) + on());
       if (s.arrears && s.arrears->open)
         return Fail("arrears_already_open", "an arrears alert is already open since " +
                                                 FormatDate(s.arrears->since));
@@ -433,7 +434,7 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
     case EventType::kCcapexReferred:
     case EventType::kArrearsCleared:
       if (!s.arrears || !s.arrears->open)
-        return Fail("no_open_arrears", std::string(EventTypeName(f.type)) + on +
+        return Fail("no_open_arrears", std::string(EventTypeName(f.type)) + on() +
                                            ": the household has no open arrears");
       return std::nullopt;
     case EventType::kEvictionStepRecorded: {
@@ -443,7 +444,7 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
                                              " cannot follow stage " +
                                              std::string(ProcedureStageName(s.stage)));
       if (f.step == EvictionStep::PAYMENT_ORDER && (!s.arrears || !s.arrears->open))
-        return Fail("no_open_arrears", "a payment order needs open arrears" + on);
+        return Fail("no_open_arrears", "a payment order needs open arrears" + on());
       if (f.step == EvictionStep::SUMMONS) {
         bool enough = false;
         if (s.arrears)
@@ -451,13 +452,13 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
             if (AddMonthsClamped(c, 2) <= d) enough = true;
         if (!enough)
           return Fail("ccapex_notice_too_short",
-                      "a summons" + on +
+                      "a summons" + on() +
                           " needs a CCAPEX referral of the current arrears at least two calendar "
                           "months earlier");
       }
       if (f.step == EvictionStep::EVICTION_CARRIED_OUT) {
         if (!s.ActiveOccupancy())
-          return Fail("no_active_occupancy", "an eviction needs an active occupancy" + on);
+          return Fail("no_active_occupancy", "an eviction needs an active occupancy" + on());
         if (InWinterTruce(d))
           return Fail("winter_truce", "no eviction between 1 November and 31 March (" +
                                           FormatDate(d) + ")");

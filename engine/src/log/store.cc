@@ -33,7 +33,7 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Store::Family f) {
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
   }
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
-  if (f == Store::kId) {
+  if (f == Store::kId || f == Store::kStream) {
     // New ids miss: a whole-key bloom filter in the memtable answers them too.
     o.memtable_prefix_bloom_size_ratio = 0.05;
     o.memtable_whole_key_filtering = true;
