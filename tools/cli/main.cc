@@ -15,6 +15,7 @@
 #include "generate/generator.h"
 #include "relais/engine.h"
 #include "relais/json_writer.h"
+#include "relais/projections/report.h"
 #include "relais/projections/views.h"
 
 namespace relais::cli {
@@ -296,6 +297,78 @@ int RunVerify(const std::string& dir) {
   return r.ok ? kExitOk : kExitVerify;
 }
 
+struct ReportOptions {
+  std::string format = "json";
+  std::string check_file;
+  bool series = false;
+  std::string from, to, step = "month";
+};
+
+int RunReport(const std::string& dir, const TimeOptions& times, const ReportOptions& ro) {
+  projections::ViewTime t;
+  if (auto rc = ParseTimes(times, &t)) return *rc;
+  projections::ReportFormat format;
+  if (ro.format == "json") {
+    format = projections::ReportFormat::kJson;
+  } else if (ro.format == "csv") {
+    format = projections::ReportFormat::kCsv;
+  } else if (ro.format == "md") {
+    format = projections::ReportFormat::kMarkdown;
+  } else if (ro.format == "html") {
+    format = projections::ReportFormat::kHtml;
+  } else {
+    return Usage("--format: '" + ro.format + "' is not one of json, csv, md, html");
+  }
+  std::optional<Date> from, to;
+  if (ro.series) {
+    if (ro.step != "month") return Usage("--step: only 'month' is supported");
+    if (ro.format != "csv" && ro.format != "json")
+      return Usage("--series: the series is written as csv");
+    from = ParseDate(ro.from);
+    to = ParseDate(ro.to);
+    if (!from) return Usage("--from: '" + ro.from + "' is not a date YYYY-MM-DD");
+    if (!to) return Usage("--to: '" + ro.to + "' is not a date YYYY-MM-DD");
+    if (*to < *from) return Usage("--to is before --from");
+    if (*to - *from > 366 * 50) return Usage("--from/--to: at most 50 years");
+  }
+  std::string check_text;
+  if (!ro.check_file.empty()) {
+    std::ifstream f(ro.check_file, std::ios::binary);
+    if (!f) return Usage("--check: cannot open '" + ro.check_file + "'");
+    check_text.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  auto engine = OpenEngine(dir, true);
+  if (!engine.ok()) return Fail(engine.status());
+  if (!ro.check_file.empty()) {
+    bool matches = false;
+    auto text = projections::CheckReport(**engine, check_text, &matches);
+    if (!text.ok()) return Fail(text.status());
+    std::fputs(text->c_str(), stdout);
+    return matches ? kExitOk : kExitVerify;
+  }
+  if (ro.series) {
+    auto rows = projections::ComputeSeries(**engine, *from, *to, t.known_at);
+    if (!rows.ok()) return Fail(rows.status());
+    std::fputs(projections::RenderSeriesCsv(*rows).c_str(), stdout);
+    return kExitOk;
+  }
+  projections::ReportRequest req{t, Today()};
+  auto report = projections::ComputeReport(**engine, req);
+  if (!report.ok()) return Fail(report.status());
+  if (format == projections::ReportFormat::kHtml) {
+    // The charts cover the 24 months up to D.
+    int y, m, d;
+    CivilFromDate(report->as_of, &y, &m, &d);
+    Date first = AddMonthsClamped(DateFromCivil(y, m, 1), -23);
+    auto rows = projections::ComputeSeries(**engine, first, report->as_of, t.known_at);
+    if (!rows.ok()) return Fail(rows.status());
+    std::fputs(projections::RenderHtml(*report, *rows).c_str(), stdout);
+    return kExitOk;
+  }
+  std::fputs(projections::RenderReport(*report, format).c_str(), stdout);
+  return kExitOk;
+}
+
 int RunGenerate(const tools::GenOptions& options, const std::string& out_file) {
   std::ofstream f;
   std::ostream* out = &std::cout;
@@ -345,6 +418,16 @@ int Main(int argc, char** argv) {
 
   auto* verify = app.add_subcommand("verify", "recompute the hash chain and check every index");
 
+  auto* report = app.add_subcommand("report", "the evaluation indicators as of D, known at T");
+  ReportOptions ro;
+  add_times(report, true);
+  report->add_option("--format", ro.format, "json, csv, md or html")->capture_default_str();
+  report->add_option("--check", ro.check_file, "recompute a saved JSON report and say whether it still matches");
+  report->add_flag("--series", ro.series, "monthly series (with --from, --to, --step month) as csv");
+  report->add_option("--from", ro.from, "first day of the series (YYYY-MM-DD)");
+  report->add_option("--to", ro.to, "last day of the series (YYYY-MM-DD)");
+  report->add_option("--step", ro.step, "series step: month")->capture_default_str();
+
   auto* generate = app.add_subcommand("generate", "write a seeded synthetic Nord data set as NDJSON");
   tools::GenOptions gen;
   std::string gen_out = "-";
@@ -369,6 +452,10 @@ int Main(int argc, char** argv) {
   if (*status) return RunStatus(data_dir, subject, times, pretty);
   if (*history) return RunHistory(data_dir, subject, times, pretty);
   if (*verify) return RunVerify(data_dir);
+  if (*report) {
+    if (ro.series && (ro.from.empty() || ro.to.empty())) return Usage("--series needs --from and --to");
+    return RunReport(data_dir, times, ro);
+  }
   if (*generate) return RunGenerate(gen, gen_out);
   return kExitUsage;
 }

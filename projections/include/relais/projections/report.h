@@ -1,0 +1,96 @@
+// The evaluation report (time-and-indicators.md §2-§4) and its monthly series.
+//
+// A report is a pure function of the log, D and T: every household stream is
+// folded as of D, known at T (the same BuildTimeline and EvolveHousehold as
+// the status view), its facts are extracted once, and the indicators are
+// counted from those facts. The same log, D and T give byte-identical output.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "relais/engine.h"
+#include "relais/projections/views.h"
+#include "relais/status.h"
+
+namespace relais::projections {
+
+enum class ReportFormat { kJson, kCsv, kMarkdown, kHtml };
+
+struct ReportRequest {
+  ViewTime time;
+  Date today;  // D when neither as_of nor known_at is given
+};
+
+// One territory block, with the raw values medians are taken of.
+struct TerritoryFigures {
+  int64_t households_registered = 0;
+  int64_t referrals_access = 0, referrals_maintien = 0;
+  std::array<int64_t, 12> referrals_by_source{};
+  int64_t supported_access = 0, supported_maintien = 0, supported_unreferred = 0;
+  int64_t active_support_at_date = 0;
+  std::array<int64_t, 5> cal_decisions{};
+  int64_t move_ins = 0;
+  std::vector<int32_t> days_referral_to_move_in;
+  int64_t lease_switches = 0;
+  std::vector<int32_t> days_to_switch;
+  int64_t retention_cohort = 0, retention_retained = 0;
+  int64_t exits_total = 0;
+  std::array<int64_t, 7> exits_by_reason{};
+  int64_t exits_permanent = 0;
+  int64_t arrears_open_at_date = 0, arrears_alerts = 0, arrears_cleared = 0;
+  int64_t evictions_carried_out = 0, avoided_cohort = 0, avoided = 0;
+  int64_t support_closed = 0;
+  std::array<int64_t, 7> support_closed_by_reason{};
+  std::vector<int32_t> support_days;
+  int64_t resumption_cohort = 0, resumed = 0;
+  int64_t review_cohort = 0, review_compliant = 0;
+  int64_t objectives_total = 0, objectives_achieved = 0;
+  int64_t staff_trainings = 0, attendees = 0, tenant_consultations = 0, partner_meetings = 0;
+
+  void Add(const TerritoryFigures& o);  // counts summed, value lists joined
+};
+
+struct Report {
+  Date as_of;
+  std::optional<Timestamp> known_at;
+  Position log_position = 0;
+  std::string log_hash;
+  // all, lille, sud, flandres
+  std::array<TerritoryFigures, 4> territories;
+};
+
+inline constexpr std::array<const char*, 4> kTerritoryKeys = {"all", "lille", "sud", "flandres"};
+
+Result<Report> ComputeReport(Engine& engine, const ReportRequest& request);
+std::string RenderReport(const Report& report, ReportFormat format);
+struct SeriesRow;
+// The HTML rendering: the indicator table and inline SVG charts of `series`.
+std::string RenderHtml(const Report& report, const std::vector<SeriesRow>& series);
+
+// Flattened "dotted name" -> JSON number text, in the JSON's key order, for
+// one territory block (the CSV and Markdown columns, and --check).
+std::vector<std::pair<std::string, std::string>> FlattenFigures(const TerritoryFigures& f);
+
+// Monthly series (interfaces: `relais report --series`), one row per month
+// and territory. Each month runs from its first to its last day (clipped to
+// [from, to]); the fold is as of `to`, known at T.
+struct SeriesRow {
+  std::string month;  // YYYY-MM
+  std::string territory;
+  int64_t supported_access = 0, supported_maintien = 0, supported_unreferred = 0;
+  int64_t arrears_open = 0;
+  int64_t move_ins = 0, lease_switches = 0;
+  int64_t evictions_carried_out = 0, evictions_avoided = 0;
+};
+Result<std::vector<SeriesRow>> ComputeSeries(Engine& engine, Date from, Date to,
+                                             std::optional<Timestamp> known_at);
+std::string RenderSeriesCsv(const std::vector<SeriesRow>& rows);
+
+// `relais report --check`: recomputes the report a JSON file states (asOf,
+// knownAt) and compares. Returns the human explanation; `matches` tells.
+Result<std::string> CheckReport(Engine& engine, const std::string& report_json, bool* matches);
+
+}  // namespace relais::projections

@@ -1,0 +1,862 @@
+// Indicators of time-and-indicators.md §4, computed from folded household
+// timelines. Each definition below quotes the contract's wording it follows.
+#include "relais/projections/report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <unordered_map>
+
+#include "relais/domain.h"
+#include "relais/json_writer.h"
+
+namespace relais::projections {
+
+namespace {
+
+constexpr int kAll = 0;
+
+int TerritoryIndex(sc::Territory t) { return 1 + static_cast<int>(t); }
+
+bool In(Date d, Date from, Date to) { return from <= d && d <= to; }
+
+// What one household contributes, gathered in one walk of its timeline.
+struct Walk {
+  std::vector<std::pair<Date, std::optional<int32_t>>> move_ins;  // date, days from referral
+  std::vector<std::pair<Date, int32_t>> switches;                 // date, days from start
+  std::vector<std::pair<Date, const TimelineEntry*>> referrals;
+  std::vector<std::pair<Date, sc::CalDecision>> decisions;
+  std::vector<std::tuple<Date, sc::EndReason, sc::Destination>> exits;
+  std::vector<Date> alerts, cleared, evictions, payment_orders;
+  std::vector<std::pair<Date, std::optional<Date>>> arrears_intervals;
+  std::vector<std::pair<Date, bool>> procedure_closings;  // date, by eviction
+  std::unordered_map<std::string, std::vector<Date>> reviews;  // by episode
+  std::unordered_map<std::string, std::vector<Date>> resumed_from;  // previous episode -> dates
+  HouseholdState state;
+};
+
+void WalkTimeline(const std::vector<TimelineEntry>& timeline, Walk* w) {
+  HouseholdState& s = w->state;
+  for (const TimelineEntry& e : timeline) {
+    const Fact& f = *e.fact;
+    const Date d = e.effective;
+    switch (f.type) {
+      case EventType::kHouseholdReferred:
+        w->referrals.push_back({d, &e});
+        break;
+      case EventType::kCalDecisionRecorded:
+        w->decisions.push_back({d, f.decision});
+        break;
+      case EventType::kLeaseSwitched:
+        if (const OccupancyState* o = s.ActiveOccupancy()) w->switches.push_back({d, d - o->since});
+        break;
+      case EventType::kOccupancyEnded:
+        w->exits.emplace_back(d, f.end_reason, f.destination);
+        break;
+      case EventType::kArrearsAlertRaised:
+        w->alerts.push_back(d);
+        w->arrears_intervals.push_back({d, std::nullopt});
+        break;
+      case EventType::kArrearsCleared:
+        w->cleared.push_back(d);
+        if (!w->arrears_intervals.empty() && !w->arrears_intervals.back().second)
+          w->arrears_intervals.back().second = d;
+        break;
+      case EventType::kEvictionStepRecorded:
+        if (f.step == sc::EvictionStep::PAYMENT_ORDER) w->payment_orders.push_back(d);
+        if (f.step == sc::EvictionStep::EVICTION_CARRIED_OUT) {
+          w->evictions.push_back(d);
+          // "an eviction_carried_out counts, reason eviction"
+          if (s.ActiveOccupancy()) w->exits.emplace_back(d, sc::EndReason::EVICTION, sc::Destination::UNKNOWN);
+        }
+        if (f.step == sc::EvictionStep::JUDGMENT_DELAYS || f.step == sc::EvictionStep::JUDGMENT_REJECTED ||
+            f.step == sc::EvictionStep::COHESION_PROTOCOL_SIGNED)
+          w->procedure_closings.push_back({d, false});
+        if (f.step == sc::EvictionStep::EVICTION_CARRIED_OUT) w->procedure_closings.push_back({d, true});
+        break;
+      case EventType::kSituationReviewed:
+        w->reviews[f.episode_id].push_back(d);
+        break;
+      case EventType::kSupportResumed:
+        w->resumed_from[f.previous_episode_id].push_back(d);
+        break;
+      default:
+        break;
+    }
+    EvolveHousehold(s, f, d);
+    if (f.type == EventType::kOccupancyStarted && !f.flag) {
+      const OccupancyState& o = s.occupancies.back();
+      std::optional<int32_t> days;
+      if (const ReferralState* r = s.FindReferral(o.referral_id)) days = d - r->referred_on;
+      w->move_ins.push_back({d, days});
+    }
+  }
+}
+
+// Track of the latest HouseholdReferred effective <= D (the timeline is as of D).
+int TrackOf(const Walk& w) {
+  if (w.referrals.empty()) return 2;  // unreferred
+  return w.referrals.back().second->fact->track == sc::Track::ACCESS ? 0 : 1;
+}
+
+void CountHousehold(const Walk& w, Date D, TerritoryFigures& t) {
+  const HouseholdState& s = w.state;
+  const Date p_from = D - 364;
+  const Date cohort_from = D - 729, cohort_to = D - 365;
+  ++t.households_registered;
+  for (const auto& [d, e] : w.referrals)
+    if (In(d, p_from, D)) {
+      (e->fact->track == sc::Track::ACCESS ? t.referrals_access : t.referrals_maintien)++;
+      t.referrals_by_source[static_cast<size_t>(e->fact->source)]++;
+    }
+  // householdsSupported: an episode whose interval meets P (started on or
+  // before D and not closed before D - 364).
+  bool supported = false, active = false;
+  for (const EpisodeState& ep : s.episodes) {
+    if (ep.started_on <= D && !(ep.closed_on && *ep.closed_on < p_from)) supported = true;
+    if (ep.status == EpisodeStatus::kActive) active = true;
+  }
+  if (supported) {
+    int track = TrackOf(w);
+    (track == 0 ? t.supported_access : track == 1 ? t.supported_maintien : t.supported_unreferred)++;
+  }
+  if (active) ++t.active_support_at_date;
+  for (const auto& [d, dec] : w.decisions)
+    if (In(d, p_from, D)) t.cal_decisions[static_cast<size_t>(dec)]++;
+  for (const auto& [d, days] : w.move_ins)
+    if (In(d, p_from, D)) {
+      ++t.move_ins;
+      if (days) t.days_referral_to_move_in.push_back(*days);
+    }
+  for (const auto& [d, days] : w.switches)
+    if (In(d, p_from, D)) {
+      ++t.lease_switches;
+      t.days_to_switch.push_back(days);
+    }
+  // retention12m
+  for (const OccupancyState& o : s.occupancies) {
+    if (o.preexisting || !In(o.since, cohort_from, cohort_to)) continue;
+    const Date horizon = o.since + 365;
+    bool ended_by_then = o.end && *o.end <= horizon;
+    if (ended_by_then && o.end_reason == sc::EndReason::DEATH) continue;
+    ++t.retention_cohort;
+    if (!ended_by_then || o.destination == sc::Destination::PERMANENT) ++t.retention_retained;
+  }
+  for (const auto& [d, reason, destination] : w.exits)
+    if (In(d, p_from, D)) {
+      ++t.exits_total;
+      t.exits_by_reason[static_cast<size_t>(reason)]++;
+      if (destination == sc::Destination::PERMANENT) ++t.exits_permanent;
+    }
+  if (s.arrears && s.arrears->open) ++t.arrears_open_at_date;
+  for (Date d : w.alerts) t.arrears_alerts += In(d, p_from, D);
+  for (Date d : w.cleared) t.arrears_cleared += In(d, p_from, D);
+  for (Date d : w.evictions) t.evictions_carried_out += In(d, p_from, D);
+  for (Date d : w.payment_orders) {
+    if (!In(d, cohort_from, cohort_to)) continue;
+    ++t.avoided_cohort;
+    bool evicted = std::any_of(w.evictions.begin(), w.evictions.end(),
+                               [&](Date x) { return In(x, d + 1, d + 365); });
+    if (!evicted) ++t.avoided;
+  }
+  for (const EpisodeState& ep : s.episodes) {
+    if (ep.closed_on && In(*ep.closed_on, p_from, D)) {
+      ++t.support_closed;
+      if (ep.close_reason) t.support_closed_by_reason[static_cast<size_t>(*ep.close_reason)]++;
+      t.support_days.push_back(*ep.closed_on - ep.started_on - ep.paused_days);
+      t.objectives_total += static_cast<int64_t>(ep.objectives.size());
+      for (const auto& o : ep.objectives) t.objectives_achieved += o.status == sc::ObjectiveStatus::ACHIEVED;
+    }
+    if (ep.closed_on && In(*ep.closed_on, cohort_from, cohort_to)) {
+      ++t.resumption_cohort;
+      auto it = w.resumed_from.find(ep.id);
+      if (it != w.resumed_from.end() &&
+          std::any_of(it->second.begin(), it->second.end(),
+                      [&](Date x) { return In(x, *ep.closed_on + 1, *ep.closed_on + 365); }))
+        ++t.resumed;
+    }
+    if (ep.status != EpisodeStatus::kClosed && ep.started_on <= D - 183) {
+      ++t.review_cohort;
+      auto it = w.reviews.find(ep.id);
+      if (it != w.reviews.end() && std::any_of(it->second.begin(), it->second.end(),
+                                               [&](Date x) { return In(x, D - 182, D); }))
+        ++t.review_compliant;
+    }
+  }
+}
+
+void CountTerritory(const std::vector<TimelineEntry>& timeline, Date D, TerritoryFigures& t) {
+  for (const TimelineEntry& e : timeline) {
+    if (!In(e.effective, D - 364, D)) continue;
+    switch (e.fact->type) {
+      case EventType::kStaffTrainingHeld:
+        ++t.staff_trainings;
+        t.attendees += e.fact->count;
+        break;
+      case EventType::kTenantConsultationHeld: ++t.tenant_consultations; break;
+      case EventType::kPartnerMeetingHeld: ++t.partner_meetings; break;
+      default: break;
+    }
+  }
+}
+
+template <typename Fn>
+Status ForEachTimeline(Engine& engine, Position p, Date as_of, StreamKind kind, const Fn& fn) {
+  ASSIGN_OR_RETURN(std::vector<Subject> subjects, engine.ListStreams());
+  std::vector<const EventRecord*> ptrs;
+  for (const Subject& subject : subjects) {
+    if (subject.kind != kind) continue;
+    RETURN_IF_ERROR(engine.ReadStream(subject, [&](const std::vector<EventRecord>& records) {
+      ptrs.clear();
+      for (const auto& r : records) ptrs.push_back(&r);
+      fn(subject, BuildTimeline(ptrs, p, as_of));
+    }));
+  }
+  return Status::Ok();
+}
+
+void Median(JsonWriter& w, std::vector<int32_t> v) {
+  if (v.empty()) {
+    w.Null();
+    return;
+  }
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  int64_t twice = n % 2 ? 2 * int64_t{v[n / 2]} : int64_t{v[n / 2 - 1]} + v[n / 2];
+  if (twice % 2 == 0) {
+    w.Int(twice / 2);
+  } else {
+    w.Double(twice / 2.0);
+  }
+}
+
+void Rate(JsonWriter& w, int64_t k, int64_t n) {
+  if (n == 0) {
+    w.Null();
+  } else {
+    w.Double(static_cast<double>(k) / static_cast<double>(n));
+  }
+}
+
+template <typename E, size_t N>
+void ByEnum(JsonWriter& w, const std::array<int64_t, N>& counts) {
+  w.BeginObject();
+  for (size_t i = 0; i < N; ++i) w.Key(JsonName(static_cast<E>(i))).Int(counts[i]);
+  w.EndObject();
+}
+
+void FiguresJson(JsonWriter& w, const TerritoryFigures& t) {
+  w.BeginObject();
+  w.Key("householdsRegistered").Int(t.households_registered);
+  w.Key("referralsReceived").BeginObject();
+  w.Key("access").Int(t.referrals_access);
+  w.Key("maintien").Int(t.referrals_maintien);
+  w.Key("bySource");
+  ByEnum<sc::ReferralSource>(w, t.referrals_by_source);
+  w.EndObject();
+  w.Key("householdsSupported").BeginObject();
+  w.Key("access").Int(t.supported_access);
+  w.Key("maintien").Int(t.supported_maintien);
+  w.Key("unreferred").Int(t.supported_unreferred);
+  w.EndObject();
+  w.Key("activeSupportAtDate").Int(t.active_support_at_date);
+  w.Key("calDecisions");
+  ByEnum<sc::CalDecision>(w, t.cal_decisions);
+  w.Key("moveIns").Int(t.move_ins);
+  w.Key("medianDaysReferralToMoveIn");
+  Median(w, t.days_referral_to_move_in);
+  w.Key("leaseSwitches").Int(t.lease_switches);
+  w.Key("medianDaysToSwitch");
+  Median(w, t.days_to_switch);
+  w.Key("retention12m").BeginObject();
+  w.Key("cohort").Int(t.retention_cohort);
+  w.Key("retained").Int(t.retention_retained);
+  w.Key("rate");
+  Rate(w, t.retention_retained, t.retention_cohort);
+  w.EndObject();
+  w.Key("exits").BeginObject();
+  w.Key("total").Int(t.exits_total);
+  w.Key("byReason");
+  ByEnum<sc::EndReason>(w, t.exits_by_reason);
+  w.Key("toPermanentRate");
+  Rate(w, t.exits_permanent, t.exits_total - t.exits_by_reason[static_cast<size_t>(sc::EndReason::DEATH)]);
+  w.EndObject();
+  w.Key("arrears").BeginObject();
+  w.Key("openAtDate").Int(t.arrears_open_at_date);
+  w.Key("alertsRaised").Int(t.arrears_alerts);
+  w.Key("cleared").Int(t.arrears_cleared);
+  w.EndObject();
+  w.Key("evictions").BeginObject();
+  w.Key("carriedOut").Int(t.evictions_carried_out);
+  w.Key("avoided").BeginObject();
+  w.Key("cohort").Int(t.avoided_cohort);
+  w.Key("avoided").Int(t.avoided);
+  w.Key("rate");
+  Rate(w, t.avoided, t.avoided_cohort);
+  w.EndObject();
+  w.EndObject();
+  w.Key("support").BeginObject();
+  w.Key("closed").Int(t.support_closed);
+  w.Key("closedByReason");
+  ByEnum<sc::CloseReason>(w, t.support_closed_by_reason);
+  w.Key("medianDays");
+  Median(w, t.support_days);
+  w.Key("resumption").BeginObject();
+  w.Key("cohort").Int(t.resumption_cohort);
+  w.Key("resumed").Int(t.resumed);
+  w.Key("rate");
+  Rate(w, t.resumed, t.resumption_cohort);
+  w.EndObject();
+  w.Key("reviewCompliance").BeginObject();
+  w.Key("cohort").Int(t.review_cohort);
+  w.Key("compliant").Int(t.review_compliant);
+  w.Key("rate");
+  Rate(w, t.review_compliant, t.review_cohort);
+  w.EndObject();
+  w.Key("objectives").BeginObject();
+  w.Key("total").Int(t.objectives_total);
+  w.Key("achieved").Int(t.objectives_achieved);
+  w.Key("rate");
+  Rate(w, t.objectives_achieved, t.objectives_total);
+  w.EndObject();
+  w.EndObject();
+  w.Key("platform").BeginObject();
+  w.Key("staffTrainings").Int(t.staff_trainings);
+  w.Key("attendees").Int(t.attendees);
+  w.Key("tenantConsultations").Int(t.tenant_consultations);
+  w.Key("partnerMeetings").Int(t.partner_meetings);
+  w.EndObject();
+  w.EndObject();
+}
+
+std::string ReportJson(const Report& r, bool pretty) {
+  JsonWriter w(pretty);
+  w.BeginObject();
+  w.Key("asOf").String(FormatDate(r.as_of));
+  w.Key("knownAt");
+  if (r.known_at) {
+    w.String(FormatTimestamp(*r.known_at));
+  } else {
+    w.Null();
+  }
+  w.Key("period").BeginObject();
+  w.Key("from").String(FormatDate(r.as_of - 364));
+  w.Key("to").String(FormatDate(r.as_of));
+  w.EndObject();
+  w.Key("logPosition").Uint(r.log_position);
+  w.Key("logHash").String(r.log_hash);
+  w.Key("territories").BeginObject();
+  for (size_t i = 0; i < 4; ++i) {
+    w.Key(kTerritoryKeys[i]);
+    FiguresJson(w, r.territories[i]);
+  }
+  w.EndObject();
+  w.EndObject();
+  return w.Take();
+}
+
+// Flattens a JSON object of numbers/nulls/objects into dotted names.
+void Flatten(std::string_view json, std::vector<std::pair<std::string, std::string>>* out);
+
+}  // namespace
+
+void TerritoryFigures::Add(const TerritoryFigures& o) {
+  households_registered += o.households_registered;
+  referrals_access += o.referrals_access;
+  referrals_maintien += o.referrals_maintien;
+  for (size_t i = 0; i < referrals_by_source.size(); ++i) referrals_by_source[i] += o.referrals_by_source[i];
+  supported_access += o.supported_access;
+  supported_maintien += o.supported_maintien;
+  supported_unreferred += o.supported_unreferred;
+  active_support_at_date += o.active_support_at_date;
+  for (size_t i = 0; i < cal_decisions.size(); ++i) cal_decisions[i] += o.cal_decisions[i];
+  move_ins += o.move_ins;
+  days_referral_to_move_in.insert(days_referral_to_move_in.end(), o.days_referral_to_move_in.begin(),
+                                  o.days_referral_to_move_in.end());
+  lease_switches += o.lease_switches;
+  days_to_switch.insert(days_to_switch.end(), o.days_to_switch.begin(), o.days_to_switch.end());
+  retention_cohort += o.retention_cohort;
+  retention_retained += o.retention_retained;
+  exits_total += o.exits_total;
+  for (size_t i = 0; i < exits_by_reason.size(); ++i) exits_by_reason[i] += o.exits_by_reason[i];
+  exits_permanent += o.exits_permanent;
+  arrears_open_at_date += o.arrears_open_at_date;
+  arrears_alerts += o.arrears_alerts;
+  arrears_cleared += o.arrears_cleared;
+  evictions_carried_out += o.evictions_carried_out;
+  avoided_cohort += o.avoided_cohort;
+  avoided += o.avoided;
+  support_closed += o.support_closed;
+  for (size_t i = 0; i < support_closed_by_reason.size(); ++i)
+    support_closed_by_reason[i] += o.support_closed_by_reason[i];
+  support_days.insert(support_days.end(), o.support_days.begin(), o.support_days.end());
+  resumption_cohort += o.resumption_cohort;
+  resumed += o.resumed;
+  review_cohort += o.review_cohort;
+  review_compliant += o.review_compliant;
+  objectives_total += o.objectives_total;
+  objectives_achieved += o.objectives_achieved;
+  staff_trainings += o.staff_trainings;
+  attendees += o.attendees;
+  tenant_consultations += o.tenant_consultations;
+  partner_meetings += o.partner_meetings;
+}
+
+Result<Report> ComputeReport(Engine& engine, const ReportRequest& request) {
+  Report r;
+  r.as_of = AsOfDate(request.time, request.today);
+  r.known_at = request.time.known_at;
+  ASSIGN_OR_RETURN(r.log_position, KnownAtPosition(engine, request.time));
+  ASSIGN_OR_RETURN(r.log_hash, engine.HashAt(r.log_position));
+  const Date D = r.as_of;
+  Walk w;
+  RETURN_IF_ERROR(ForEachTimeline(engine, r.log_position, D, StreamKind::kHousehold,
+                                  [&](const Subject&, const std::vector<TimelineEntry>& timeline) {
+                                    w = Walk();
+                                    WalkTimeline(timeline, &w);
+                                    if (!w.state.registered) return;
+                                    CountHousehold(w, D, r.territories[TerritoryIndex(w.state.territory)]);
+                                  }));
+  RETURN_IF_ERROR(ForEachTimeline(engine, r.log_position, D, StreamKind::kTerritory,
+                                  [&](const Subject& s, const std::vector<TimelineEntry>& timeline) {
+                                    int index = s.id() == "lille" ? 1 : s.id() == "sud" ? 2 : 3;
+                                    CountTerritory(timeline, D, r.territories[index]);
+                                  }));
+  // "all is the sum of the three for counts, and is computed over the union
+  // for medians and rates": summing the counts and joining the value lists.
+  for (int i = 1; i <= 3; ++i) r.territories[kAll].Add(r.territories[i]);
+  return r;
+}
+
+std::vector<std::pair<std::string, std::string>> FlattenFigures(const TerritoryFigures& f) {
+  JsonWriter w;
+  FiguresJson(w, f);
+  std::vector<std::pair<std::string, std::string>> out;
+  Flatten(w.str(), &out);
+  return out;
+}
+
+namespace {
+
+// A tiny flattener for the JSON FiguresJson writes (objects of numbers and
+// nulls, no strings, no arrays): enough, and it keeps the key order.
+void Flatten(std::string_view json, std::vector<std::pair<std::string, std::string>>* out) {
+  std::vector<std::string> path;
+  std::string key;
+  size_t i = 0;
+  auto name = [&] {
+    std::string n;
+    for (const auto& p : path) n += (n.empty() ? "" : ".") + p;
+    return n;
+  };
+  while (i < json.size()) {
+    char c = json[i];
+    if (c == '"') {
+      size_t end = json.find('"', i + 1);
+      key = std::string(json.substr(i + 1, end - i - 1));
+      i = end + 2;  // skip the colon
+      if (json[i] == '{') {
+        path.push_back(key);
+        ++i;
+      } else {
+        size_t stop = json.find_first_of(",}", i);
+        path.push_back(key);
+        out->push_back({name(), std::string(json.substr(i, stop - i))});
+        path.pop_back();
+        i = stop;
+      }
+    } else if (c == '}') {
+      if (!path.empty()) path.pop_back();
+      ++i;
+    } else {
+      ++i;
+    }
+  }
+}
+
+std::string Escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RenderReport(const Report& r, ReportFormat format) {
+  switch (format) {
+    case ReportFormat::kJson: return ReportJson(r, true) + "\n";
+    case ReportFormat::kCsv: {
+      std::string out = "territory";
+      auto header = FlattenFigures(r.territories[0]);
+      for (const auto& [k, v] : header) out += "," + k;
+      out += "\n";
+      for (size_t t = 0; t < 4; ++t) {
+        out += kTerritoryKeys[t];
+        for (const auto& [k, v] : FlattenFigures(r.territories[t])) out += "," + (v == "null" ? "" : v);
+        out += "\n";
+      }
+      return out;
+    }
+    case ReportFormat::kMarkdown: {
+      std::string out = "# Indicators as of " + FormatDate(r.as_of) + "\n\nPeriod " +
+                        FormatDate(r.as_of - 364) + " to " + FormatDate(r.as_of) + ", known at " +
+                        (r.known_at ? FormatTimestamp(*r.known_at) : std::string("the end of the log")) +
+                        " (log position " + std::to_string(r.log_position) + ", hash `" + r.log_hash +
+                        "`).\n\n| territory |";
+      auto header = FlattenFigures(r.territories[0]);
+      for (const auto& [k, v] : header) out += " " + k + " |";
+      out += "\n|---|";
+      for (size_t i = 0; i < header.size(); ++i) out += "---:|";
+      out += "\n";
+      for (size_t t = 0; t < 4; ++t) {
+        out += std::string("| ") + kTerritoryKeys[t] + " |";
+        for (const auto& [k, v] : FlattenFigures(r.territories[t])) out += " " + (v == "null" ? "–" : v) + " |";
+        out += "\n";
+      }
+      return out;
+    }
+    case ReportFormat::kHtml:
+      return RenderHtml(r, {});
+  }
+  return {};
+}
+
+// --------------------------------------------------------------- series
+
+Result<std::vector<SeriesRow>> ComputeSeries(Engine& engine, Date from, Date to,
+                                             std::optional<Timestamp> known_at) {
+  ViewTime t;
+  t.known_at = known_at;
+  ASSIGN_OR_RETURN(Position p, KnownAtPosition(engine, t));
+  // Months [first, last] clipped to [from, to].
+  struct Month {
+    std::string label;
+    Date first, last;
+  };
+  std::vector<Month> months;
+  int y, m, d;
+  CivilFromDate(from, &y, &m, &d);
+  for (;;) {
+    Date first = std::max(DateFromCivil(y, m, 1), from);
+    if (first > to) break;
+    Date last = std::min(AddMonthsClamped(DateFromCivil(y, m, 1), 1) - 1, to);
+    char label[8];
+    std::snprintf(label, sizeof label, "%04d-%02d", y, m);
+    months.push_back({label, first, last});
+    if (++m == 13) {
+      m = 1;
+      ++y;
+    }
+  }
+  // rows[month][territory]
+  std::vector<std::array<SeriesRow, 4>> rows(months.size());
+  for (size_t i = 0; i < months.size(); ++i)
+    for (size_t k = 0; k < 4; ++k) {
+      rows[i][k].month = months[i].label;
+      rows[i][k].territory = kTerritoryKeys[k];
+    }
+  Walk w;
+  Status st = ForEachTimeline(
+      engine, p, to, StreamKind::kHousehold, [&](const Subject&, const std::vector<TimelineEntry>& timeline) {
+        w = Walk();
+        WalkTimeline(timeline, &w);
+        if (!w.state.registered) return;
+        for (size_t i = 0; i < months.size(); ++i) {
+          const Month& mo = months[i];
+          // Territory and track as of the month's last day.
+          sc::Territory territory = w.state.territory;
+          bool registered = false;
+          int track = 2;
+          for (const TimelineEntry& e : timeline) {
+            if (e.effective > mo.last) break;
+            if (e.fact->type == EventType::kHouseholdRegistered) registered = true;
+            if (e.fact->type == EventType::kHouseholdRegistered || e.fact->type == EventType::kCaseTransferred)
+              territory = e.fact->territory;
+            if (e.fact->type == EventType::kHouseholdReferred)
+              track = e.fact->track == sc::Track::ACCESS ? 0 : 1;
+          }
+          if (!registered) continue;
+          SeriesRow& row = rows[i][TerritoryIndex(territory)];
+          bool supported = false;
+          for (const EpisodeState& ep : w.state.episodes)
+            if (ep.started_on <= mo.last && !(ep.closed_on && *ep.closed_on < mo.first)) supported = true;
+          if (supported) (track == 0 ? row.supported_access : track == 1 ? row.supported_maintien : row.supported_unreferred)++;
+          for (const auto& [start, end] : w.arrears_intervals)
+            if (start <= mo.last && !(end && *end <= mo.last)) {
+              ++row.arrears_open;
+              break;
+            }
+          for (const auto& [d, days] : w.move_ins) row.move_ins += In(d, mo.first, mo.last);
+          for (const auto& [d, days] : w.switches) row.lease_switches += In(d, mo.first, mo.last);
+          for (Date d : w.evictions) row.evictions_carried_out += In(d, mo.first, mo.last);
+          for (const auto& [d, by_eviction] : w.procedure_closings)
+            row.evictions_avoided += !by_eviction && In(d, mo.first, mo.last);
+        }
+      });
+  RETURN_IF_ERROR(st);
+  std::vector<SeriesRow> out;
+  for (auto& month : rows) {
+    for (size_t k = 1; k < 4; ++k) {
+      SeriesRow& all = month[0];
+      const SeriesRow& t = month[k];
+      all.supported_access += t.supported_access;
+      all.supported_maintien += t.supported_maintien;
+      all.supported_unreferred += t.supported_unreferred;
+      all.arrears_open += t.arrears_open;
+      all.move_ins += t.move_ins;
+      all.lease_switches += t.lease_switches;
+      all.evictions_carried_out += t.evictions_carried_out;
+      all.evictions_avoided += t.evictions_avoided;
+    }
+    for (auto& row : month) out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::string RenderSeriesCsv(const std::vector<SeriesRow>& rows) {
+  std::string out =
+      "month,territory,supported.access,supported.maintien,supported.unreferred,arrearsOpen,moveIns,"
+      "leaseSwitches,evictions.carriedOut,evictions.avoided\n";
+  for (const auto& r : rows) {
+    out += r.month + "," + r.territory + "," + std::to_string(r.supported_access) + "," +
+           std::to_string(r.supported_maintien) + "," + std::to_string(r.supported_unreferred) + "," +
+           std::to_string(r.arrears_open) + "," + std::to_string(r.move_ins) + "," +
+           std::to_string(r.lease_switches) + "," + std::to_string(r.evictions_carried_out) + "," +
+           std::to_string(r.evictions_avoided) + "\n";
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ html
+
+namespace {
+
+// One SVG line chart: months on x, one polyline per series.
+std::string LineChart(const std::string& title, const std::vector<std::string>& months,
+                      const std::vector<std::pair<std::string, std::vector<int64_t>>>& lines) {
+  static const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
+  const int width = 720, height = 240, left = 48, right = 150, top = 28, bottom = 36;
+  int64_t max_v = 1;
+  for (const auto& [name, v] : lines)
+    for (int64_t x : v) max_v = std::max(max_v, x);
+  const double plot_w = width - left - right, plot_h = height - top - bottom;
+  auto X = [&](size_t i) { return left + (months.size() <= 1 ? 0.0 : plot_w * i / (months.size() - 1)); };
+  auto Y = [&](int64_t v) { return top + plot_h - plot_h * static_cast<double>(v) / static_cast<double>(max_v); };
+  char buf[256];
+  std::string s = "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + std::to_string(width) + " " +
+                  std::to_string(height) + "\" width=\"" + std::to_string(width) + "\" height=\"" +
+                  std::to_string(height) + "\" role=\"img\"><title>" + Escape(title) + "</title>";
+  std::snprintf(buf, sizeof buf, "<text x=\"%d\" y=\"18\" font-size=\"13\" font-weight=\"bold\">%s</text>", left,
+                Escape(title).c_str());
+  s += buf;
+  for (int g = 0; g <= 4; ++g) {
+    int64_t v = max_v * g / 4;
+    std::snprintf(buf, sizeof buf,
+                  "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                  "<text x=\"%d\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%lld</text>",
+                  left, left + plot_w, Y(v), Y(v), left - 4, Y(v) + 3, static_cast<long long>(v));
+    s += buf;
+  }
+  for (size_t i = 0; i < months.size(); i += std::max<size_t>(1, months.size() / 8)) {
+    std::snprintf(buf, sizeof buf, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%s</text>", X(i),
+                  height - bottom + 14, months[i].c_str());
+    s += buf;
+  }
+  for (size_t l = 0; l < lines.size(); ++l) {
+    std::string points;
+    for (size_t i = 0; i < lines[l].second.size(); ++i) {
+      std::snprintf(buf, sizeof buf, "%s%.1f,%.1f", i ? " " : "", X(i), Y(lines[l].second[i]));
+      points += buf;
+    }
+    const char* color = kColors[l % 6];
+    s += "<polyline fill=\"none\" stroke-width=\"2\" stroke=\"" + std::string(color) + "\" points=\"" + points + "\"/>";
+    std::snprintf(buf, sizeof buf,
+                  "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%s\"/>"
+                  "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%s</text>",
+                  left + plot_w + 10, top + 16.0 * l, color, left + plot_w + 24, top + 16.0 * l + 9,
+                  Escape(lines[l].first).c_str());
+    s += buf;
+  }
+  return s + "</svg></figure>\n";
+}
+
+}  // namespace
+
+std::string RenderHtml(const Report& r, const std::vector<SeriesRow>& series) {
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>relais — indicateurs au " +
+      FormatDate(r.as_of) +
+      "</title><style>body{font-family:sans-serif;margin:2em;max-width:1100px}"
+      "table{border-collapse:collapse;font-size:12px;margin-bottom:1.5em}"
+      "td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}th{background:#eee}"
+      "td:first-child,th:first-child{text-align:left}figure{margin:0 0 1em 0}"
+      "@media print{figure{break-inside:avoid}}</style></head><body>\n";
+  h += "<h1>Evaluation indicators as of " + FormatDate(r.as_of) + "</h1>\n<p>Period " +
+       FormatDate(r.as_of - 364) + " to " + FormatDate(r.as_of) + "; known at " +
+       (r.known_at ? FormatTimestamp(*r.known_at) : std::string("the end of the log")) + "; log position " +
+       std::to_string(r.log_position) + "; chain hash <code>" + r.log_hash + "</code>.</p>\n";
+  h += "<table><tr><th>indicator</th>";
+  for (const char* t : kTerritoryKeys) h += std::string("<th>") + t + "</th>";
+  h += "</tr>\n";
+  std::array<std::vector<std::pair<std::string, std::string>>, 4> flat;
+  for (size_t t = 0; t < 4; ++t) flat[t] = FlattenFigures(r.territories[t]);
+  for (size_t i = 0; i < flat[0].size(); ++i) {
+    h += "<tr><td>" + Escape(flat[0][i].first) + "</td>";
+    for (size_t t = 0; t < 4; ++t) h += "<td>" + (flat[t][i].second == "null" ? std::string("–") : flat[t][i].second) + "</td>";
+    h += "</tr>\n";
+  }
+  h += "</table>\n";
+  if (!series.empty()) {
+    std::vector<std::string> months;
+    for (const auto& row : series)
+      if (row.territory == std::string("all")) months.push_back(row.month);
+    auto pick = [&](const char* territory, int64_t SeriesRow::*field) {
+      std::vector<int64_t> v;
+      for (const auto& row : series)
+        if (row.territory == territory) v.push_back(row.*field);
+      return v;
+    };
+    h += "<h2>Month by month, the two years before " + FormatDate(r.as_of) + "</h2>\n";
+    for (const char* t : kTerritoryKeys)
+      h += LineChart(std::string("Households supported — ") + t, months,
+                     {{"access", pick(t, &SeriesRow::supported_access)},
+                      {"maintien", pick(t, &SeriesRow::supported_maintien)},
+                      {"unreferred", pick(t, &SeriesRow::supported_unreferred)}});
+    h += LineChart("Households with arrears open", months,
+                   {{"lille", pick("lille", &SeriesRow::arrears_open)},
+                    {"sud", pick("sud", &SeriesRow::arrears_open)},
+                    {"flandres", pick("flandres", &SeriesRow::arrears_open)},
+                    {"all", pick("all", &SeriesRow::arrears_open)}});
+    h += LineChart("Move-ins and lease switches (all)", months,
+                   {{"move-ins", pick("all", &SeriesRow::move_ins)},
+                    {"lease switches", pick("all", &SeriesRow::lease_switches)}});
+    h += LineChart("Evictions carried out vs avoided (all)", months,
+                   {{"carried out", pick("all", &SeriesRow::evictions_carried_out)},
+                    {"avoided", pick("all", &SeriesRow::evictions_avoided)}});
+  }
+  h += "<p><small>Generated by relais from the event log; every figure follows "
+       "time-and-indicators.md. \"Avoided\" in the monthly chart counts procedures closed "
+       "without eviction in the month (docs/reports.md).</small></p></body></html>\n";
+  return h;
+}
+
+}  // namespace relais::projections
+
+// ------------------------------------------------------------------ check
+
+#include <simdjson.h>
+
+namespace relais::projections {
+
+namespace {
+
+// Dotted name -> number text of one territory block of a saved report.
+void FlattenElement(simdjson::dom::element e, const std::string& path,
+                    std::vector<std::pair<std::string, std::string>>* out) {
+  if (e.type() == simdjson::dom::element_type::OBJECT) {
+    simdjson::dom::object o = e.get_object().value_unsafe();
+    for (auto [k, v] : o) FlattenElement(v, path.empty() ? std::string(k) : path + "." + std::string(k), out);
+    return;
+  }
+  out->push_back({path, simdjson::minify(e)});
+}
+
+}  // namespace
+
+Result<std::string> CheckReport(Engine& engine, const std::string& report_json, bool* matches) {
+  *matches = false;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(report_json).get(root) || root.type() != simdjson::dom::element_type::OBJECT)
+    return Status::InvalidArgument("the report is not a JSON object");
+  std::string_view as_of_text, known_at_text, saved_hash;
+  uint64_t saved_position = 0;
+  if (root["asOf"].get(as_of_text) || root["logPosition"].get(saved_position) ||
+      root["logHash"].get(saved_hash))
+    return Status::InvalidArgument("the report lacks asOf, logPosition or logHash");
+  ReportRequest req;
+  req.time.as_of = ParseDate(as_of_text);
+  if (!req.time.as_of) return Status::InvalidArgument("the report's asOf is not a date");
+  if (!root["knownAt"].get(known_at_text)) {
+    req.time.known_at = ParseTimestamp(known_at_text);
+    if (!req.time.known_at) return Status::InvalidArgument("the report's knownAt is not an instant");
+  }
+  req.today = *req.time.as_of;
+  std::string out;
+  // The chain first: a report names the log it was computed on.
+  auto hash_now = engine.HashAt(saved_position);
+  if (!hash_now.ok() || *hash_now != saved_hash) {
+    out += "The log no longer holds the events this report was computed on: the chain hash at position " +
+           std::to_string(saved_position) + " is " + (hash_now.ok() ? *hash_now : std::string("missing")) +
+           ", the report says " + std::string(saved_hash) + ". Run `relais verify`.\n";
+    return out;
+  }
+  // Without knownAt the report saw the whole log as it then was; recomputing
+  // on today's log shows what was recorded since (listed below).
+  ASSIGN_OR_RETURN(Report now, ComputeReport(engine, req));
+  simdjson::dom::element territories;
+  if (root["territories"].get(territories)) return Status::InvalidArgument("the report lacks territories");
+  std::vector<std::string> differences;
+  for (size_t t = 0; t < 4; ++t) {
+    simdjson::dom::element block;
+    if (territories[kTerritoryKeys[t]].get(block)) {
+      differences.push_back(std::string(kTerritoryKeys[t]) + ": missing from the report");
+      continue;
+    }
+    std::vector<std::pair<std::string, std::string>> saved;
+    FlattenElement(block, "", &saved);
+    std::map<std::string, std::string> saved_map(saved.begin(), saved.end());
+    for (const auto& [k, v] : FlattenFigures(now.territories[t])) {
+      auto it = saved_map.find(k);
+      std::string was = it == saved_map.end() ? "absent" : it->second;
+      // Numbers compare as numbers (1 and 1.0 are the same figure).
+      bool same = was == v || (was != "absent" && was != "null" && v != "null" &&
+                               std::strtod(was.c_str(), nullptr) == std::strtod(v.c_str(), nullptr));
+      if (!same) differences.push_back(std::string(kTerritoryKeys[t]) + "." + k + ": report " + was + ", now " + v);
+    }
+  }
+  if (differences.empty() && now.log_position == saved_position) {
+    *matches = true;
+    return "The report matches: as of " + FormatDate(now.as_of) + ", known at " +
+           (now.known_at ? FormatTimestamp(*now.known_at) : std::string("the end of the log")) +
+           ", log position " + std::to_string(now.log_position) + ", hash " + now.log_hash + ".\n";
+  }
+  out += "The report does not match (" + std::to_string(differences.size()) + " figures differ";
+  if (now.log_position != saved_position)
+    out += "; the view now ends at log position " + std::to_string(now.log_position) + ", the report at " +
+           std::to_string(saved_position);
+  out += "):\n";
+  for (const auto& d : differences) out += "  " + d + "\n";
+  // Explain: the events recorded after the report's position that the view
+  // now includes; corrections and retractions first.
+  std::vector<std::string> corrections, others;
+  RETURN_IF_ERROR(engine.Scan(saved_position + 1, [&](const StoredEventView& v) {
+    if (v.record.position > now.log_position) return false;
+    std::string line = "  position " + std::to_string(v.record.position) + ": " +
+                       std::string(EventTypeName(v.record.type)) + " " + FormatUuid(v.record.id) + " on " +
+                       v.subject.text + ", effective " + FormatDate(v.record.effective) + ", recorded " +
+                       FormatTimestamp(v.record.recorded) + " by " + v.actor.id;
+    (IsCorrection(v.record.type) ? corrections : others).push_back(line);
+    return corrections.size() + others.size() < 1000;
+  }));
+  if (!corrections.empty() || !others.empty()) {
+    out += "Recorded after the report and seen by this view (" + std::to_string(corrections.size()) +
+           " corrections or retractions, " + std::to_string(others.size()) + " other events):\n";
+    size_t shown = 0;
+    for (const auto* list : {&corrections, &others})
+      for (const auto& l : *list)
+        if (shown++ < 50) out += l + "\n";
+    if (shown > 50) out += "  ... (" + std::to_string(shown - 50) + " more)\n";
+  }
+  return out;
+}
+
+}  // namespace relais::projections

@@ -1,0 +1,284 @@
+// Indicators against hand-computed fixtures (time-and-indicators.md §2-§4):
+// period edges, cohorts, medians, rates, null rules, territory attribution,
+// corrections under known-at views; renderings agree; output is deterministic.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <map>
+#include <sstream>
+
+#include "relais/projections/report.h"
+#include "support/test_support.h"
+
+namespace relais::testing {
+namespace {
+
+using projections::ComputeReport;
+using projections::ReportFormat;
+using projections::ReportRequest;
+
+class ReportTest : public ::testing::Test {
+ protected:
+  // Every event is recorded at noon on its effective date (an admin import),
+  // unless `recorded` says otherwise.
+  void Add(const std::string& type, const std::string& subject, const std::string& date,
+           const std::string& data, const std::string& recorded = "") {
+    std::string at = recorded.empty() ? date + "T12:00:00Z" : recorded;
+    if (at < last_recorded_) at = last_recorded_;
+    last_recorded_ = at;
+    AppendOutcome o = Import(*f_.engine, Ev(next_++, type, subject, date, data, R"(,"recordedAt":")" + at + "\""));
+    ASSERT_EQ(o.kind, AppendOutcome::Kind::kAccepted) << type << " " << date << ": " << OutcomeText(o);
+  }
+
+  void SetUp() override {
+    // Dwellings.
+    Add("DwellingRegistered", "dwelling/DS1", "2019-01-01",
+        R"({"territory":"sud","commune":"Douai","typology":"T3","adaptations":[],"rentCents":40000})");
+    Add("DwellingRegistered", "dwelling/DL1", "2019-01-01",
+        R"({"territory":"lille","commune":"Lille","typology":"T2","adaptations":[],"rentCents":30000})");
+    // Household B (lille, maintien): arrears and an eviction carried out.
+    const std::string B = "household/B";
+    Add("HouseholdRegistered", B, "2019-01-01",
+        R"({"territory":"lille","commune":"Lille","adults":1,"children":0,"headOfHousehold":{"name":"B","birthDate":"1970-05-05"}})");
+    Add("HouseholdReferred", B, "2019-01-01", R"({"referralId":"R1","track":"maintien","source":"agency","referrer":"Agence"})");
+    Add("OccupancyStarted", B, "2019-01-01",
+        R"({"dwellingId":"DL1","contract":"direct_lease","rentCents":30000,"preexisting":true})");
+    // Household A (sud, access): the whole access journey.
+    const std::string A = "household/A";
+    Add("HouseholdRegistered", A, "2019-01-01",
+        R"({"territory":"sud","commune":"Douai","adults":1,"children":1,"headOfHousehold":{"name":"A","birthDate":"1985-01-01"}})");
+    Add("ConsentRecorded", A, "2019-01-01", R"({"purpose":"support","given":true})");
+    Add("HouseholdReferred", A, "2019-01-10", R"({"referralId":"R1","track":"access","source":"siao","referrer":"SIAO"})");
+    Add("ReferralDecided", A, "2019-01-15", R"({"referralId":"R1","outcome":"accepted"})");
+    Add("CalApplicationFiled", A, "2019-01-20", R"({"referralId":"R1","dwellingId":"DS1","sessionDate":"2019-02-01"})");
+    Add("CalDecisionRecorded", A, "2019-02-01", R"({"referralId":"R1","dwellingId":"DS1","decision":"attribution"})");
+    Add("ArrearsAlertRaised", B, "2019-02-01", R"({"dwellingId":"DL1","amountCents":90000,"monthsUnpaid":3})");
+    Add("CcapexReferred", B, "2019-02-02", "{}");
+    Add("OfferAnswered", A, "2019-02-05", R"({"dwellingId":"DS1","answer":"accepted"})");
+    Add("OccupancyStarted", A, "2019-03-01",
+        R"({"dwellingId":"DS1","contract":"sublease","association":"AES","rentCents":40000})");
+    Add("EvictionStepRecorded", B, "2019-03-01", R"({"step":"payment_order"})");
+    Add("SupportStarted", A, "2019-03-01", R"({"episodeId":"E1","kind":"asll","association":"AES"})");
+    Add("ObjectivesSet", A, "2019-03-05",
+        R"({"episodeId":"E1","objectives":[{"objectiveId":"O1","domain":"budget"},{"objectiveId":"O2","domain":"housing"}]})");
+    Add("EvictionStepRecorded", B, "2019-05-01", R"({"step":"summons","hearingDate":"2019-05-20"})");
+    Add("SituationReviewed", A, "2019-06-01", R"({"episodeId":"E1","progress":[{"objectiveId":"O1","status":"achieved"}]})");
+    Add("EvictionStepRecorded", B, "2019-06-01", R"({"step":"judgment_termination"})");
+    Add("EvictionStepRecorded", B, "2019-06-15", R"({"step":"order_to_leave"})");
+    Add("EvictionStepRecorded", B, "2019-07-01", R"({"step":"police_requested"})");
+    Add("EvictionStepRecorded", B, "2019-07-15", R"({"step":"police_granted"})");
+    Add("SlideReviewHeld", A, "2019-08-01", R"({"outcome":"favourable"})");
+    Add("EvictionStepRecorded", B, "2019-08-01", R"({"step":"eviction_carried_out"})");
+    Add("LeaseSwitched", A, "2019-09-01", R"({"dwellingId":"DS1","to":"direct_lease"})");
+    switch_id_ = next_ - 1;
+    Add("SupportPaused", A, "2019-10-01", R"({"episodeId":"E1","reason":"hospitalisation"})");
+    Add("SupportUnpaused", A, "2019-10-11", R"({"episodeId":"E1"})");
+    Add("SupportClosed", A, "2019-12-31", R"({"episodeId":"E1","reason":"objectives_met"})");
+    // Platform: one training on D - 364 of D = 2019-12-31, one the day before.
+    Add("StaffTrainingHeld", "territory/sud", "2018-12-31", R"({"topic":"a","attendees":5})");
+    Add("StaffTrainingHeld", "territory/sud", "2019-01-01", R"({"topic":"b","attendees":7})");
+    Add("ArrearsAlertRaised", A, "2020-01-15", R"({"dwellingId":"DS1","amountCents":20000,"monthsUnpaid":1})");
+    Add("ArrearsCleared", A, "2020-03-01", "{}");
+    Add("OccupancyEnded", A, "2020-06-30", R"({"dwellingId":"DS1","reason":"voluntary_departure","destination":"permanent"})");
+    before_correction_ = "2021-01-01T00:00:00Z";
+    // Recorded in 2021: the switch really happened on 2019-09-11.
+    Add("EventCorrected", A, "2021-01-05",
+        R"({"targetId":")" + IdOf(switch_id_) + R"(","effectiveDate":"2019-09-11","reason":"date"})",
+        "2021-01-05T10:00:00Z");
+  }
+
+  projections::Report Compute(const std::string& as_of, const std::string& known_at = "") {
+    ReportRequest req;
+    req.time.as_of = ParseDate(as_of);
+    if (!known_at.empty()) req.time.known_at = ParseTimestamp(known_at);
+    req.today = *ParseDate("2026-01-01");
+    auto r = ComputeReport(*f_.engine, req);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return *r;
+  }
+
+  // Flattened figures of one territory block: dotted name -> JSON number text.
+  static std::map<std::string, std::string> Flat(const projections::Report& r, int territory) {
+    auto v = projections::FlattenFigures(r.territories[territory]);
+    return {v.begin(), v.end()};
+  }
+
+  EngineFixture f_;
+  int next_ = 1;
+  int switch_id_ = 0;
+  std::string last_recorded_;
+  std::string before_correction_;
+};
+
+TEST_F(ReportTest, AccessJourneyIn2019) {
+  auto r = Compute("2019-12-31");
+  auto sud = Flat(r, 2);
+  EXPECT_EQ(sud["householdsRegistered"], "1");
+  EXPECT_EQ(sud["referralsReceived.access"], "1");
+  EXPECT_EQ(sud["referralsReceived.bySource.siao"], "1");
+  EXPECT_EQ(sud["householdsSupported.access"], "1");
+  EXPECT_EQ(sud["activeSupportAtDate"], "0");  // closed on D
+  EXPECT_EQ(sud["calDecisions.attribution"], "1");
+  EXPECT_EQ(sud["moveIns"], "1");
+  EXPECT_EQ(sud["medianDaysReferralToMoveIn"], "50");  // 2019-01-10 -> 2019-03-01
+  EXPECT_EQ(sud["leaseSwitches"], "1");
+  EXPECT_EQ(sud["medianDaysToSwitch"], "194");  // corrected: 2019-03-01 -> 2019-09-11
+  EXPECT_EQ(sud["support.closed"], "1");
+  EXPECT_EQ(sud["support.closedByReason.objectives_met"], "1");
+  EXPECT_EQ(sud["support.medianDays"], "295");  // 305 days less 10 paused
+  EXPECT_EQ(sud["support.objectives.total"], "2");
+  EXPECT_EQ(sud["support.objectives.achieved"], "1");
+  EXPECT_EQ(sud["support.objectives.rate"], "0.5");
+  // Platform: 2019-01-01 is D - 364 (in P), 2018-12-31 is not.
+  EXPECT_EQ(sud["platform.staffTrainings"], "1");
+  EXPECT_EQ(sud["platform.attendees"], "7");
+  // Lille: the eviction and the open arrears.
+  auto lille = Flat(r, 1);
+  EXPECT_EQ(lille["referralsReceived.maintien"], "1");
+  EXPECT_EQ(lille["evictions.carriedOut"], "1");
+  EXPECT_EQ(lille["exits.total"], "1");
+  EXPECT_EQ(lille["exits.byReason.eviction"], "1");
+  EXPECT_EQ(lille["exits.toPermanentRate"], "0.0");
+  EXPECT_EQ(lille["arrears.openAtDate"], "1");
+  EXPECT_EQ(lille["arrears.alertsRaised"], "1");
+  EXPECT_EQ(lille["householdsSupported.maintien"], "0");  // no episode
+  // Empty territory: zeros and nulls.
+  auto fl = Flat(r, 3);
+  EXPECT_EQ(fl["householdsRegistered"], "0");
+  EXPECT_EQ(fl["medianDaysToSwitch"], "null");
+  EXPECT_EQ(fl["retention12m.rate"], "null");
+  // all = the sum of the three.
+  auto all = Flat(r, 0);
+  EXPECT_EQ(all["householdsRegistered"], "2");
+  EXPECT_EQ(all["moveIns"], "1");
+  EXPECT_EQ(all["evictions.carriedOut"], "1");
+}
+
+TEST_F(ReportTest, KnownAtHidesTheLaterCorrection) {
+  auto r = Compute("2019-12-31", before_correction_);
+  EXPECT_EQ(Flat(r, 2)["medianDaysToSwitch"], "184");  // 2019-03-01 -> 2019-09-01, as then known
+  EXPECT_LT(r.log_position, Compute("2019-12-31").log_position);
+}
+
+TEST_F(ReportTest, CohortsIn2020) {
+  auto r = Compute("2020-12-31");
+  auto sud = Flat(r, 2);
+  // Occupancy of 2019-03-01 is in [D-729, D-365]; ended 2020-06-30, after
+  // start + 365 (2020-02-29): retained.
+  EXPECT_EQ(sud["retention12m.cohort"], "1");
+  EXPECT_EQ(sud["retention12m.retained"], "1");
+  EXPECT_EQ(sud["retention12m.rate"], "1.0");
+  EXPECT_EQ(sud["exits.total"], "1");
+  EXPECT_EQ(sud["exits.byReason.voluntary_departure"], "1");
+  EXPECT_EQ(sud["exits.toPermanentRate"], "1.0");
+  EXPECT_EQ(sud["arrears.alertsRaised"], "1");
+  EXPECT_EQ(sud["arrears.cleared"], "1");
+  EXPECT_EQ(sud["arrears.openAtDate"], "0");
+  // E1 closed 2019-12-31, before D - 364 = 2020-01-01: not supported in P;
+  // it is in the resumption cohort and was not resumed.
+  EXPECT_EQ(sud["householdsSupported.access"], "0");
+  EXPECT_EQ(sud["support.resumption.cohort"], "1");
+  EXPECT_EQ(sud["support.resumption.rate"], "0.0");
+  auto lille = Flat(Compute("2020-06-30"), 1);
+  // payment_order 2019-03-01 in [2018-07-02, 2019-07-01]; evicted 2019-08-01.
+  EXPECT_EQ(lille["evictions.avoided.cohort"], "1");
+  EXPECT_EQ(lille["evictions.avoided.avoided"], "0");
+  EXPECT_EQ(lille["evictions.avoided.rate"], "0.0");
+}
+
+TEST_F(ReportTest, ReviewCompliance) {
+  // On 2019-09-30 E1 (started 2019-03-01 <= D - 183 = 2019-03-31) is active;
+  // its review of 2019-06-01 is in [D - 182, D].
+  auto sud = Flat(Compute("2019-09-30"), 2);
+  EXPECT_EQ(sud["support.reviewCompliance.cohort"], "1");
+  EXPECT_EQ(sud["support.reviewCompliance.compliant"], "1");
+  EXPECT_EQ(sud["activeSupportAtDate"], "1");
+  // On 2019-12-15 the review is older than 182 days... 2019-06-16 is D - 182.
+  auto later = Flat(Compute("2019-12-15"), 2);
+  EXPECT_EQ(later["support.reviewCompliance.cohort"], "1");
+  EXPECT_EQ(later["support.reviewCompliance.compliant"], "0");
+  // Paused on D: cohort, but not active support.
+  auto paused = Flat(Compute("2019-10-05"), 2);
+  EXPECT_EQ(paused["activeSupportAtDate"], "0");
+  EXPECT_EQ(paused["support.reviewCompliance.cohort"], "1");
+}
+
+TEST_F(ReportTest, RenderingsAgreeAndAreDeterministic) {
+  auto r = Compute("2019-12-31");
+  std::string json = projections::RenderReport(r, ReportFormat::kJson);
+  EXPECT_EQ(json, projections::RenderReport(Compute("2019-12-31"), ReportFormat::kJson));
+  f_.engine = f_.Reopen();
+  EXPECT_EQ(json, projections::RenderReport(Compute("2019-12-31"), ReportFormat::kJson));
+  // CSV rows carry the same numbers as the JSON blocks.
+  std::string csv = projections::RenderReport(r, ReportFormat::kCsv);
+  std::istringstream in(csv);
+  std::string header, line;
+  std::getline(in, header);
+  std::vector<std::string> columns;
+  std::stringstream hs(header);
+  for (std::string c; std::getline(hs, c, ',');) columns.push_back(c);
+  for (int t = 0; t < 4; ++t) {
+    ASSERT_TRUE(std::getline(in, line));
+    std::vector<std::string> cells;
+    std::stringstream ls(line);
+    for (std::string c; std::getline(ls, c, ',');) cells.push_back(c);
+    if (line.back() == ',') cells.push_back("");
+    ASSERT_EQ(cells.size(), columns.size());
+    EXPECT_EQ(cells[0], projections::kTerritoryKeys[t]);
+    auto flat = Flat(r, t);
+    for (size_t i = 1; i < columns.size(); ++i)
+      EXPECT_EQ(cells[i], flat[columns[i]] == "null" ? "" : flat[columns[i]]) << columns[i];
+  }
+  // JSON parses, and its blocks hold the same numbers.
+  simdjson::dom::parser parser;
+  simdjson::dom::element root = parser.parse(json).value();
+  EXPECT_EQ(root["logPosition"].get_uint64().value(), r.log_position);
+  EXPECT_EQ(root["territories"]["sud"]["moveIns"].get_int64().value(), 1);
+  std::string md = projections::RenderReport(r, ReportFormat::kMarkdown);
+  EXPECT_NE(md.find("| sud |"), std::string::npos);
+  std::string html = projections::RenderHtml(r, {});
+  EXPECT_NE(html.find("<table>"), std::string::npos);
+  // Self-contained: no script, no external asset.
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("src="), std::string::npos);
+  EXPECT_EQ(html.find("href="), std::string::npos);
+}
+
+TEST_F(ReportTest, CheckFindsTheCorrectionThatChangedAFigure) {
+  auto old_report = Compute("2019-12-31", before_correction_);
+  std::string saved = projections::RenderReport(old_report, ReportFormat::kJson);
+  bool matches = false;
+  auto same = projections::CheckReport(*f_.engine, saved, &matches);
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(matches) << *same;
+  // The same figures claimed without knownAt: the correction recorded since
+  // changes medianDaysToSwitch, and the check names it.
+  std::string unpinned = saved;
+  unpinned.replace(unpinned.find("\"knownAt\": \"" + FormatTimestamp(*ParseTimestamp(before_correction_)) + "\""),
+                   std::string("\"knownAt\": \"" + FormatTimestamp(*ParseTimestamp(before_correction_)) + "\"").size(),
+                   "\"knownAt\": null");
+  auto diff = projections::CheckReport(*f_.engine, unpinned, &matches);
+  ASSERT_TRUE(diff.ok());
+  EXPECT_FALSE(matches);
+  EXPECT_NE(diff->find("sud.medianDaysToSwitch: report 184, now 194"), std::string::npos) << *diff;
+  EXPECT_NE(diff->find("EventCorrected"), std::string::npos) << *diff;
+}
+
+TEST_F(ReportTest, MonthlySeries) {
+  auto rows = projections::ComputeSeries(*f_.engine, *ParseDate("2019-01-01"), *ParseDate("2019-12-31"), std::nullopt);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 48u);  // 12 months x 4 blocks
+  std::map<std::string, projections::SeriesRow> by;
+  for (const auto& r : *rows) by[r.month + "/" + r.territory] = r;
+  EXPECT_EQ(by["2019-03/sud"].move_ins, 1);
+  EXPECT_EQ(by["2019-03/sud"].supported_access, 1);
+  EXPECT_EQ(by["2019-02/sud"].supported_access, 0);
+  EXPECT_EQ(by["2019-09/all"].lease_switches, 1);  // corrected to 2019-09-11
+  EXPECT_EQ(by["2019-08/lille"].evictions_carried_out, 1);
+  EXPECT_EQ(by["2019-07/lille"].arrears_open, 1);
+  std::string csv = projections::RenderSeriesCsv(*rows);
+  EXPECT_NE(csv.find("2019-03,sud,1,0,0,0,1,0,0,0"), std::string::npos) << csv;
+}
+
+}  // namespace
+}  // namespace relais::testing
