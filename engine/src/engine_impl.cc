@@ -370,7 +370,11 @@ class EngineImpl : public Engine {
     }
     queue_cv_.notify_all();
     queue_space_cv_.notify_all();
-    if (writer_.joinable()) writer_.join();
+    if (writer_.joinable()) {
+      writer_.join();
+      // A clean close leaves no log to replay: the next open is quick.
+      if (failed_.ok()) (void)store_->FlushMemtables();
+    }
   }
 
   // ------------------------------------------------------------------- reads

@@ -109,6 +109,12 @@ Status Store::SyncWal() {
   return FromRocks(db_->FlushWAL(true), "syncing the log");
 }
 
+Status Store::FlushMemtables() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  return FromRocks(db_->Flush(fo, handles_), "flushing the log");
+}
+
 Status Store::Get(Family f, std::string_view key, std::string* value, bool* found) {
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[f], rocksdb::Slice(key.data(), key.size()), value);
   *found = s.ok();

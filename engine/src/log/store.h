@@ -27,6 +27,9 @@ class Store {
 
   Status Write(rocksdb::WriteBatch* batch, bool sync);
   Status SyncWal();
+  // Flushes every memtable to SST files, so that the next open (read-only
+  // ones included) has no write-ahead log to replay.
+  Status FlushMemtables();
   Status Get(Family f, std::string_view key, std::string* value, bool* found);
   // Multi-get of log values by key; missing keys leave found[i] false.
   Status MultiGet(Family f, const std::vector<std::string>& keys, std::vector<std::string>* values,

@@ -1,0 +1,534 @@
+// relais_bench: relais against the limit of its own storage, in one run.
+//
+// In the spirit of LevelDB's db_bench: one binary, named workloads, a fixed
+// seed, one result line per workload and a markdown table. Every workload
+// runs relais and, in the same run, a raw RocksDB baseline writing the same
+// events as plain key/values (an event key by position plus a (stream,
+// version) index key, one WriteBatch per append, the same sync setting), with
+// no validation, hashing or projections. relais / raw is the figure to track.
+//
+//   relais_bench [--quick] [--events N] [--runs R] [--json FILE] [--dir DIR]
+//                [--workloads W1,W2a,W2b,W3,W4,W5]
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "generate/generator.h"
+#include "relais/domain.h"
+#include "relais/engine.h"
+#include "relais/json_writer.h"
+#include "relais/projections/report.h"
+#include "relais/projections/views.h"
+
+namespace relais::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+int64_t PeakRssBytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<int64_t>(u.ru_maxrss) * 1024;
+}
+
+int64_t DirBytes(const std::string& dir) {
+  int64_t total = 0;
+  std::error_code ec;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
+    if (e.is_regular_file(ec)) total += static_cast<int64_t>(e.file_size(ec));
+  return total;
+}
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
+  return v[i];
+}
+
+double Median(std::vector<double> v) { return Percentile(std::move(v), 0.5); }
+
+struct Result {
+  std::string name;
+  double relais_ops = 0, raw_ops = 0;  // per second; raw 0 when none
+  double p50_ms = 0, p99_ms = 0, raw_p99_ms = 0;
+  double bytes_per_event = 0, raw_bytes_per_event = 0;
+  int64_t peak_rss = 0;
+  int64_t events = 0;
+  std::string note;
+};
+
+// One event line, as the generator writes it, with what the raw baseline keys on.
+struct Line {
+  std::string json;
+  std::vector<std::string> subjects;  // one per event of the line
+};
+
+std::vector<Line> Generate(int64_t events, uint64_t seed) {
+  tools::GenOptions o;
+  o.seed = seed;
+  o.target_events = events;
+  std::stringstream ss;
+  tools::Generate(o, ss);
+  std::vector<Line> lines;
+  std::string l;
+  while (std::getline(ss, l)) {
+    Line line;
+    size_t at = 0;
+    while ((at = l.find("\"subject\":", at)) != std::string::npos) {
+      size_t q1 = l.find('"', at + 10), q2 = l.find('"', q1 + 1);
+      line.subjects.push_back(l.substr(q1 + 1, q2 - q1 - 1));
+      at = q2;
+    }
+    line.json = std::move(l);
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+// ------------------------------------------------------------------- raw
+
+class RawStore {
+ public:
+  explicit RawStore(const std::string& dir) {
+    std::filesystem::remove_all(dir);
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.max_background_jobs = 2;
+    o.write_buffer_size = 64 << 20;
+    o.compression = rocksdb::kLZ4Compression;
+    o.bottommost_compression = rocksdb::kZSTD;
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(o, dir, &db);
+    if (!s.ok()) {
+      std::fprintf(stderr, "raw open: %s\n", s.ToString().c_str());
+      std::exit(1);
+    }
+    db_.reset(db);
+  }
+  // Appends one line's events: event keys by position, (stream, version) index.
+  void Append(const Line& line, bool sync) {
+    rocksdb::WriteBatch b;
+    Put(line, &b);
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
+    db_->Write(wo, &b);
+  }
+  void Put(const Line& line, rocksdb::WriteBatch* b) {
+    for (const std::string& subject : line.subjects) {
+      uint64_t p = ++position_;
+      char key[9] = {'e'};
+      for (int i = 0; i < 8; ++i) key[1 + i] = static_cast<char>(p >> (56 - 8 * i));
+      b->Put(rocksdb::Slice(key, 9), line.json);
+      std::string skey = "s" + subject;
+      skey.push_back('\0');
+      uint64_t v = versions_[subject]++;
+      for (int i = 0; i < 8; ++i) skey.push_back(static_cast<char>(v >> (56 - 8 * i)));
+      b->Put(skey, rocksdb::Slice(key, 9));
+    }
+  }
+  void Sync() { db_->FlushWAL(true); }
+  rocksdb::DB* db() { return db_.get(); }
+  uint64_t positions() const { return position_; }
+  std::atomic<uint64_t> position_{0};
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::map<std::string, uint64_t> versions_;
+};
+
+// ------------------------------------------------------------- workloads
+
+struct Context {
+  std::string dir;
+  std::vector<Line> lines;
+  int64_t events = 0;
+  int runs = 3;
+  bool quick = false;
+};
+
+std::unique_ptr<Engine> OpenRelais(const std::string& dir, bool fresh) {
+  if (fresh) std::filesystem::remove_all(dir);
+  Options o;
+  o.data_dir = dir;
+  auto e = Engine::Open(o);
+  if (!e.ok()) {
+    std::fprintf(stderr, "open: %s\n", e.status().message().c_str());
+    std::exit(1);
+  }
+  return std::move(*e);
+}
+
+Result W1(Context& c) {
+  Result r{"W1 bulk import"};
+  std::vector<double> relais_rates, raw_rates;
+  for (int run = 0; run < c.runs; ++run) {
+    std::string dir = c.dir + "/relais-w1";
+    auto engine = OpenRelais(dir, true);
+    AppendOptions opt;
+    opt.allow_recorded_at = opt.allow_actor_in_body = true;
+    opt.sync = false;
+    auto t0 = Clock::now();
+    std::vector<std::future<AppendOutcome>> window;
+    int64_t appended = 0;
+    for (size_t i = 0; i < c.lines.size(); i += 256) {
+      std::vector<std::string> chunk;
+      for (size_t k = i; k < std::min(c.lines.size(), i + 256); ++k) chunk.push_back(c.lines[k].json);
+      for (auto& f : engine->AppendManyAsync(std::move(chunk), opt)) window.push_back(std::move(f));
+      if (window.size() > 8192) {
+        for (auto& f : window) appended += static_cast<int64_t>(f.get().results.size());
+        window.clear();
+      }
+    }
+    for (auto& f : window) appended += static_cast<int64_t>(f.get().results.size());
+    (void)engine->Sync();
+    auto t1 = Clock::now();
+    relais_rates.push_back(appended / Seconds(t0, t1));
+    engine->Close();
+    engine.reset();
+    r.bytes_per_event = static_cast<double>(DirBytes(dir)) / appended;
+    r.events = appended;
+
+    RawStore raw(c.dir + "/raw-w1");
+    t0 = Clock::now();
+    for (const Line& l : c.lines) raw.Append(l, false);
+    raw.Sync();
+    t1 = Clock::now();
+    raw_rates.push_back(raw.positions() / Seconds(t0, t1));
+    raw.db()->Flush(rocksdb::FlushOptions());
+    r.raw_bytes_per_event = static_cast<double>(DirBytes(c.dir + "/raw-w1")) / raw.positions();
+  }
+  r.relais_ops = Median(relais_rates);
+  r.raw_ops = Median(raw_rates);
+  r.peak_rss = PeakRssBytes();
+  return r;
+}
+
+// A durable append of a management event on household `h` (registered
+// beforehand: a registration also creates the household's data key, which
+// is not what W2 measures).
+std::string Difficulty(int64_t n, int h) {
+  char id[40];
+  std::snprintf(id, sizeof id, "d0000000-0000-4000-8000-%012llx", static_cast<unsigned long long>(n));
+  return std::string("{\"id\":\"") + id + "\",\"type\":\"DifficultyReported\",\"subject\":\"household/B" +
+         std::to_string(h) + "\",\"effectiveDate\":\"2024-01-02\",\"data\":{\"category\":\"isolation\",\"severity\":2}}";
+}
+
+std::string NewHousehold(int64_t n) {
+  char id[40];
+  std::snprintf(id, sizeof id, "b0000000-0000-4000-8000-%012llx", static_cast<unsigned long long>(n));
+  return std::string("{\"id\":\"") + id + "\",\"type\":\"HouseholdRegistered\",\"subject\":\"household/B" +
+         std::to_string(n) +
+         "\",\"effectiveDate\":\"2024-01-01\",\"data\":{\"territory\":\"lille\",\"commune\":\"Roubaix\","
+         "\"adults\":1,\"children\":2,\"headOfHousehold\":{\"name\":\"Bench\",\"birthDate\":\"1980-01-01\"}}}";
+}
+
+Result Durable(Context& c, int writers) {
+  Result r{writers == 1 ? "W2a durable appends, 1 writer" : "W2b durable appends, " + std::to_string(writers) + " writers"};
+  const int per_writer = (c.quick ? 400 : 1500) / writers * (writers == 1 ? 1 : 4);
+  std::vector<double> relais_rates, raw_rates, lat;
+  std::atomic<int64_t> next{writers * 1000000};
+  for (int run = 0; run < c.runs; ++run) {
+    auto engine = OpenRelais(c.dir + "/relais-w2", true);
+    for (int w = 0; w < writers; ++w) engine->Append(NewHousehold(w), AppendOptions{});
+    std::vector<std::vector<double>> lats(writers);
+    auto t0 = Clock::now();
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers; ++w)
+      threads.emplace_back([&, w] {
+        AppendOptions durable;
+        for (int i = 0; i < per_writer; ++i) {
+          auto a = Clock::now();
+          auto o = engine->Append(Difficulty(next++, w), durable);
+          lats[w].push_back(Seconds(a, Clock::now()) * 1000);
+          if (o.kind != AppendOutcome::Kind::kAccepted) std::abort();
+        }
+      });
+    for (auto& t : threads) t.join();
+    auto t1 = Clock::now();
+    relais_rates.push_back(writers * per_writer / Seconds(t0, t1));
+    for (auto& v : lats) lat.insert(lat.end(), v.begin(), v.end());
+    engine->Close();
+
+    RawStore raw(c.dir + "/raw-w2");
+    threads.clear();
+    t0 = Clock::now();
+    for (int w = 0; w < writers; ++w)
+      threads.emplace_back([&, w] {
+        for (int i = 0; i < per_writer; ++i) {
+          Line l{Difficulty(w * 1000000 + i, w), {"household/B" + std::to_string(w)}};
+          rocksdb::WriteBatch b;
+          uint64_t p = ++raw.position_;
+          char key[9] = {'e'};
+          for (int k = 0; k < 8; ++k) key[1 + k] = static_cast<char>(p >> (56 - 8 * k));
+          b.Put(rocksdb::Slice(key, 9), l.json);
+          std::string skey = "s" + l.subjects[0];
+          skey.push_back('\0');
+          for (int k = 0; k < 8; ++k) skey.push_back(static_cast<char>(i >> (56 - 8 * k)));
+          b.Put(skey, rocksdb::Slice(key, 9));
+          rocksdb::WriteOptions wo;
+          wo.sync = true;
+          raw.db()->Write(wo, &b);
+        }
+      });
+    for (auto& t : threads) t.join();
+    t1 = Clock::now();
+    raw_rates.push_back(writers * per_writer / Seconds(t0, t1));
+  }
+  r.relais_ops = Median(relais_rates);
+  r.raw_ops = Median(raw_rates);
+  r.p50_ms = Percentile(lat, 0.5);
+  r.p99_ms = Percentile(lat, 0.99);
+  r.events = writers * per_writer;
+  r.peak_rss = PeakRssBytes();
+  return r;
+}
+
+// W3: open from cold and fold every stream into its status.
+Result W3(Context& c) {
+  Result r{"W3 replay into status"};
+  std::vector<double> relais_rates, raw_rates;
+  for (int run = 0; run < c.runs; ++run) {
+    auto t0 = Clock::now();
+    auto engine = OpenRelais(c.dir + "/relais-w1", false);
+    auto subjects = engine->ListStreams();
+    int64_t events = 0, registered = 0;
+    for (const Subject& s : *subjects) {
+      (void)engine->ReadStream(s, [&](const std::vector<EventRecord>& records) {
+        std::vector<const EventRecord*> ptrs;
+        for (const auto& x : records) ptrs.push_back(&x);
+        events += static_cast<int64_t>(records.size());
+        if (s.kind != StreamKind::kHousehold) return;
+        HouseholdState st;
+        for (const auto& e : BuildTimeline(ptrs, UINT64_MAX, std::nullopt)) EvolveHousehold(st, *e.fact, e.effective);
+        registered += st.registered;
+      });
+    }
+    auto t1 = Clock::now();
+    relais_rates.push_back(events / Seconds(t0, t1));
+    r.events = events;
+    engine.reset();
+
+    rocksdb::DB* db = nullptr;
+    rocksdb::Options o;
+    rocksdb::DB::OpenForReadOnly(o, c.dir + "/raw-w1", &db);
+    std::unique_ptr<rocksdb::DB> raw(db);
+    t0 = Clock::now();
+    int64_t n = 0, bytes = 0;
+    std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek("e"); it->Valid() && it->key()[0] == 'e'; it->Next()) {
+      ++n;
+      bytes += static_cast<int64_t>(it->value().size());
+    }
+    t1 = Clock::now();
+    raw_rates.push_back(n / Seconds(t0, t1));
+  }
+  r.relais_ops = Median(relais_rates);
+  r.raw_ops = Median(raw_rates);
+  r.peak_rss = PeakRssBytes();
+  return r;
+}
+
+// W4: one household's status and one stream's history, warm.
+Result W4(Context& c) {
+  Result r{"W4 status + history read"};
+  auto engine = OpenRelais(c.dir + "/relais-w1", false);
+  auto subjects = *engine->ListStreams();
+  std::vector<Subject> households;
+  for (auto& s : subjects)
+    if (s.kind == StreamKind::kHousehold) households.push_back(s);
+  std::mt19937_64 rng(7);
+  const int n = c.quick ? 2000 : 10000;
+  Date today = *ParseDate("2026-01-01");
+  // Warm the cache once, as a running server is.
+  for (auto& s : households) (void)engine->ReadStream(s, [](const std::vector<EventRecord>&) {});
+  std::vector<double> status_lat, history_lat;
+  auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    const Subject& s = households[rng() % households.size()];
+    auto a = Clock::now();
+    auto j = projections::StatusJson(*engine, s, {}, today, false);
+    auto b = Clock::now();
+    auto h = projections::HistoryJson(*engine, s, std::nullopt, false);
+    auto e = Clock::now();
+    status_lat.push_back(Seconds(a, b) * 1000);
+    history_lat.push_back(Seconds(b, e) * 1000);
+  }
+  auto t1 = Clock::now();
+  r.relais_ops = n / Seconds(t0, t1);
+  r.p50_ms = Percentile(status_lat, 0.5);
+  r.p99_ms = Percentile(status_lat, 0.99);
+  r.note = "history p50 " + std::to_string(Percentile(history_lat, 0.5)) + " ms, p99 " +
+           std::to_string(Percentile(history_lat, 0.99)) + " ms";
+  engine.reset();
+
+  rocksdb::DB* db = nullptr;
+  rocksdb::DB::OpenForReadOnly(rocksdb::Options(), c.dir + "/raw-w1", &db);
+  std::unique_ptr<rocksdb::DB> raw(db);
+  std::vector<double> raw_lat;
+  std::string v;
+  t0 = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    uint64_t p = 1 + rng() % static_cast<uint64_t>(c.events);
+    char key[9] = {'e'};
+    for (int k = 0; k < 8; ++k) key[1 + k] = static_cast<char>(p >> (56 - 8 * k));
+    auto a = Clock::now();
+    raw->Get(rocksdb::ReadOptions(), rocksdb::Slice(key, 9), &v);
+    raw_lat.push_back(Seconds(a, Clock::now()) * 1000);
+  }
+  t1 = Clock::now();
+  r.raw_ops = n / Seconds(t0, t1);
+  r.raw_p99_ms = Percentile(raw_lat, 0.99);
+  r.peak_rss = PeakRssBytes();
+  return r;
+}
+
+// W5: a full report at random (D, T), and a 24-month series.
+Result W5(Context& c) {
+  Result r{"W5 report + 24-month series"};
+  auto engine = OpenRelais(c.dir + "/relais-w1", false);
+  Head head = engine->GetHead();
+  std::mt19937_64 rng(11);
+  std::vector<double> report_ms, series_ms;
+  // The first report loads every stream (cold); the figures are warm runs.
+  projections::ReportRequest warm{{ParseDate("2022-06-30"), std::nullopt}, Date{}};
+  auto first_start = Clock::now();
+  (void)projections::ComputeReport(*engine, warm);
+  double cold_ms = Seconds(first_start, Clock::now()) * 1000;
+  const int n = c.quick ? 5 : 15;
+  for (int i = 0; i < n; ++i) {
+    Date D = *ParseDate("2020-01-01") + static_cast<int32_t>(rng() % 1000);
+    Timestamp T{head.recorded_at.micros - static_cast<int64_t>(rng() % (200ull * 86400 * 1000000))};
+    projections::ReportRequest req{{D, T}, Date{}};
+    auto a = Clock::now();
+    auto rep = projections::ComputeReport(*engine, req);
+    report_ms.push_back(Seconds(a, Clock::now()) * 1000);
+    a = Clock::now();
+    auto rows = projections::ComputeSeries(*engine, D - 730, D, T);
+    series_ms.push_back(Seconds(a, Clock::now()) * 1000);
+  }
+  r.relais_ops = 1000.0 / Median(report_ms);
+  r.p50_ms = Median(report_ms);
+  r.p99_ms = Percentile(report_ms, 0.99);
+  r.note = "series median " + std::to_string(Median(series_ms)) + " ms; first (cold) report " +
+           std::to_string(cold_ms) + " ms";
+  r.peak_rss = PeakRssBytes();
+  return r;
+}
+
+void Print(const Result& r) {
+  std::printf("%-32s relais %12.0f ops/s  raw %12.0f ops/s  ratio %5.2f  p50 %8.3f ms  p99 %8.3f ms  "
+              "bytes/event %6.1f (raw %6.1f)  peak RSS %5.0f MB  %s\n",
+              r.name.c_str(), r.relais_ops, r.raw_ops, r.raw_ops > 0 ? r.relais_ops / r.raw_ops : 0.0, r.p50_ms,
+              r.p99_ms, r.bytes_per_event, r.raw_bytes_per_event, r.peak_rss / 1048576.0, r.note.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+}  // namespace relais::bench
+
+int main(int argc, char** argv) {
+  using namespace relais::bench;
+  Context c;
+  c.dir = "/tmp/relais-bench";
+  c.events = 1000000;
+  std::string json_path = "bench-results.json";
+  std::string workloads = "W1,W2a,W2b,W3,W4,W5";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--quick") {
+      c.quick = true;
+      c.events = 100000;
+      c.runs = 1;
+    } else if (a == "--events") {
+      c.events = std::stoll(next());
+    } else if (a == "--runs") {
+      c.runs = std::stoi(next());
+    } else if (a == "--json") {
+      json_path = next();
+    } else if (a == "--dir") {
+      c.dir = next();
+    } else if (a == "--workloads") {
+      workloads = next();
+    } else {
+      std::fprintf(stderr,
+                   "usage: relais_bench [--quick] [--events N] [--runs R] [--json FILE] [--dir DIR] "
+                   "[--workloads W1,W2a,W2b,W3,W4,W5]\n");
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  std::filesystem::create_directories(c.dir);
+  auto t0 = Clock::now();
+  c.lines = Generate(c.events, 42);
+  c.events = 0;
+  for (auto& l : c.lines) c.events += static_cast<int64_t>(l.subjects.size());
+  std::fprintf(stderr, "generated %zu lines, %lld events in %.1f s\n", c.lines.size(),
+               static_cast<long long>(c.events), Seconds(t0, Clock::now()));
+  std::vector<Result> results;
+  auto want = [&](const char* w) { return ("," + workloads + ",").find(std::string(",") + w + ",") != std::string::npos; };
+  if (want("W1")) Print(results.emplace_back(W1(c)));
+  if (want("W2a")) Print(results.emplace_back(Durable(c, 1)));
+  if (want("W2b")) Print(results.emplace_back(Durable(c, 16)));
+  if (want("W3")) Print(results.emplace_back(W3(c)));
+  if (want("W4")) Print(results.emplace_back(W4(c)));
+  if (want("W5")) Print(results.emplace_back(W5(c)));
+
+  std::printf("\n| workload | relais ops/s | raw ops/s | ratio | p50 ms | p99 ms | bytes/event (raw) | peak RSS MB | note |\n"
+              "|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+  for (const auto& r : results)
+    std::printf("| %s | %.0f | %s | %s | %.3f | %.3f | %s | %.0f | %s |\n", r.name.c_str(), r.relais_ops,
+                r.raw_ops > 0 ? std::to_string(static_cast<int64_t>(r.raw_ops)).c_str() : "–",
+                r.raw_ops > 0 ? (std::to_string(r.relais_ops / r.raw_ops).substr(0, 4)).c_str() : "–", r.p50_ms,
+                r.p99_ms,
+                r.bytes_per_event > 0 ? (std::to_string(static_cast<int>(r.bytes_per_event)) + " (" +
+                                         std::to_string(static_cast<int>(r.raw_bytes_per_event)) + ")")
+                                            .c_str()
+                                      : "–",
+                r.peak_rss / 1048576.0, r.note.c_str());
+  relais::JsonWriter w(true);
+  w.BeginArray();
+  for (const auto& r : results) {
+    w.BeginObject();
+    w.Key("name").String(r.name);
+    w.Key("relais").Double(r.relais_ops);
+    w.Key("raw");
+    if (r.raw_ops > 0) w.Double(r.raw_ops); else w.Null();
+    w.Key("ratio");
+    if (r.raw_ops > 0) w.Double(r.relais_ops / r.raw_ops); else w.Null();
+    w.Key("p50Ms").Double(r.p50_ms);
+    w.Key("p99Ms").Double(r.p99_ms);
+    w.Key("rawP99Ms").Double(r.raw_p99_ms);
+    w.Key("bytesPerEvent").Double(r.bytes_per_event);
+    w.Key("rawBytesPerEvent").Double(r.raw_bytes_per_event);
+    w.Key("peakRssBytes").Int(r.peak_rss);
+    w.Key("events").Int(r.events);
+    w.Key("note").String(r.note);
+    w.EndObject();
+  }
+  w.EndArray();
+  std::ofstream(json_path) << w.str() << "\n";
+  std::fprintf(stderr, "wrote %s\n", json_path.c_str());
+  return 0;
+}
