@@ -370,6 +370,11 @@ class EngineImpl : public Engine {
     }
     queue_cv_.notify_all();
     queue_space_cv_.notify_all();
+    {
+      std::lock_guard<std::mutex> lock(head_mu_);
+      closing_heads_ = true;
+    }
+    head_cv_.notify_all();
     if (writer_.joinable()) {
       writer_.join();
       // A clean close leaves no log to replay: the next open is quick.
@@ -382,6 +387,13 @@ class EngineImpl : public Engine {
   Head GetHead() override {
     std::lock_guard<std::mutex> lock(head_mu_);
     return head_;
+  }
+
+  Position WaitForHead(Position after, int64_t timeout_ms) override {
+    std::unique_lock<std::mutex> lock(head_mu_);
+    head_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                      [&] { return head_.position > after || closing_heads_; });
+    return head_.position;
   }
 
   Result<Position> PositionAt(Timestamp t) override {
@@ -449,6 +461,17 @@ class EngineImpl : public Engine {
 
   Result<std::vector<Subject>> ListStreams() override {
     std::vector<Subject> out;
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      if (warmed_) {
+        out.reserve(subjects_.size());
+        for (const auto& text : subjects_) {
+          std::string why;
+          if (auto s = ParseSubject(text, &why)) out.push_back(std::move(*s));
+        }
+        return out;
+      }
+    }
     std::string last;
     Status st = store_->Scan(log::Store::kStream, {}, {}, [&](std::string_view k, std::string_view) {
       std::string_view subject = k.substr(0, k.find('\0'));
@@ -461,6 +484,96 @@ class EngineImpl : public Engine {
     });
     RETURN_IF_ERROR(st);
     return out;
+  }
+
+  Status WarmAll(const std::function<void(Position, Position)>& progress) override {
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      if (warmed_) return Status::Ok();
+    }
+    Position head = GetHead().position;
+    struct Loading {
+      Subject subject;
+      std::vector<EventRecord> records;
+    };
+    std::unordered_map<std::string, Loading> streams;
+    std::unordered_set<std::string> corrected;  // streams with corrections: reloaded whole
+    std::vector<capnp::word> buf;
+    std::string subject_text;
+    Status inner;
+    Position last = 0;
+    RETURN_IF_ERROR(store_->Scan(log::Store::kLog, {}, {}, [&](std::string_view, std::string_view v) {
+      if (v.size() < log::kHashBytes + 8 || (v.size() - log::kHashBytes) % 8) {
+        inner = Status::Corruption("stored event has a bad length");
+        return false;
+      }
+      buf.resize((v.size() - log::kHashBytes) / 8);
+      std::memcpy(buf.data(), v.data() + log::kHashBytes, buf.size() * 8);
+      kj::ArrayPtr<const capnp::word> segment(buf.data(), buf.size());
+      capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1));
+      auto se = reader.getRoot<schema::StoredEvent>();
+      auto text = se.getSubject();
+      subject_text.assign(text.cStr(), text.size());
+      auto [it, inserted] = streams.try_emplace(subject_text);
+      Loading& loading = it->second;
+      if (inserted) {
+        std::string why;
+        auto subject = ParseSubject(subject_text, &why);
+        if (!subject) {
+          inner = Status::Corruption("stored subject is invalid: " + why);
+          return false;
+        }
+        loading.subject = std::move(*subject);
+        loading.records.reserve(16);
+      }
+      loading.records.push_back(RecordOf(se, loading.subject));
+      if (IsCorrection(loading.records.back().type)) corrected.insert(subject_text);
+      last = se.getPosition();
+      if (progress && last % 100000 == 0) progress(last, head);
+      return last < head;
+    }));
+    RETURN_IF_ERROR(inner);
+    // Streams with corrections need their stored data to fold them: read them
+    // back in one sorted multi-get rather than stream by stream.
+    std::vector<std::pair<Position, Loading*>> wanted;
+    for (const auto& text : corrected) {
+      Loading& l = streams[text];
+      for (const auto& r : l.records) wanted.push_back({r.position, &l});
+    }
+    std::sort(wanted.begin(), wanted.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::unordered_map<Loading*, std::vector<std::string>> values_of;
+    for (size_t i = 0; i < wanted.size(); i += 4096) {
+      std::vector<std::string> keys, values;
+      std::vector<bool> found;
+      size_t end = std::min(wanted.size(), i + 4096);
+      for (size_t k = i; k < end; ++k) keys.push_back(log::PositionKey(wanted[k].first));
+      RETURN_IF_ERROR(store_->MultiGet(log::Store::kLog, keys, &values, &found));
+      for (size_t k = i; k < end; ++k) {
+        if (!found[k - i]) return Status::Corruption("a stream's event is missing from the log");
+        values_of[wanted[k].second].push_back(std::move(values[k - i]));
+      }
+    }
+    for (auto& [loading, values] : values_of)
+      RETURN_IF_ERROR(RecordsFromValues(loading->subject, values, &loading->records));
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    for (auto& [text, loading] : streams) {
+      auto& slot = cache_[text];
+      if (slot) continue;  // already loaded (or being loaded): keep it
+      auto entry = std::make_shared<StreamEntry>();
+      entry->subject = loading.subject;
+      entry->records = std::move(loading.records);
+      cached_events_ += entry->records.size();
+      entry->loaded = true;
+      slot = std::move(entry);
+    }
+    subjects_.clear();
+    for (const auto& [text, entry] : cache_)
+      if (entry->loaded && !entry->records.empty()) subjects_.insert(text);
+    // Streams the writer created during the scan are published into the
+    // cache from now on (Publish), so the cache holds every stream.
+    warmed_ = true;
+    return Status::Ok();
   }
 
   Status Scan(Position from, const std::function<bool(const StoredEventView&)>& fn) override {
@@ -579,18 +692,25 @@ class EngineImpl : public Engine {
     std::vector<std::string> values;
     std::vector<bool> found;
     RETURN_IF_ERROR(store_->MultiGet(log::Store::kLog, keys, &values, &found));
+    for (size_t i = 0; i < values.size(); ++i)
+      if (!found[i])
+        return Status::Corruption("the stream index of " + subject.text + " names a missing position");
+    return RecordsFromValues(subject, values, out);
+  }
+
+  // Decodes a stream's stored values (position order) into records, folding
+  // each correction into its target's data as it comes.
+  Status RecordsFromValues(const Subject& subject, const std::vector<std::string>& values,
+                           std::vector<EventRecord>* out) {
+    out->clear();
     out->reserve(values.size());
     // Data of corrected targets, folded as their corrections come (position order).
     std::unordered_map<Uuid, std::pair<std::string, Date>, UuidHash> current;
-    bool has_corrections = false;
     for (size_t i = 0; i < values.size(); ++i) {
-      if (!found[i])
-        return Status::Corruption("the stream index of " + subject.text + " names a missing position");
       ASSIGN_OR_RETURN(StoredMessage m, StoredMessage::Decode(values[i]));
       auto se = m.Root();
       EventRecord r = RecordOf(se, subject);
       if (r.type == EventType::kEventCorrected) {
-        has_corrections = true;
         auto it = current.find(r.fact.target_id);
         if (it == current.end()) {
           // Find the target among the records read so far.
@@ -617,7 +737,6 @@ class EngineImpl : public Engine {
       }
       out->push_back(std::move(r));
     }
-    (void)has_corrections;
     return Status::Ok();
   }
 
@@ -636,10 +755,13 @@ class EngineImpl : public Engine {
   }
 
   void PublishHead() {
-    std::lock_guard<std::mutex> lock(head_mu_);
-    head_.position = w_next_position_ - 1;
-    head_.hash = crypto::ToHex(w_last_hash_);
-    head_.recorded_at = w_last_recorded_;
+    {
+      std::lock_guard<std::mutex> lock(head_mu_);
+      head_.position = w_next_position_ - 1;
+      head_.hash = crypto::ToHex(w_last_hash_);
+      head_.recorded_at = w_last_recorded_;
+    }
+    head_cv_.notify_all();
   }
 
   // --------------------------------------------------------------- writer
@@ -721,11 +843,16 @@ class EngineImpl : public Engine {
   std::mutex cache_mu_;
   std::unordered_map<std::string, std::shared_ptr<StreamEntry>> cache_;
   std::atomic<int64_t> cached_events_{0};
+  // After WarmAll: every stream is in cache_, and subjects_ lists them.
+  bool warmed_ = false;
+  std::set<std::string> subjects_;
 
   std::mutex refs_mu_;
   std::unordered_map<std::string, std::set<std::string>> refs_;
 
   std::mutex head_mu_;
+  std::condition_variable head_cv_;
+  bool closing_heads_ = false;  // wakes WaitForHead callers at Close
   Head head_;
 
   // Writer-thread state: each stream's folded state after its committed and
@@ -872,6 +999,8 @@ void EngineImpl::WriterLoop() {
       cache_.clear();
       cached_events_ = 0;
       folds_.clear();
+      warmed_ = false;
+      subjects_.clear();
     }
   }
 }
@@ -889,7 +1018,16 @@ void EngineImpl::Publish(Group& g) {
     {
       std::lock_guard<std::mutex> lock(cache_mu_);
       auto it = cache_.find(subject);
-      if (it == cache_.end()) continue;
+      if (it == cache_.end()) {
+        if (!warmed_) continue;
+        // Warm cache: a new stream joins it, loaded from the start.
+        auto entry = std::make_shared<StreamEntry>();
+        std::string why;
+        entry->subject = *ParseSubject(subject, &why);
+        entry->loaded = true;
+        it = cache_.emplace(subject, std::move(entry)).first;
+      }
+      if (warmed_) subjects_.insert(subject);
       e = it->second;
     }
     std::unique_lock<std::shared_mutex> lock(e->mu);

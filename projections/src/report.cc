@@ -203,6 +203,7 @@ void CountTerritory(const std::vector<TimelineEntry>& timeline, Date D, Territor
 
 template <typename Fn>
 Status ForEachTimeline(Engine& engine, Position p, Date as_of, StreamKind kind, const Fn& fn) {
+  RETURN_IF_ERROR(engine.WarmAll({}));
   ASSIGN_OR_RETURN(std::vector<Subject> subjects, engine.ListStreams());
   std::vector<const EventRecord*> ptrs;
   for (const Subject& subject : subjects) {

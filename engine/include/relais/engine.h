@@ -139,6 +139,9 @@ class Engine {
   virtual Status Sync() = 0;
 
   virtual Head GetHead() = 0;
+  // Blocks until the log's head is past `after` (an append committed) or
+  // `timeout_ms` passed; returns the head position then. For live feeds.
+  virtual Position WaitForHead(Position after, int64_t timeout_ms) = 0;
   // The last position whose recordedAt <= t (0 if none).
   virtual Result<Position> PositionAt(Timestamp t) = 0;
   // The chain hash at a position (hex).
@@ -156,6 +159,10 @@ class Engine {
   virtual Result<std::vector<StoredEventView>> ReadStreamEvents(const Subject& subject) = 0;
   // Every stream subject with at least one event, optionally of one kind.
   virtual Result<std::vector<Subject>> ListStreams() = 0;
+  // Loads every stream into the cache in one sequential scan of the log (a
+  // report or a server start); much faster than loading streams one by one.
+  // `progress` (may be empty) gets the position reached now and then.
+  virtual Status WarmAll(const std::function<void(Position, Position)>& progress) = 0;
   // Visits events in position order, from `from` (>= 1) while `fn` returns true.
   virtual Status Scan(Position from, const std::function<bool(const StoredEventView&)>& fn) = 0;
 
