@@ -31,8 +31,9 @@ struct Walk {
   std::vector<Date> alerts, cleared, evictions, payment_orders;
   std::vector<std::pair<Date, std::optional<Date>>> arrears_intervals;
   std::vector<std::pair<Date, bool>> procedure_closings;  // date, by eviction
-  std::unordered_map<std::string, std::vector<Date>> reviews;  // by episode
-  std::unordered_map<std::string, std::vector<Date>> resumed_from;  // previous episode -> dates
+  // (episode, date): small per household, so flat vectors beat maps.
+  std::vector<std::pair<std::string_view, Date>> reviews;
+  std::vector<std::pair<std::string_view, Date>> resumed_from;  // previous episode
   HouseholdState state;
 };
 
@@ -76,10 +77,10 @@ void WalkTimeline(const std::vector<TimelineEntry>& timeline, Walk* w) {
         if (f.step == sc::EvictionStep::EVICTION_CARRIED_OUT) w->procedure_closings.push_back({d, true});
         break;
       case EventType::kSituationReviewed:
-        w->reviews[f.episode_id].push_back(d);
+        w->reviews.push_back({f.episode_id, d});
         break;
       case EventType::kSupportResumed:
-        w->resumed_from[f.previous_episode_id].push_back(d);
+        w->resumed_from.push_back({f.previous_episode_id, d});
         break;
       default:
         break;
@@ -170,17 +171,16 @@ void CountHousehold(const Walk& w, Date D, TerritoryFigures& t) {
     }
     if (ep.closed_on && In(*ep.closed_on, cohort_from, cohort_to)) {
       ++t.resumption_cohort;
-      auto it = w.resumed_from.find(ep.id);
-      if (it != w.resumed_from.end() &&
-          std::any_of(it->second.begin(), it->second.end(),
-                      [&](Date x) { return In(x, *ep.closed_on + 1, *ep.closed_on + 365); }))
+      if (std::any_of(w.resumed_from.begin(), w.resumed_from.end(), [&](const auto& x) {
+            return x.first == ep.id && In(x.second, *ep.closed_on + 1, *ep.closed_on + 365);
+          }))
         ++t.resumed;
     }
     if (ep.status != EpisodeStatus::kClosed && ep.started_on <= D - 183) {
       ++t.review_cohort;
-      auto it = w.reviews.find(ep.id);
-      if (it != w.reviews.end() && std::any_of(it->second.begin(), it->second.end(),
-                                               [&](Date x) { return In(x, D - 182, D); }))
+      if (std::any_of(w.reviews.begin(), w.reviews.end(), [&](const auto& x) {
+            return x.first == ep.id && In(x.second, D - 182, D);
+          }))
         ++t.review_compliant;
     }
   }

@@ -36,13 +36,13 @@ std::vector<TimelineEntry> BuildTimeline(const std::vector<const EventRecord*>& 
                                          Position known_at, std::optional<Date> as_of);
 
 // ---------------------------------------------------------------------------
-// Household state.
+// Household state. Text fields are views of interned strings (Intern).
 
 enum class ReferralStatus : uint8_t { kOpen, kAccepted, kRefused, kExpired };
 enum class EpisodeStatus : uint8_t { kActive, kPaused, kClosed };
 
 struct ReferralState {
-  std::string id;
+  std::string_view id;
   sc::Track track = sc::Track::ACCESS;
   sc::ReferralSource source = sc::ReferralSource::OTHER;
   ReferralStatus status = ReferralStatus::kOpen;
@@ -50,13 +50,13 @@ struct ReferralState {
 };
 
 struct ApplicationState {
-  std::string referral_id;
-  std::string dwelling_id;
+  std::string_view referral_id;
+  std::string_view dwelling_id;
 };
 
 struct DecisionState {
-  std::string referral_id;
-  std::string dwelling_id;
+  std::string_view referral_id;
+  std::string_view dwelling_id;
   sc::CalDecision decision = sc::CalDecision::ATTRIBUTION;
   Date decided_on;
   std::optional<Date> condition_deadline;
@@ -74,28 +74,28 @@ struct ContractPeriod {
 };
 
 struct OccupancyState {
-  std::string dwelling_id;
+  std::string_view dwelling_id;
   Date since;
   std::optional<Date> end;
   std::optional<sc::EndReason> end_reason;
   std::optional<sc::Destination> destination;
   std::vector<ContractPeriod> contracts;  // the first is the contract at start
-  std::string association;
-  std::string referral_id;  // the referral whose accepted offer it used
+  std::string_view association;
+  std::string_view referral_id;  // the referral whose accepted offer it used
   bool preexisting = false;
   bool favourable_review = false;  // a favourable SlideReviewHeld during it
   sc::Contract contract() const { return contracts.back().contract; }
 };
 
 struct EpisodeState {
-  std::string id;
+  std::string_view id;
   sc::SupportKind kind = sc::SupportKind::ASLL;
-  std::string association;
+  std::string_view association;
   EpisodeStatus status = EpisodeStatus::kActive;
   Date started_on;
   std::optional<Date> closed_on;
   std::optional<sc::CloseReason> close_reason;
-  std::string previous_episode_id;  // set when opened by SupportResumed
+  std::string_view previous_episode_id;  // set when opened by SupportResumed
   std::vector<ObjectiveItem> objectives;
   int32_t paused_days = 0;  // completed pauses
   std::optional<Date> paused_since;
@@ -160,8 +160,8 @@ struct RuleFailure {
 
 // An occupancy of a dwelling by a household: the days [start, end).
 struct OccupancyInterval {
-  std::string household;  // bare id
-  std::string dwelling_id;
+  std::string_view household;  // bare id, interned
+  std::string_view dwelling_id;
   Date start;
   std::optional<Date> end;
   bool Overlaps(Date s, std::optional<Date> e) const;

@@ -73,8 +73,14 @@ std::string_view JsonName(E value) {
   return EnumJsonName(capnp::Schema::from<E>(), static_cast<uint16_t>(value));
 }
 
+// Interned text: identifiers (referral, episode, objective, dwelling ids,
+// association names) repeat across events and households, so a record holds a
+// view into one process-wide, append-only table instead of its own copy. The
+// views stay valid for the life of the process. Thread-safe.
+std::string_view Intern(std::string_view text);
+
 struct ObjectiveItem {
-  std::string id;
+  std::string_view id;  // interned
   sc::ObjectiveDomain domain = sc::ObjectiveDomain::BUDGET;
   sc::ObjectiveStatus status = sc::ObjectiveStatus::NOT_STARTED;
 };
@@ -85,11 +91,12 @@ struct ObjectiveItem {
 struct Fact {
   EventType type = EventType::kHouseholdRegistered;
 
-  std::string referral_id;
-  std::string dwelling_id;
-  std::string episode_id;
-  std::string previous_episode_id;
-  std::string association;  // support episode / occupancy association
+  // Identifiers and names, interned (see Intern).
+  std::string_view referral_id;
+  std::string_view dwelling_id;
+  std::string_view episode_id;
+  std::string_view previous_episode_id;
+  std::string_view association;  // support episode / occupancy association
 
   sc::Territory territory = sc::Territory::LILLE;        // registrations, CaseTransferred
   sc::Typology typology = sc::Typology::T1;              // DwellingRegistered
@@ -137,5 +144,17 @@ struct EventRecord {
   Fact fact;
   Date corrected_effective;
 };
+
+// Visibility classes (events.md §3), read from the schema's $visibility
+// annotations. The class an event type declares (EventCorrected and
+// EventRetracted declare management: their real class is their target's).
+sc::Visibility TypeVisibility(EventType t);
+// The class of one event: DifficultyReported with category mental_health is
+// health. For a correction or a retraction pass the *target's* type and fact
+// (the caller resolves the target through the stream's records).
+sc::Visibility VisibilityOf(EventType t, const Fact& fact);
+// The JSON names of the top-level $personal fields of an event type's data
+// ("headOfHousehold", "notes", "reason", ...), in schema order (events.md §1).
+const std::vector<std::string>& PersonalFieldNames(EventType t);
 
 }  // namespace relais

@@ -1,6 +1,9 @@
 // Stored data -> domain Fact: the one mapping from Cap'n Proto to domain values.
 #include <capnp/serialize.h>
 
+#include <mutex>
+#include <unordered_set>
+
 #include "codec/codec.h"
 
 namespace relais::codec {
@@ -12,7 +15,7 @@ std::optional<Date> OptDate(int32_t days) {
   return Date{days};
 }
 
-std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+std::string_view Str(capnp::Text::Reader t) { return Intern(std::string_view(t.cStr(), t.size())); }
 
 }  // namespace
 
@@ -187,12 +190,12 @@ Fact ToFact(schema::EventData::Reader d, const Subject& subject) {
       f.territory = x.getTerritory();
       f.typology = x.getTypology();
       f.amount_cents = x.getRentCents();
-      f.dwelling_id = std::string(subject.id());
+      f.dwelling_id = Intern(subject.id());
       break;
     }
     case D::DWELLING_RESERVED:
     case D::DWELLING_RESERVATION_ENDED:
-      f.dwelling_id = std::string(subject.id());
+      f.dwelling_id = Intern(subject.id());
       break;
     case D::STAFF_TRAINING_HELD:
       f.count = d.getStaffTrainingHeld().getAttendees();
@@ -225,3 +228,20 @@ std::string CanonicalBytes(capnp::AnyStruct::Reader root) {
 }
 
 }  // namespace relais::codec
+
+namespace relais {
+
+std::string_view Intern(std::string_view text) {
+  // Sharded so that the parse thread, the writer and readers rarely meet on
+  // one lock; node-based sets keep every string at a stable address.
+  struct Shard {
+    std::mutex mu;
+    std::unordered_set<std::string> set;
+  };
+  static Shard* shards = new Shard[16];  // never freed: views live as long as the process
+  Shard& shard = shards[std::hash<std::string_view>()(text) & 15];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  return *shard.set.emplace(text).first;
+}
+
+}  // namespace relais

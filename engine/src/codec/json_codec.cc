@@ -841,4 +841,28 @@ bool IsCorrection(EventType t) {
   return t == EventType::kEventCorrected || t == EventType::kEventRetracted;
 }
 
+sc::Visibility TypeVisibility(EventType t) { return codec::DeclaredVisibility(t); }
+
+sc::Visibility VisibilityOf(EventType t, const Fact& fact) {
+  if (t == EventType::kDifficultyReported && fact.category == sc::DifficultyCategory::MENTAL_HEALTH)
+    return sc::Visibility::HEALTH;
+  return codec::DeclaredVisibility(t);
+}
+
+const std::vector<std::string>& PersonalFieldNames(EventType t) {
+  // Built once from the registry: the schema is the one source of truth.
+  static const std::vector<std::vector<std::string>> names = [] {
+    std::vector<std::vector<std::string>> out;
+    const auto& registry = codec::Registry::Get();
+    for (const auto& member : registry.Members()) {
+      std::vector<std::string> v;
+      for (const auto& f : registry.Struct(member.field.getType().asStruct()).fields)
+        if (f.personal) v.push_back(f.name);
+      out.push_back(std::move(v));
+    }
+    return out;
+  }();
+  return names[static_cast<size_t>(t)];
+}
+
 }  // namespace relais

@@ -46,7 +46,7 @@ std::optional<RuleFailure> CheckCorrectionTarget(const std::vector<const EventRe
     const bool moved_later = correction.type == EventType::kEventCorrected &&
                              correction.corrected_effective > current_effective;
     const bool retract = correction.type == EventType::kEventRetracted;
-    std::string dwelling_id = target->fact.dwelling_id;
+    std::string dwelling_id(target->fact.dwelling_id);
     if ((moved_later || retract) && cross.DwellingReferenced(dwelling_id))
       return RuleFailure{"correction_breaks_rules",
                          "the registration of dwelling '" + dwelling_id +

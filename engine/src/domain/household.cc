@@ -360,7 +360,7 @@ std::optional<RuleFailure> CheckHouseholdEvent(const HouseholdState& s, const Fa
       if (!e || e->status != EpisodeStatus::kActive)
         return Fail("episode_not_active", "episode " + Quote(f.episode_id) + " is not active" + on());
       for (size_t i = 0; i < f.objectives.size(); ++i) {
-        const std::string& id = f.objectives[i].id;
+        std::string_view id = f.objectives[i].id;
         bool dup = std::any_of(e->objectives.begin(), e->objectives.end(),
                                [&](const ObjectiveItem& o) { return o.id == id; });
         for (size_t j = 0; j < i && !dup; ++j) dup = f.objectives[j].id == id;
@@ -647,7 +647,7 @@ std::vector<OccupancyInterval> ExtractOccupancies(std::string_view household,
   for (const auto& e : timeline) {
     const Fact& f = *e.fact;
     if (f.type == EventType::kOccupancyStarted && !open) {
-      out.push_back({std::string(household), f.dwelling_id, e.effective, std::nullopt});
+      out.push_back({Intern(household), f.dwelling_id, e.effective, std::nullopt});
       open = out.size() - 1;
       open_dwelling = f.dwelling_id;
     } else if (open && ((f.type == EventType::kOccupancyEnded && f.dwelling_id == open_dwelling) ||
