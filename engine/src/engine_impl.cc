@@ -576,6 +576,26 @@ class EngineImpl : public Engine {
     return Status::Ok();
   }
 
+  Status VisitStreams(StreamKind kind, int shard, int shards,
+                      const std::function<void(const Subject&, const std::vector<EventRecord>&)>& fn) override {
+    RETURN_IF_ERROR(WarmAll({}));
+    std::vector<std::shared_ptr<StreamEntry>> entries;
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      entries.reserve(cache_.size() / std::max(shards, 1) + 1);
+      size_t i = 0;
+      for (const auto& [text, entry] : cache_) {
+        if (entry->subject.kind != kind) continue;
+        if (static_cast<int>(i++ % static_cast<size_t>(std::max(shards, 1))) == shard) entries.push_back(entry);
+      }
+    }
+    for (const auto& e : entries) {
+      std::shared_lock<std::shared_mutex> lock(e->mu);
+      if (e->loaded && !e->records.empty()) fn(e->subject, e->records);
+    }
+    return Status::Ok();
+  }
+
   Status Scan(Position from, const std::function<bool(const StoredEventView&)>& fn) override {
     Status inner;
     RETURN_IF_ERROR(store_->Scan(log::Store::kLog, {}, log::PositionKey(std::max<Position>(from, 1)),

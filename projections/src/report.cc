@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <thread>
 #include <unordered_map>
 
 #include "relais/domain.h"
@@ -201,19 +202,33 @@ void CountTerritory(const std::vector<TimelineEntry>& timeline, Date D, Territor
   }
 }
 
+// Streams are independent: the fold runs on kWorkers threads, each with its
+// own accumulators (`fn` gets the worker's index), merged by the caller.
+// Results do not depend on the split: counts add up and value lists are
+// sorted before a median is taken.
+constexpr int kWorkers = 2;
+
 template <typename Fn>
 Status ForEachTimeline(Engine& engine, Position p, Date as_of, StreamKind kind, const Fn& fn) {
   RETURN_IF_ERROR(engine.WarmAll({}));
-  ASSIGN_OR_RETURN(std::vector<Subject> subjects, engine.ListStreams());
-  std::vector<const EventRecord*> ptrs;
-  for (const Subject& subject : subjects) {
-    if (subject.kind != kind) continue;
-    RETURN_IF_ERROR(engine.ReadStream(subject, [&](const std::vector<EventRecord>& records) {
-      ptrs.clear();
-      for (const auto& r : records) ptrs.push_back(&r);
-      fn(subject, BuildTimeline(ptrs, p, as_of));
-    }));
+  std::array<Status, kWorkers> status;
+  auto work = [&](int worker) {
+    std::vector<const EventRecord*> ptrs;
+    status[worker] = engine.VisitStreams(
+        kind, worker, kWorkers, [&](const Subject& subject, const std::vector<EventRecord>& records) {
+          ptrs.clear();
+          for (const auto& r : records) ptrs.push_back(&r);
+          fn(worker, subject, BuildTimeline(ptrs, p, as_of));
+        });
+  };
+  if (kind == StreamKind::kTerritory) {
+    for (int k = 0; k < kWorkers; ++k) work(k);  // three streams: not worth a thread
+  } else {
+    std::thread other(work, 1);
+    work(0);
+    other.join();
   }
+  for (const Status& st : status) RETURN_IF_ERROR(st);
   return Status::Ok();
 }
 
@@ -411,19 +426,23 @@ Result<Report> ComputeReport(Engine& engine, const ReportRequest& request) {
   ASSIGN_OR_RETURN(r.log_position, KnownAtPosition(engine, request.time));
   ASSIGN_OR_RETURN(r.log_hash, engine.HashAt(r.log_position));
   const Date D = r.as_of;
-  Walk w;
+  std::array<Walk, kWorkers> walks;
+  std::array<std::array<TerritoryFigures, 4>, kWorkers> partial;
   RETURN_IF_ERROR(ForEachTimeline(engine, r.log_position, D, StreamKind::kHousehold,
-                                  [&](const Subject&, const std::vector<TimelineEntry>& timeline) {
+                                  [&](int k, const Subject&, const std::vector<TimelineEntry>& timeline) {
+                                    Walk& w = walks[k];
                                     w = Walk();
                                     WalkTimeline(timeline, &w);
                                     if (!w.state.registered) return;
-                                    CountHousehold(w, D, r.territories[TerritoryIndex(w.state.territory)]);
+                                    CountHousehold(w, D, partial[k][TerritoryIndex(w.state.territory)]);
                                   }));
   RETURN_IF_ERROR(ForEachTimeline(engine, r.log_position, D, StreamKind::kTerritory,
-                                  [&](const Subject& s, const std::vector<TimelineEntry>& timeline) {
+                                  [&](int k, const Subject& s, const std::vector<TimelineEntry>& timeline) {
                                     int index = s.id() == "lille" ? 1 : s.id() == "sud" ? 2 : 3;
-                                    CountTerritory(timeline, D, r.territories[index]);
+                                    CountTerritory(timeline, D, partial[k][index]);
                                   }));
+  for (const auto& worker : partial)
+    for (int i = 1; i <= 3; ++i) r.territories[i].Add(worker[i]);
   // "all is the sum of the three for counts, and is computed over the union
   // for medians and rates": summing the counts and joining the value lists.
   for (int i = 1; i <= 3; ++i) r.territories[kAll].Add(r.territories[i]);
@@ -564,9 +583,13 @@ Result<std::vector<SeriesRow>> ComputeSeries(Engine& engine, Date from, Date to,
       rows[i][k].month = months[i].label;
       rows[i][k].territory = kTerritoryKeys[k];
     }
-  Walk w;
+  std::array<Walk, kWorkers> walks;
+  std::array<std::vector<std::array<SeriesRow, 4>>, kWorkers> partial;
+  for (auto& p_rows : partial) p_rows = rows;
   Status st = ForEachTimeline(
-      engine, p, to, StreamKind::kHousehold, [&](const Subject&, const std::vector<TimelineEntry>& timeline) {
+      engine, p, to, StreamKind::kHousehold, [&](int k, const Subject&, const std::vector<TimelineEntry>& timeline) {
+        Walk& w = walks[k];
+        auto& rows = partial[k];
         w = Walk();
         WalkTimeline(timeline, &w);
         if (!w.state.registered) return;
@@ -603,6 +626,20 @@ Result<std::vector<SeriesRow>> ComputeSeries(Engine& engine, Date from, Date to,
         }
       });
   RETURN_IF_ERROR(st);
+  for (const auto& worker : partial)
+    for (size_t i = 0; i < rows.size(); ++i)
+      for (size_t k = 1; k < 4; ++k) {
+        SeriesRow& to_row = rows[i][k];
+        const SeriesRow& from_row = worker[i][k];
+        to_row.supported_access += from_row.supported_access;
+        to_row.supported_maintien += from_row.supported_maintien;
+        to_row.supported_unreferred += from_row.supported_unreferred;
+        to_row.arrears_open += from_row.arrears_open;
+        to_row.move_ins += from_row.move_ins;
+        to_row.lease_switches += from_row.lease_switches;
+        to_row.evictions_carried_out += from_row.evictions_carried_out;
+        to_row.evictions_avoided += from_row.evictions_avoided;
+      }
   std::vector<SeriesRow> out;
   for (auto& month : rows) {
     for (size_t k = 1; k < 4; ++k) {

@@ -163,6 +163,13 @@ class Engine {
   // report or a server start); much faster than loading streams one by one.
   // `progress` (may be empty) gets the position reached now and then.
   virtual Status WarmAll(const std::function<void(Position, Position)>& progress) = 0;
+  // Visits every stream of `kind` (WarmAll first: the whole log) with its
+  // records, in no particular order. Streams are split into `shards` by index
+  // and this call visits shard `shard`, so that several threads can fold the
+  // log in parallel without meeting on a lock.
+  virtual Status VisitStreams(
+      StreamKind kind, int shard, int shards,
+      const std::function<void(const Subject&, const std::vector<EventRecord>&)>& fn) = 0;
   // Visits events in position order, from `from` (>= 1) while `fn` returns true.
   virtual Status Scan(Position from, const std::function<bool(const StoredEventView&)>& fn) = 0;
 
