@@ -497,6 +497,35 @@ class EngineImpl : public Engine {
       std::vector<EventRecord> records;
     };
     std::unordered_map<std::string, Loading> streams;
+    // Every record vector gets its exact size up front (from the stream
+    // index): growing a million small vectors by doubling would leave a third
+    // of the memory as slack and fragments.
+    {
+      std::string last_subject;
+      size_t count = 0;
+      Status bad;
+      auto flush = [&] {
+        if (count == 0) return;
+        Loading& l = streams[last_subject];
+        std::string why;
+        auto subject = ParseSubject(last_subject, &why);
+        if (!subject) bad = Status::Corruption("the stream index names an invalid subject: " + why);
+        if (subject) l.subject = std::move(*subject);
+        l.records.reserve(count);
+        count = 0;
+      };
+      RETURN_IF_ERROR(store_->Scan(log::Store::kStream, {}, {}, [&](std::string_view k, std::string_view) {
+        std::string_view subject = k.substr(0, k.find('\0'));
+        if (subject != last_subject) {
+          flush();
+          last_subject.assign(subject);
+        }
+        ++count;
+        return true;
+      }));
+      flush();
+      RETURN_IF_ERROR(bad);
+    }
     std::unordered_set<std::string> corrected;  // streams with corrections: reloaded whole
     std::vector<capnp::word> buf;
     std::string subject_text;
@@ -516,7 +545,7 @@ class EngineImpl : public Engine {
       subject_text.assign(text.cStr(), text.size());
       auto [it, inserted] = streams.try_emplace(subject_text);
       Loading& loading = it->second;
-      if (inserted) {
+      if (loading.subject.text.empty()) {  // not in the index (yet): a late append
         std::string why;
         auto subject = ParseSubject(subject_text, &why);
         if (!subject) {
@@ -524,7 +553,6 @@ class EngineImpl : public Engine {
           return false;
         }
         loading.subject = std::move(*subject);
-        loading.records.reserve(16);
       }
       loading.records.push_back(RecordOf(se, loading.subject));
       if (IsCorrection(loading.records.back().type)) corrected.insert(subject_text);
@@ -534,28 +562,29 @@ class EngineImpl : public Engine {
     }));
     RETURN_IF_ERROR(inner);
     // Streams with corrections need their stored data to fold them: read them
-    // back in one sorted multi-get rather than stream by stream.
-    std::vector<std::pair<Position, Loading*>> wanted;
-    for (const auto& text : corrected) {
-      Loading& l = streams[text];
-      for (const auto& r : l.records) wanted.push_back({r.position, &l});
-    }
-    std::sort(wanted.begin(), wanted.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::unordered_map<Loading*, std::vector<std::string>> values_of;
-    for (size_t i = 0; i < wanted.size(); i += 4096) {
+    // back with sorted multi-gets, a bounded batch of streams at a time.
+    std::vector<std::string> corrected_list(corrected.begin(), corrected.end());
+    for (size_t first = 0; first < corrected_list.size(); first += 1024) {
+      std::vector<std::pair<Position, Loading*>> wanted;
+      for (size_t c = first; c < std::min(corrected_list.size(), first + 1024); ++c) {
+        Loading& l = streams[corrected_list[c]];
+        for (const auto& r : l.records) wanted.push_back({r.position, &l});
+      }
+      std::sort(wanted.begin(), wanted.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
       std::vector<std::string> keys, values;
       std::vector<bool> found;
-      size_t end = std::min(wanted.size(), i + 4096);
-      for (size_t k = i; k < end; ++k) keys.push_back(log::PositionKey(wanted[k].first));
+      for (const auto& w : wanted) keys.push_back(log::PositionKey(w.first));
       RETURN_IF_ERROR(store_->MultiGet(log::Store::kLog, keys, &values, &found));
-      for (size_t k = i; k < end; ++k) {
-        if (!found[k - i]) return Status::Corruption("a stream's event is missing from the log");
-        values_of[wanted[k].second].push_back(std::move(values[k - i]));
+      std::unordered_map<Loading*, std::vector<std::string>> values_of;
+      for (size_t k = 0; k < wanted.size(); ++k) {
+        if (!found[k]) return Status::Corruption("a stream's event is missing from the log");
+        values_of[wanted[k].second].push_back(std::move(values[k]));
+      }
+      for (auto& [loading, vals] : values_of) {
+        RETURN_IF_ERROR(RecordsFromValues(loading->subject, vals, &loading->records));
       }
     }
-    for (auto& [loading, values] : values_of)
-      RETURN_IF_ERROR(RecordsFromValues(loading->subject, values, &loading->records));
     std::lock_guard<std::mutex> lock(cache_mu_);
     for (auto& [text, loading] : streams) {
       auto& slot = cache_[text];
