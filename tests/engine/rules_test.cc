@@ -486,3 +486,48 @@ TEST_F(RulesTest, BatchIsAtomicAcrossStreams) {
 
 }  // namespace
 }  // namespace relais::testing
+
+namespace relais::testing {
+namespace {
+
+// Limits (docs/limits.md): refused with a clear message, never truncated.
+TEST(LimitsTest, OversizedRequestsAreRefused) {
+  EngineFixture f;
+  std::string huge = Ev(1, "StaffTrainingHeld", "territory/lille", "2015-01-01",
+                        R"({"topic":")" + std::string(kRequestBytesMax, 'x') + R"(","attendees":1})");
+  AppendOutcome o = Import(*f.engine, huge);
+  ASSERT_EQ(o.kind, AppendOutcome::Kind::kRefused);
+  EXPECT_EQ(o.refusal.code, "malformed");
+  EXPECT_NE(o.refusal.message.find("over the limit"), std::string::npos) << o.refusal.message;
+
+  std::string batch = "[";
+  for (size_t i = 0; i <= kBatchEventsMax; ++i)
+    batch += (i ? "," : "") + Ev(static_cast<int>(i + 10), "StaffTrainingHeld", "territory/lille", "2015-01-01",
+                                 R"({"topic":"t","attendees":1})");
+  batch += "]";
+  o = Import(*f.engine, batch);
+  ASSERT_EQ(o.kind, AppendOutcome::Kind::kRefused);
+  EXPECT_NE(o.refusal.message.find("at most"), std::string::npos) << o.refusal.message;
+
+  std::string long_text = Ev(5000, "StaffTrainingHeld", "territory/lille", "2015-01-01",
+                             R"({"topic":")" + std::string(5000, 'y') + R"(","attendees":1})");
+  o = Import(*f.engine, long_text);
+  ASSERT_EQ(o.kind, AppendOutcome::Kind::kRefused);
+  EXPECT_NE(o.refusal.message.find("data.topic"), std::string::npos) << o.refusal.message;
+  EXPECT_EQ(f.engine->GetHead().position, 0u);
+}
+
+TEST(LimitsTest, EventSizeLimitCountsTheEncodedEvent) {
+  EngineFixture f;
+  // 20 partners of 4000 bytes: each string is within kTextBytesMax, the event is not.
+  std::string partners;
+  for (int i = 0; i < 20; ++i) partners += (i ? "," : "") + ("\"" + std::string(4000, 'p') + "\"");
+  AppendOutcome o = Import(*f.engine, Ev(1, "PartnerMeetingHeld", "territory/sud", "2015-01-01",
+                                         R"({"partners":[)" + partners + R"(],"topic":"t"})"));
+  ASSERT_EQ(o.kind, AppendOutcome::Kind::kRefused);
+  EXPECT_EQ(o.refusal.code, "malformed");
+  EXPECT_NE(o.refusal.message.find("once encoded"), std::string::npos) << o.refusal.message;
+}
+
+}  // namespace
+}  // namespace relais::testing
