@@ -70,6 +70,7 @@ class StoredMessage {
     // Heap-held so that the reader's view survives moving the message.
     m.segments_ = std::make_unique<kj::ArrayPtr<const capnp::word>[]>(1);
     m.segments_[0] = m.words_.asPtr();
+    if (auto bad = codec::CheckStoredEvent(m.segments_[0])) return Status::Corruption(*bad);
     m.reader_ = std::make_unique<capnp::SegmentArrayMessageReader>(
         kj::arrayPtr(m.segments_.get(), 1));
     return m;
@@ -539,6 +540,10 @@ class EngineImpl : public Engine {
       buf.resize((v.size() - log::kHashBytes) / 8);
       std::memcpy(buf.data(), v.data() + log::kHashBytes, buf.size() * 8);
       kj::ArrayPtr<const capnp::word> segment(buf.data(), buf.size());
+      if (auto bad = codec::CheckStoredEvent(segment)) {
+        inner = Status::Corruption(*bad);
+        return false;
+      }
       capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1));
       auto se = reader.getRoot<schema::StoredEvent>();
       auto text = se.getSubject();

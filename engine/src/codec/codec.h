@@ -115,6 +115,13 @@ std::string_view EnumName(E value) {
   return EnumNameOf(capnp::Schema::from<E>(), static_cast<uint16_t>(value));
 }
 
+// Checks that canonical bytes hold a well-formed StoredEvent: every pointer in
+// bounds (a full traversal), a known event type, a valid subject, a 16-byte id
+// and a 32-byte prevHash. Cap'n Proto reports malformed input by throwing;
+// this is where those exceptions stop (STYLE: exceptions only at the edges).
+// After it returns nullopt, readers of the message do not throw.
+std::optional<std::string> CheckStoredEvent(kj::ArrayPtr<const capnp::word> words);
+
 // The visibility class of a union member (from $visibility).
 schema::Visibility DeclaredVisibility(EventType t);
 

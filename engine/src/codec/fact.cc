@@ -221,6 +221,27 @@ Fact ToFact(schema::EventData::Reader d, const Subject& subject) {
   return f;
 }
 
+std::optional<std::string> CheckStoredEvent(kj::ArrayPtr<const capnp::word> words) {
+  try {
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = words.size() * 2 + 64;  // a stored event is small
+    options.nestingLimit = 16;
+    capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&words, 1), options);
+    auto se = reader.getRoot<schema::StoredEvent>();
+    se.totalSize();  // visits every pointer: throws on anything out of bounds
+    if (static_cast<int>(se.getData().which()) > static_cast<int>(EventType::kEventRetracted))
+      return std::string("unknown event type ") + std::to_string(static_cast<int>(se.getData().which()));
+    if (se.getId().size() != 16) return std::string("the event id is not 16 bytes");
+    if (se.getPrevHash().size() != 32) return std::string("prevHash is not 32 bytes");
+    std::string why;
+    if (!ParseSubject(std::string_view(se.getSubject().cStr(), se.getSubject().size()), &why))
+      return "invalid subject: " + why;
+    return std::nullopt;
+  } catch (const kj::Exception& e) {
+    return std::string("undecodable event: ") + e.getDescription().cStr();
+  }
+}
+
 std::string CanonicalBytes(capnp::AnyStruct::Reader root) {
   kj::Array<capnp::word> words = root.canonicalize();
   auto bytes = words.asBytes();
