@@ -528,7 +528,7 @@ class EngineImpl : public Engine {
       RETURN_IF_ERROR(bad);
     }
     std::unordered_set<std::string> corrected;  // streams with corrections: reloaded whole
-    std::vector<capnp::word> buf;
+    std::vector<uint64_t> buf;  // capnp::word is not movable: plain words
     std::string subject_text;
     Status inner;
     Position last = 0;
@@ -539,7 +539,7 @@ class EngineImpl : public Engine {
       }
       buf.resize((v.size() - log::kHashBytes) / 8);
       std::memcpy(buf.data(), v.data() + log::kHashBytes, buf.size() * 8);
-      kj::ArrayPtr<const capnp::word> segment(buf.data(), buf.size());
+      kj::ArrayPtr<const capnp::word> segment(reinterpret_cast<const capnp::word*>(buf.data()), buf.size());
       if (auto bad = codec::CheckStoredEvent(segment)) {
         inner = Status::Corruption(*bad);
         return false;
@@ -841,6 +841,33 @@ class EngineImpl : public Engine {
     Position next_position = 1;
     crypto::Hash last_hash{};
     Timestamp last_recorded;
+    // The group being written while this one is judged (pipelining), or null.
+    // Everything it accepted counts as recorded for this group's judgement.
+    const Group* prev = nullptr;
+
+    const GroupEvent* FindId(const Uuid& id) const {
+      for (const Group* x = this; x; x = x->prev)
+        if (auto it = x->ids.find(id); it != x->ids.end()) return &it->second;
+      return nullptr;
+    }
+    const GroupEvent* AtPosition(Position p) const {
+      for (const Group* x = this; x; x = x->prev)
+        if (auto it = x->by_position.find(p); it != x->by_position.end()) return it->second;
+      return nullptr;
+    }
+    bool HasNewRef(const std::pair<std::string, std::string>& ref) const {
+      for (const Group* x = this; x; x = x->prev)
+        if (x->new_refs.count(ref)) return true;
+      return false;
+    }
+  };
+
+  // A group whose write runs on the committer thread while the writer judges
+  // the next one.
+  struct Flight {
+    Group g;
+    std::vector<std::unique_ptr<Request>> batch;
+    std::vector<AppendOutcome> outcomes;
   };
 
   // A request's working view: committed + pending + the request's own events.
@@ -851,6 +878,9 @@ class EngineImpl : public Engine {
   };
 
   void WriterLoop();
+  void Finish(Flight& f, const Status& written);
+  void FailAccepted(Flight& f);
+  void Answer(Flight& f);
   AppendOutcome Judge(Request& req, Group& g);
   Status Commit(Group& g);
   void Publish(Group& g);
@@ -864,8 +894,15 @@ class EngineImpl : public Engine {
     ASSIGN_OR_RETURN(*keep, LoadedEntry(*subject));
     std::vector<const EventRecord*> out;
     for (const auto& r : (*keep)->records) out.push_back(&r);
-    if (auto it = g.pending.find(subject_text); it != g.pending.end())
-      for (const auto& r : it->second) out.push_back(&r);
+    // A stream first loaded while the previous group's write was landing may
+    // already hold some of that group's events: skip what the load has.
+    const Position loaded = (*keep)->records.empty() ? 0 : (*keep)->records.back().position;
+    for (const Group* x : {g.prev, &g}) {
+      if (!x) continue;
+      if (auto it = x->pending.find(subject_text); it != x->pending.end())
+        for (const auto& r : it->second)
+          if (r.position > loaded) out.push_back(&r);
+    }
     if (auto it = w.fresh.find(subject_text); it != w.fresh.end())
       for (const auto& r : it->second) out.push_back(&r);
     return out;
@@ -874,7 +911,7 @@ class EngineImpl : public Engine {
   // The framed canonical data of an event of the working view, by position.
   Result<std::string> DataAt(Position p, const Group& g, const Working& w) {
     if (auto it = w.fresh_data.find(p); it != w.fresh_data.end()) return it->second;
-    if (auto it = g.by_position.find(p); it != g.by_position.end()) return it->second->full_data;
+    if (const GroupEvent* ge = g.AtPosition(p)) return ge->full_data;
     std::string value;
     bool found = false;
     RETURN_IF_ERROR(store_->Get(log::Store::kLog, log::PositionKey(p), &value, &found));
@@ -887,11 +924,62 @@ class EngineImpl : public Engine {
   std::unique_ptr<log::Store> store_;
   std::unique_ptr<crypto::KeyStore> keys_;
 
+  // Runs one group's write at a time on its own thread (see WriterLoop).
+  class Committer {
+   public:
+    Committer() : thread_([this] { Run(); }) {}
+    ~Committer() {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        stop_ = true;
+      }
+      cv_.notify_all();
+      thread_.join();
+    }
+    void Start(std::function<Status()> job) {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = std::move(job);
+      done_ = false;
+      cv_.notify_all();
+    }
+    Status Wait() {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return done_; });
+      return result_;
+    }
+
+   private:
+    void Run() {
+      pthread_setname_np(pthread_self(), "relais-commit");
+      std::unique_lock<std::mutex> lock(mu_);
+      for (;;) {
+        cv_.wait(lock, [&] { return stop_ || job_; });
+        if (!job_) return;
+        auto job = std::move(job_);
+        job_ = nullptr;
+        lock.unlock();
+        Status st = job();
+        lock.lock();
+        result_ = std::move(st);
+        done_ = true;
+        cv_.notify_all();
+      }
+    }
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::function<Status()> job_;
+    Status result_;
+    bool done_ = true;
+    bool stop_ = false;
+    std::thread thread_;
+  };
+
   std::mutex queue_mu_;
   std::condition_variable queue_cv_, queue_space_cv_;
   std::deque<std::unique_ptr<Request>> queue_;
   bool stopping_ = false;
   std::thread writer_;
+  Committer committer_;
   Status failed_;  // writer thread only
 
   std::mutex cache_mu_;
@@ -981,8 +1069,9 @@ class WriterCross : public CrossStream {
         error_ = refs.status();
       }
     }
-    for (const auto& [d, h] : g_->new_refs)
-      if (d == dwelling_id) out.insert(h);
+    for (const EngineImpl::Group* x = g_; x; x = x->prev)
+      for (const auto& [d, h] : x->new_refs)
+        if (d == dwelling_id) out.insert(h);
     for (const auto& [subject, records] : w_->fresh)
       for (const auto& r : records)
         if (r.fact.dwelling_id == dwelling_id && subject.rfind("household/", 0) == 0)
@@ -996,12 +1085,46 @@ class WriterCross : public CrossStream {
   mutable Status error_;
 };
 
+void EngineImpl::FailAccepted(Flight& f) {
+  for (auto& o : f.outcomes)
+    if (o.kind == AppendOutcome::Kind::kAccepted) {
+      o = AppendOutcome();
+      o.error = failed_;
+    }
+}
+
+void EngineImpl::Answer(Flight& f) {
+  for (size_t i = 0; i < f.batch.size(); ++i) f.batch[i]->promise.set_value(std::move(f.outcomes[i]));
+}
+
+void EngineImpl::Finish(Flight& f, const Status& written) {
+  if (!written.ok()) {
+    if (failed_.ok())
+      failed_ = Status(written.code(), "the engine stopped after a failed write: " + written.message());
+    FailAccepted(f);
+  } else {
+    w_next_position_ = f.g.next_position;
+    w_last_hash_ = f.g.last_hash;
+    w_last_recorded_ = f.g.last_recorded;
+    Publish(f.g);
+  }
+  Answer(f);
+}
+
 void EngineImpl::WriterLoop() {
   pthread_setname_np(pthread_self(), "relais-writer");
+  std::unique_ptr<Flight> inflight;
   for (;;) {
     std::vector<std::unique_ptr<Request>> batch;
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
+      if (inflight && queue_.empty()) {
+        // Nothing to judge meanwhile: land the group being written.
+        lock.unlock();
+        Finish(*inflight, committer_.Wait());
+        inflight.reset();
+        continue;
+      }
       queue_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty() && stopping_) return;
       // Take everything waiting: these requests share one write and one sync.
@@ -1012,13 +1135,16 @@ void EngineImpl::WriterLoop() {
     }
     queue_space_cv_.notify_all();
 
-    Group g;
-    g.next_position = w_next_position_;
-    g.last_hash = w_last_hash_;
-    g.last_recorded = w_last_recorded_;
-    std::vector<AppendOutcome> outcomes;
-    outcomes.reserve(batch.size());
-    for (auto& req : batch) {
+    auto flight = std::make_unique<Flight>();
+    Group& g = flight->g;
+    g.prev = inflight ? &inflight->g : nullptr;
+    g.next_position = g.prev ? g.prev->next_position : w_next_position_;
+    g.last_hash = g.prev ? g.prev->last_hash : w_last_hash_;
+    g.last_recorded = g.prev ? g.prev->last_recorded : w_last_recorded_;
+    flight->batch = std::move(batch);
+    auto& outcomes = flight->outcomes;
+    outcomes.reserve(flight->batch.size());
+    for (auto& req : flight->batch) {
       if (!failed_.ok()) {
         AppendOutcome o;
         o.error = failed_;
@@ -1028,27 +1154,36 @@ void EngineImpl::WriterLoop() {
       outcomes.push_back(Judge(*req, g));
       if (outcomes.back().kind == AppendOutcome::Kind::kAccepted && req->options.sync) g.sync = true;
     }
-    if (g.batch.Count() > 0) {
-      Status st = Commit(g);
-      if (!st.ok()) {
-        failed_ = Status(st.code(), "the engine stopped after a failed write: " + st.message());
-        for (auto& o : outcomes)
-          if (o.kind == AppendOutcome::Kind::kAccepted) {
-            o = AppendOutcome();
-            o.error = failed_;
-          }
-      } else {
-        w_next_position_ = g.next_position;
-        w_last_hash_ = g.last_hash;
-        w_last_recorded_ = g.last_recorded;
-        Publish(g);
-      }
+    // The previous group's write ran meanwhile: publish it, answer it.
+    if (inflight) {
+      Finish(*inflight, committer_.Wait());
+      inflight.reset();
+      g.prev = nullptr;
+      if (!failed_.ok()) FailAccepted(*flight);  // judged on a group that did not land
     }
-    for (size_t i = 0; i < batch.size(); ++i) batch[i]->promise.set_value(std::move(outcomes[i]));
+    if (g.batch.Count() == 0 || !failed_.ok()) {
+      Answer(*flight);
+      continue;
+    }
+    bool more_waiting;
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      more_waiting = !queue_.empty();
+    }
+    if (more_waiting) {
+      // Write this group on the committer thread while the next is judged.
+      committer_.Start([this, f = flight.get()] { return Commit(f->g); });
+      inflight = std::move(flight);
+    } else {
+      // Nothing else waiting: write here and answer at once (no hand-off
+      // latency for a lone durable append).
+      Finish(*flight, Commit(g));
+    }
 
     // The cache only grows with what is read or written; past its limit, drop
-    // it between groups (everything in it is committed and can be reloaded).
-    if (cached_events_ > 8'000'000) {
+    // it between groups (everything in it is committed and can be reloaded),
+    // never while a group is being written.
+    if (!inflight && cached_events_ > 8'000'000) {
       std::lock_guard<std::mutex> lock(cache_mu_);
       cache_.clear();
       cached_events_ = 0;
@@ -1132,8 +1267,8 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
       if (events[j].id == e.fact.target_id && events[j].subject == e.subject)
         target_type = events[j].type;
     if (!target_type) {
-      auto it = g.ids.find(e.fact.target_id);
-      if (it != g.ids.end() && it->second.subject == e.subject.text) target_type = it->second.type;
+      const GroupEvent* ge = g.FindId(e.fact.target_id);
+      if (ge && ge->subject == e.subject.text) target_type = ge->type;
     }
     if (!target_type) {
       auto entry = LoadedEntry(e.subject);
@@ -1164,8 +1299,8 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
                                    e.id_text));
     GroupEvent existing;
     bool found = false;
-    if (auto it = g.ids.find(e.id); it != g.ids.end()) {
-      existing = it->second;
+    if (const GroupEvent* ge = g.FindId(e.id)) {
+      existing = *ge;
       found = true;
     } else {
       std::string value;
@@ -1221,12 +1356,10 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
       auto entry = LoadedEntry(e.subject);
       if (!entry.ok()) return engine_error(entry.status());
       entries[e.subject.text] = *entry;
-      StreamVersion v;
-      {
-        std::shared_lock<std::shared_mutex> lock((*entry)->mu);
-        v = static_cast<StreamVersion>((*entry)->records.size()) - 1;
-      }
-      if (auto it = g.pending.find(e.subject.text); it != g.pending.end()) v += it->second.size();
+      std::shared_ptr<StreamEntry> keep;
+      auto working = WorkingRecords(e.subject.text, g, Working(), &keep);
+      if (!working.ok()) return engine_error(working.status());
+      StreamVersion v = static_cast<StreamVersion>(working->size()) - 1;
       version[e.subject.text] = v;
       w.order.push_back(e.subject.text);
     }
@@ -1516,7 +1649,7 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
         if (!refs.ok()) return engine_error(refs.status());
         known = (*refs)->count(ref.second) > 0;
       }
-      if (!known && g.new_refs.insert(ref).second)
+      if (!known && !g.HasNewRef(ref) && g.new_refs.insert(ref).second)
         g.batch.Put(store_->handle(log::Store::kRef), log::RefKey(ref.first, ref.second), "");
     }
     GroupEvent ge{r.position, r.version, e.subject.text, e.type, e.effective, full[i]};

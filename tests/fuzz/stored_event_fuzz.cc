@@ -11,10 +11,10 @@
 #include "codec/codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::vector<capnp::word> words(size / 8);
+  std::vector<uint64_t> words(size / 8);  // capnp::word is not movable
   if (words.empty()) return 0;
   std::memcpy(words.data(), data, words.size() * 8);
-  kj::ArrayPtr<const capnp::word> segment(words.data(), words.size());
+  kj::ArrayPtr<const capnp::word> segment(reinterpret_cast<const capnp::word*>(words.data()), words.size());
   if (relais::codec::CheckStoredEvent(segment)) return 0;
   capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1));
   auto se = reader.getRoot<relais::schema::StoredEvent>();
