@@ -8,10 +8,21 @@
 // no validation, hashing or projections. relais / raw is the figure to track.
 //
 //   relais_bench [--quick] [--events N] [--runs R] [--json FILE] [--dir DIR]
-//                [--workloads W1,W2a,W2b,W3,W4,W5]
+//                [--workloads W1,W2a,W2b,W3,W4,W5,W6]
+//
+// W6 runs the real `relais serve` (RELAIS_BIN) on loopback and drives it with
+// 32 keep-alive Beast connections: status reads, then durable appends.
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -30,6 +41,8 @@
 #include "relais/json_writer.h"
 #include "relais/projections/report.h"
 #include "relais/projections/views.h"
+
+extern char** environ;
 
 namespace relais::bench {
 namespace {
@@ -433,6 +446,131 @@ Result W5(Context& c) {
   return r;
 }
 
+// W6: the HTTP API on loopback, 32 keep-alive connections (issue #4 targets:
+// >= 20,000 status reads/s and >= 10,000 durable appends/s, p99 <= 10 ms).
+Result W6(Context& c) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  namespace net = boost::asio;
+  Result r{"W6 HTTP status reads + appends"};
+  const std::string dir = c.dir + "/relais-w6";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  // The relais binary sits beside the bench in the build tree (tools/relais).
+  std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  const std::string relais_bin =
+      (std::filesystem::path(exe).parent_path().parent_path() / "tools" / "relais").string();
+  // Runs relais with `args`, returns its stdout.
+  auto run = [&](std::vector<std::string> args) {
+    int fds[2];
+    if (::pipe(fds) != 0) std::exit(1);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    args.insert(args.begin(), relais_bin);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t child = -1;
+    if (posix_spawn(&child, argv[0], &fa, nullptr, argv.data(), environ) != 0) {
+      std::fprintf(stderr, "W6: cannot run %s\n", relais_bin.c_str());
+      std::exit(1);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(fds[1]);
+    return std::make_pair(child, fds[0]);
+  };
+  auto read_line = [](int fd) {
+    std::string line;
+    char ch;
+    while (::read(fd, &ch, 1) == 1 && ch != '\n') line.push_back(ch);
+    return line;
+  };
+  auto [token_pid, token_fd] = run({"--data", dir, "token", "add", "--name", "bench", "--role", "admin"});
+  std::string token_line = read_line(token_fd);
+  ::close(token_fd);
+  ::waitpid(token_pid, nullptr, 0);
+  size_t tpos = token_line.find("\"token\":\"");
+  if (tpos == std::string::npos) std::exit(1);
+  std::string token = token_line.substr(tpos + 9, token_line.find('"', tpos + 9) - tpos - 9);
+  // The server, as an operator runs it.
+  auto [pid, out_fd] = run({"--data", dir, "serve", "--listen", "127.0.0.1:0"});
+  std::string line = read_line(out_fd);
+  ::close(out_fd);
+  const uint16_t port = static_cast<uint16_t>(std::atoi(line.c_str() + line.rfind(':') + 1));
+  const int kConnections = 32;
+  const int per_conn = c.quick ? 300 : 2000;
+  const std::string auth = "Bearer " + token;
+
+  // Runs `fn(conn, i)` -> (target, body) on every connection; returns latencies in ms.
+  auto drive = [&](const std::function<std::pair<std::string, std::string>(int, int)>& fn,
+                   http::verb verb, int expect, double* seconds) {
+    std::vector<std::vector<double>> lats(kConnections);
+    std::atomic<int> failures{0};
+    auto t0 = Clock::now();
+    std::vector<std::thread> threads;
+    for (int k = 0; k < kConnections; ++k)
+      threads.emplace_back([&, k] {
+        net::io_context ioc;
+        beast::tcp_stream stream(ioc);
+        stream.connect({net::ip::make_address("127.0.0.1"), port});
+        beast::flat_buffer buffer;
+        for (int i = 0; i < per_conn; ++i) {
+          auto [target, body] = fn(k, i);
+          http::request<http::string_body> req(verb, target, 11);
+          req.set(http::field::host, "127.0.0.1");
+          req.set(http::field::authorization, auth);
+          if (verb == http::verb::post) {
+            req.body() = body;
+            req.prepare_payload();
+          }
+          auto a = Clock::now();
+          http::write(stream, req);
+          http::response<http::string_body> res;
+          http::read(stream, buffer, res);
+          lats[k].push_back(Seconds(a, Clock::now()) * 1000);
+          if (res.result_int() != static_cast<unsigned>(expect)) ++failures;
+        }
+      });
+    for (auto& t : threads) t.join();
+    *seconds = Seconds(t0, Clock::now());
+    if (failures) std::fprintf(stderr, "W6: %d unexpected statuses\n", failures.load());
+    std::vector<double> all;
+    for (auto& v : lats) all.insert(all.end(), v.begin(), v.end());
+    return all;
+  };
+  double secs = 0;
+  // One household per connection, registered first.
+  drive([&](int k, int) { return std::make_pair(std::string("/v1/events"), NewHousehold(k)); },
+        http::verb::post, 201, &secs);
+  auto reads = drive(
+      [&](int k, int) {
+        return std::make_pair("/v1/streams/household%2FB" + std::to_string(k) + "/status",
+                              std::string());
+      },
+      http::verb::get, 200, &secs);
+  double read_rate = reads.size() / secs;
+  std::atomic<int64_t> next{50000000};
+  auto appends = drive(
+      [&](int k, int) { return std::make_pair(std::string("/v1/events"), Difficulty(next++, k)); },
+      http::verb::post, 201, &secs);
+  double append_rate = appends.size() / secs;
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.relais_ops = append_rate;
+  r.p50_ms = Percentile(appends, 0.5);
+  r.p99_ms = Percentile(appends, 0.99);
+  r.events = static_cast<int64_t>(appends.size());
+  char note[256];
+  std::snprintf(note, sizeof note,
+                "ops/s and p50/p99 are durable appends; status reads %.0f/s, p50 %.3f ms, p99 %.3f ms",
+                read_rate, Percentile(reads, 0.5), Percentile(reads, 0.99));
+  r.note = note;
+  r.peak_rss = PeakRssBytes();
+  return r;
+}
+
 void Print(const Result& r) {
   std::printf("%-32s relais %12.0f ops/s  raw %12.0f ops/s  ratio %5.2f  p50 %8.3f ms  p99 %8.3f ms  "
               "bytes/event %6.1f (raw %6.1f)  peak RSS %5.0f MB  %s\n",
@@ -450,7 +588,7 @@ int main(int argc, char** argv) {
   c.dir = "/tmp/relais-bench";
   c.events = 1000000;
   std::string json_path = "bench-results.json";
-  std::string workloads = "W1,W2a,W2b,W3,W4,W5";
+  std::string workloads = "W1,W2a,W2b,W3,W4,W5,W6";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -477,7 +615,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: relais_bench [--quick] [--events N] [--runs R] [--json FILE] [--dir DIR] "
-                   "[--workloads W1,W2a,W2b,W3,W4,W5]\n");
+                   "[--workloads W1,W2a,W2b,W3,W4,W5,W6]\n");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -496,6 +634,7 @@ int main(int argc, char** argv) {
   if (want("W3")) Print(results.emplace_back(W3(c)));
   if (want("W4")) Print(results.emplace_back(W4(c)));
   if (want("W5")) Print(results.emplace_back(W5(c)));
+  if (want("W6")) Print(results.emplace_back(W6(c)));
 
   std::printf("\n| workload | relais ops/s | raw ops/s | ratio | p50 ms | p99 ms | bytes/event (raw) | peak RSS MB | note |\n"
               "|---|---:|---:|---:|---:|---:|---:|---:|---|\n");

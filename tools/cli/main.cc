@@ -17,6 +17,7 @@
 #include "relais/json_writer.h"
 #include "relais/projections/report.h"
 #include "relais/projections/views.h"
+#include "server/commands.h"
 
 namespace relais::cli {
 
@@ -438,6 +439,35 @@ int Main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
   generate->add_option("--out", gen_out, "output file, or - for standard output")->capture_default_str();
 
+  auto* serve = app.add_subcommand("serve", "the HTTP API (docs/server.md)");
+  std::string listen = "127.0.0.1:8080";
+  serve->add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  size_t max_connections = 4096;
+  serve->add_option("--max-connections", max_connections,
+                    "open connections beyond which new ones get 503")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  uint64_t feed_lag_max = 100000;
+  serve->add_option("--feed-lag-max", feed_lag_max,
+                    "events a live feed subscriber may fall behind before it is disconnected")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100000000}));
+
+  auto* token = app.add_subcommand("token", "manage API tokens (stored only as hashes)");
+  token->require_subcommand(1);
+  std::string token_name, token_role, token_territory, token_org;
+  auto* token_add = token->add_subcommand("add", "create a token; prints its secret once");
+  token_add->add_option("--name", token_name, "token name (the actor id of its writes)")->required();
+  token_add->add_option("--role", token_role,
+                        "admin, coordinator, social_worker, tenancy_staff, evaluator or auditor")
+      ->required();
+  token_add->add_option("--territory", token_territory, "lille, sud or flandres");
+  token_add->add_option("--org", token_org, "the association of a social_worker");
+  auto* token_list = token->add_subcommand("list", "list the tokens, without secrets");
+  auto* token_revoke = token->add_subcommand("revoke", "revoke a token");
+  token_revoke->add_option("--name", token_name, "token name")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -457,6 +487,11 @@ int Main(int argc, char** argv) {
     return RunReport(data_dir, times, ro);
   }
   if (*generate) return RunGenerate(gen, gen_out);
+  if (*serve) return server::RunServe(data_dir, listen, max_connections, feed_lag_max);
+  if (*token_add)
+    return server::RunTokenAdd(data_dir, token_name, token_role, token_territory, token_org);
+  if (*token_list) return server::RunTokenList(data_dir);
+  if (*token_revoke) return server::RunTokenRevoke(data_dir, token_name);
   return kExitUsage;
 }
 

@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 
 namespace relais::crypto {
@@ -20,7 +21,12 @@ Hash Sha256(std::string_view bytes) {
   // (several times libsodium's portable code); the digest is the same.
   Hash h;
   unsigned int len = 0;
-  thread_local EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  // One context per thread, freed with the thread.
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> holder(EVP_MD_CTX_new());
+  EVP_MD_CTX* ctx = holder.get();
   if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
       EVP_DigestUpdate(ctx, bytes.data(), bytes.size()) == 1 &&
       EVP_DigestFinal_ex(ctx, h.data(), &len) == 1 && len == h.size())

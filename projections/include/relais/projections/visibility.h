@@ -1,0 +1,117 @@
+// Who may see and write what (interfaces.md §2, events.md §1 and §3): the
+// role filtering of every read path (status, history, feed, export) and the
+// authorisation of every write. The HTTP server only authenticates a caller
+// and asks here; no role rule lives in the handlers.
+//
+// Roles:
+//   admin          everything.
+//   coordinator    (territory) reads and writes the households, dwellings and
+//                  territory stream of its territory; a household's territory
+//                  is the one of its fold as of now (CaseTransferred moves it).
+//   social_worker  (org) class S and M events of the households where its
+//                  association holds or held a support episode, a hosting or a
+//                  sublease; class H only when the household's data_sharing
+//                  consent is given. No dwelling or territory stream.
+//   tenancy_staff  (territory) class M events of its territory's households and
+//                  dwellings, household status reduced to management facts
+//                  plus "supportInPlace"; never free-text reasons of
+//                  corrections, support details, referrals or health.
+//   evaluator      aggregate reports and the pseudonymised export only.
+//   auditor        reads everything, writes nothing, reads the access journal.
+//
+// Thread-safety: every function is safe to call concurrently (they only read
+// the engine).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "relais/engine.h"
+#include "relais/projections/views.h"
+#include "relais/status.h"
+#include "relais/types.h"
+
+namespace relais::projections {
+
+enum class Role : uint8_t {
+  kAdmin,
+  kCoordinator,
+  kSocialWorker,
+  kTenancyStaff,
+  kEvaluator,
+  kAuditor
+};
+
+std::string_view RoleName(Role r);
+std::optional<Role> RoleFromName(std::string_view name);
+
+// An authenticated caller. `territory` is set for coordinator and
+// tenancy_staff, `org` for social_worker.
+struct Caller {
+  std::string name;
+  Role role = Role::kAuditor;
+  std::string territory;
+  std::string org;
+};
+
+// What a read produced.
+enum class Access : uint8_t {
+  kAllowed,    // the whole view
+  kFiltered,   // some events or fields hidden ("filtered": true in the body)
+  kForbidden,  // 403: the caller may not read this subject at all
+};
+
+struct FilteredView {
+  Access access = Access::kAllowed;
+  std::string json;  // empty when kForbidden
+};
+
+// `relais status` for a caller. NotFound as StatusJson. A subject the caller may
+// not read is kForbidden whether or not it exists (no existence oracle).
+Result<FilteredView> StatusFor(Engine& engine, const Caller& caller, const Subject& subject,
+                               const ViewTime& t, Date today);
+
+// `relais history` for a caller, with "filtered" set when events or fields
+// were hidden.
+Result<FilteredView> HistoryFor(Engine& engine, const Caller& caller, const Subject& subject,
+                                std::optional<Timestamp> known_at);
+
+// Whether the caller may read the subject at all (before any field filtering).
+Result<bool> MayReadSubject(Engine& engine, const Caller& caller, const Subject& subject);
+
+// Reports (aggregates): admin, coordinator, evaluator, auditor.
+bool MayReadReports(const Caller& caller);
+// The chain check: admin and auditor.
+bool MayVerify(const Caller& caller);
+// The live feed: everyone but the evaluator (who has the export).
+bool MayReadFeed(const Caller& caller);
+
+// Authorises a write request body (one event object or an array) before it is
+// appended. Ok when allowed; PermissionDenied-like kFailedPrecondition with a
+// message naming the first event the caller may not write. A body that does
+// not parse is allowed here: the engine refuses it as malformed with the
+// contract's message.
+Status AuthoriseWrite(Engine& engine, const Caller& caller, std::string_view body);
+
+// The feed: renders one stored event as the caller may see it, in the
+// history's envelope shape (without correctedBy/retractedBy). nullopt when
+// the event is hidden from the caller; `*filtered` tells whether the event was
+// reduced. Subject rights are judged as of now, on each call.
+std::optional<std::string> FeedEventFor(Engine& engine, const Caller& caller,
+                                        const StoredEventView& event, bool* filtered);
+
+// The evaluator's export (interfaces §2 GET /v1/export): every event known at
+// `known_at` (all when unset), one NDJSON envelope per line to `emit`, with
+// every identifier replaced by HMAC-SHA256(key, identifier) (hex, first 32
+// digits: stable across exports with the same key so joins still work) and
+// every personal-data field removed. `emit` returns false to stop.
+Status ExportPseudonymised(Engine& engine, std::optional<Timestamp> known_at, std::string_view key,
+                           const std::function<bool(std::string_view)>& emit);
+
+// The keyed pseudonym of one identifier (exposed for tests).
+std::string Pseudonym(std::string_view key, std::string_view id);
+
+}  // namespace relais::projections

@@ -1,0 +1,572 @@
+// Role filtering of the read paths and authorisation of writes
+// (visibility.h). Subject rights are judged on the stream's state as of now:
+// a household transferred to another territory leaves its former
+// coordinator's view at once, whatever time a view asks about.
+#include "relais/projections/visibility.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "relais/domain.h"
+#include "relais/json_writer.h"
+
+namespace relais::projections {
+
+namespace {
+
+constexpr std::array<std::string_view, 6> kRoleNames = {
+    "admin", "coordinator", "social_worker", "tenancy_staff", "evaluator", "auditor"};
+
+// What a caller may do on one subject, judged from its state now.
+struct Scope {
+  bool exists = false;
+  bool readable = false;
+  bool data_sharing = false;  // household consent data_sharing given (now)
+};
+
+std::string TerritoryOfHousehold(const HouseholdState& s) {
+  return std::string(JsonName(s.territory));
+}
+
+// The household/dwelling/territory facts a rule of visibility.h needs.
+Result<Scope> ScopeOf(Engine& engine, const Caller& caller, const Subject& subject) {
+  Scope sc;
+  if (subject.kind == StreamKind::kHousehold) {
+    Date today = UtcDate(SystemClock()->Now());
+    Position head = engine.GetHead().position;
+    bool found = false;
+    ASSIGN_OR_RETURN(HouseholdState s, FoldHousehold(engine, subject, head, today, &found));
+    sc.exists = found;
+    sc.data_sharing = s.consent_data_sharing;
+    switch (caller.role) {
+      case Role::kAdmin:
+      case Role::kAuditor:
+        sc.readable = true;
+        break;
+      case Role::kCoordinator:
+      case Role::kTenancyStaff:
+        sc.readable = found && TerritoryOfHousehold(s) == caller.territory;
+        break;
+      case Role::kSocialWorker:
+        for (const auto& e : s.episodes)
+          if (e.association == caller.org) sc.readable = true;
+        for (const auto& o : s.occupancies)
+          if (!o.association.empty() && o.association == caller.org) sc.readable = true;
+        break;
+      case Role::kEvaluator:
+        break;
+    }
+    return sc;
+  }
+  if (subject.kind == StreamKind::kDwelling) {
+    std::string territory;
+    RETURN_IF_ERROR(engine.ReadStream(subject, [&](const std::vector<EventRecord>& records) {
+      sc.exists = !records.empty();
+      for (const auto& r : records)
+        if (r.type == EventType::kDwellingRegistered)
+          territory = std::string(JsonName(r.fact.territory));
+    }));
+    switch (caller.role) {
+      case Role::kAdmin:
+      case Role::kAuditor:
+        sc.readable = true;
+        break;
+      case Role::kCoordinator:
+      case Role::kTenancyStaff:
+        sc.readable = sc.exists && territory == caller.territory;
+        break;
+      default:
+        break;
+    }
+    return sc;
+  }
+  // Territory stream: its id is the territory.
+  RETURN_IF_ERROR(engine.ReadStream(
+      subject, [&](const std::vector<EventRecord>& records) { sc.exists = !records.empty(); }));
+  switch (caller.role) {
+    case Role::kAdmin:
+    case Role::kAuditor:
+      sc.readable = true;
+      break;
+    case Role::kCoordinator:
+    case Role::kTenancyStaff:
+      sc.readable = subject.id() == caller.territory;
+      break;
+    default:
+      break;
+  }
+  return sc;
+}
+
+std::string ClassName(sc::Visibility v) {
+  switch (v) {
+    case sc::Visibility::MANAGEMENT:
+      return "M";
+    case sc::Visibility::SOCIAL:
+      return "S";
+    case sc::Visibility::HEALTH:
+      return "H";
+  }
+  return "?";
+}
+
+// Whether the caller may see an event of class `v` on a readable subject.
+bool ClassVisible(const Caller& caller, sc::Visibility v, const Scope& scope) {
+  switch (caller.role) {
+    case Role::kAdmin:
+    case Role::kAuditor:
+    case Role::kCoordinator:
+      return true;
+    case Role::kSocialWorker:
+      return v != sc::Visibility::HEALTH || scope.data_sharing;
+    case Role::kTenancyStaff:
+      return v == sc::Visibility::MANAGEMENT;
+    case Role::kEvaluator:
+      return false;
+  }
+  return false;
+}
+
+// The class of each event of a stream, corrections taking their target's.
+// A correction that turns a difficulty into mental_health makes both health.
+sc::Visibility ClassOf(const EventRecord& r, const std::vector<const EventRecord*>& stream) {
+  if (!IsCorrection(r.type)) return VisibilityOf(r.type, r.fact);
+  for (const EventRecord* t : stream) {
+    if (!(t->id == r.fact.target_id)) continue;
+    sc::Visibility v = VisibilityOf(t->type, t->fact);
+    if (r.type == EventType::kEventCorrected && r.fact.type == t->type)
+      v = std::max(v, VisibilityOf(t->type, r.fact));
+    return v;
+  }
+  return sc::Visibility::MANAGEMENT;  // a dangling target: nothing to reveal
+}
+
+// Removes the top-level `drop` keys of a JSON object (the event's data).
+std::string DropKeys(std::string_view data_json, const std::vector<std::string>& drop,
+                     bool* dropped) {
+  if (drop.empty()) return std::string(data_json);
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(data_json.data(), data_json.size(), true).get(root) ||
+      root.type() != simdjson::dom::element_type::OBJECT)
+    return std::string(data_json);
+  JsonWriter w;
+  w.BeginObject();
+  // Bind the object first: value_unsafe() on a temporary would dangle.
+  simdjson::dom::object obj = root.get_object().value_unsafe();
+  for (auto field : obj) {
+    if (std::find(drop.begin(), drop.end(), field.key) != drop.end()) {
+      *dropped = true;
+      continue;
+    }
+    w.Key(field.key).Raw(simdjson::minify(field.value));
+  }
+  w.EndObject();
+  return w.Take();
+}
+
+// The envelope of interfaces.md `relais history`, without the links.
+void WriteEnvelope(JsonWriter& w, const StoredEventView& v, std::string_view data_json) {
+  w.Key("position").Uint(v.record.position);
+  w.Key("version").Int(v.record.version);
+  w.Key("id").String(FormatUuid(v.record.id));
+  w.Key("type").String(EventTypeName(v.record.type));
+  w.Key("subject").String(v.subject.text);
+  w.Key("effectiveDate").String(FormatDate(v.record.effective));
+  w.Key("recordedAt").String(FormatTimestamp(v.record.recorded));
+  w.Key("actor").BeginObject();
+  w.Key("id").String(v.actor.id);
+  w.Key("role").String(v.actor.role);
+  w.Key("org").String(v.actor.org);
+  w.EndObject();
+  w.Key("data").Raw(data_json);
+  w.Key("hash").String(v.hash);
+}
+
+// Tenancy staff never read the free-text reason of a correction or a
+// retraction (personal data of a social event's author).
+std::string DataFor(const Caller& caller, const StoredEventView& v, bool* filtered) {
+  if (caller.role == Role::kTenancyStaff && IsCorrection(v.record.type))
+    return DropKeys(v.data_json, PersonalFieldNames(v.record.type), filtered);
+  return v.data_json;
+}
+
+// Reduces a household status to what tenancy staff may read.
+std::string TenancyStatus(std::string_view status_json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(status_json.data(), status_json.size(), true).get(root)) return "{}";
+  bool support_in_place = false;
+  simdjson::dom::array episodes;
+  if (!root["episodes"].get_array().get(episodes)) {
+    for (auto e : episodes) {
+      std::string_view st;
+      if (!e["status"].get_string().get(st) && (st == "active" || st == "paused"))
+        support_in_place = true;
+    }
+  }
+  static const std::unordered_set<std::string_view> kKept = {
+      "subject", "registered", "territory", "occupancy", "arrears", "procedureStage"};
+  JsonWriter w;
+  w.BeginObject();
+  simdjson::dom::object obj = root.get_object().value_unsafe();
+  for (auto field : obj)
+    if (kKept.count(field.key)) w.Key(field.key).Raw(simdjson::minify(field.value));
+  w.Key("supportInPlace").Bool(support_in_place);
+  w.Key("filtered").Bool(true);
+  w.EndObject();
+  return w.Take();
+}
+
+}  // namespace
+
+std::string_view RoleName(Role r) { return kRoleNames[static_cast<size_t>(r)]; }
+
+std::optional<Role> RoleFromName(std::string_view name) {
+  for (size_t i = 0; i < kRoleNames.size(); ++i)
+    if (kRoleNames[i] == name) return static_cast<Role>(i);
+  return std::nullopt;
+}
+
+bool MayReadReports(const Caller& c) {
+  return c.role == Role::kAdmin || c.role == Role::kCoordinator || c.role == Role::kEvaluator ||
+         c.role == Role::kAuditor;
+}
+bool MayVerify(const Caller& c) { return c.role == Role::kAdmin || c.role == Role::kAuditor; }
+bool MayReadFeed(const Caller& c) { return c.role != Role::kEvaluator; }
+
+Result<bool> MayReadSubject(Engine& engine, const Caller& caller, const Subject& subject) {
+  ASSIGN_OR_RETURN(Scope s, ScopeOf(engine, caller, subject));
+  return s.readable;
+}
+
+Result<FilteredView> StatusFor(Engine& engine, const Caller& caller, const Subject& subject,
+                               const ViewTime& t, Date today) {
+  ASSIGN_OR_RETURN(Scope scope, ScopeOf(engine, caller, subject));
+  FilteredView out;
+  if (!scope.readable) {
+    out.access = Access::kForbidden;
+    return out;
+  }
+  ASSIGN_OR_RETURN(out.json, StatusJson(engine, subject, t, today, false));
+  if (caller.role == Role::kTenancyStaff && subject.kind == StreamKind::kHousehold) {
+    out.json = TenancyStatus(out.json);
+    out.access = Access::kFiltered;
+  }
+  return out;
+}
+
+Result<FilteredView> HistoryFor(Engine& engine, const Caller& caller, const Subject& subject,
+                                std::optional<Timestamp> known_at) {
+  ASSIGN_OR_RETURN(Scope scope, ScopeOf(engine, caller, subject));
+  FilteredView out;
+  if (!scope.readable) {
+    out.access = Access::kForbidden;
+    return out;
+  }
+  ViewTime t;
+  t.known_at = known_at;
+  ASSIGN_OR_RETURN(Position p, KnownAtPosition(engine, t));
+  ASSIGN_OR_RETURN(std::vector<StoredEventView> events, engine.ReadStreamEvents(subject));
+  events.erase(std::remove_if(events.begin(), events.end(),
+                              [&](const StoredEventView& v) { return v.record.position > p; }),
+               events.end());
+  if (events.empty())
+    return Status::NotFound("no event of " + subject.text + " is known at that time");
+  std::vector<const EventRecord*> records;
+  records.reserve(events.size());
+  for (const auto& v : events) records.push_back(&v.record);
+
+  bool filtered = false;
+  std::vector<bool> shown(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    shown[i] = ClassVisible(caller, ClassOf(events[i].record, records), scope);
+    if (!shown[i]) filtered = true;
+  }
+  // Links name only corrections the caller sees: a hidden one stays hidden.
+  struct Links {
+    std::vector<std::string> corrected_by;
+    std::optional<std::string> retracted_by;
+  };
+  std::unordered_map<std::string, Links> links;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& v = events[i];
+    if (!shown[i]) continue;
+    if (v.record.type == EventType::kEventCorrected)
+      links[FormatUuid(v.record.fact.target_id)].corrected_by.push_back(FormatUuid(v.record.id));
+    if (v.record.type == EventType::kEventRetracted)
+      links[FormatUuid(v.record.fact.target_id)].retracted_by = FormatUuid(v.record.id);
+  }
+  std::string body;
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("subject").String(subject.text);
+  w.Key("knownAt");
+  if (known_at) {
+    w.String(FormatTimestamp(*known_at));
+  } else {
+    w.Null();
+  }
+  JsonWriter ev;
+  ev.BeginArray();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!shown[i]) continue;
+    const auto& v = events[i];
+    ev.BeginObject();
+    WriteEnvelope(ev, v, DataFor(caller, v, &filtered));
+    const Links& l = links[FormatUuid(v.record.id)];
+    ev.Key("correctedBy").BeginArray();
+    for (const auto& c : l.corrected_by) ev.String(c);
+    ev.EndArray();
+    ev.Key("retractedBy");
+    if (l.retracted_by) {
+      ev.String(*l.retracted_by);
+    } else {
+      ev.Null();
+    }
+    ev.EndObject();
+  }
+  ev.EndArray();
+  w.Key("filtered").Bool(filtered);
+  w.Key("events").Raw(ev.str());
+  w.EndObject();
+  out.json = w.Take();
+  out.access = filtered ? Access::kFiltered : Access::kAllowed;
+  return out;
+}
+
+std::optional<std::string> FeedEventFor(Engine& engine, const Caller& caller,
+                                        const StoredEventView& event, bool* filtered) {
+  *filtered = false;
+  if (!MayReadFeed(caller)) return std::nullopt;
+  sc::Visibility v = VisibilityOf(event.record.type, event.record.fact);
+  if (caller.role != Role::kAdmin && caller.role != Role::kAuditor) {
+    auto scope = ScopeOf(engine, caller, event.subject);
+    if (!scope.ok() || !scope->readable) return std::nullopt;
+    if (IsCorrection(event.record.type)) {
+      v = sc::Visibility::MANAGEMENT;
+      Status st = engine.ReadStream(event.subject, [&](const std::vector<EventRecord>& records) {
+        std::vector<const EventRecord*> ptrs;
+        for (const auto& r : records) ptrs.push_back(&r);
+        v = ClassOf(event.record, ptrs);
+      });
+      if (!st.ok()) return std::nullopt;
+    }
+    if (!ClassVisible(caller, v, *scope)) return std::nullopt;
+  }
+  JsonWriter w;
+  w.BeginObject();
+  WriteEnvelope(w, event, DataFor(caller, event, filtered));
+  if (*filtered) w.Key("filtered").Bool(true);
+  w.EndObject();
+  return w.Take();
+}
+
+Status AuthoriseWrite(Engine& engine, const Caller& caller, std::string_view body) {
+  if (caller.role == Role::kAdmin) return Status::Ok();
+  if (caller.role == Role::kAuditor || caller.role == Role::kEvaluator)
+    return Status::FailedPrecondition("the role " + std::string(RoleName(caller.role)) +
+                                      " may not write");
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(body.data(), body.size(), true).get(root)) return Status::Ok();
+  std::vector<simdjson::dom::element> items;
+  if (root.type() == simdjson::dom::element_type::ARRAY) {
+    simdjson::dom::array arr = root.get_array().value_unsafe();
+    for (auto e : arr) items.push_back(e);
+  } else {
+    items.push_back(root);
+  }
+  // Facts the batch itself brings: a new household's registration territory,
+  // a support episode or hosting of the caller's own association.
+  std::unordered_map<std::string, std::string> new_territory;
+  std::unordered_set<std::string> links_itself;
+  for (auto e : items) {
+    std::string_view subject, type, territory, association;
+    if (e["subject"].get_string().get(subject) || e["type"].get_string().get(type)) continue;
+    auto data = e["data"];
+    if ((type == "HouseholdRegistered" || type == "DwellingRegistered") &&
+        !data["territory"].get_string().get(territory))
+      new_territory[std::string(subject)] = std::string(territory);
+    if ((type == "SupportStarted" || type == "OccupancyStarted") &&
+        !data["association"].get_string().get(association) && association == caller.org)
+      links_itself.insert(std::string(subject));
+  }
+  std::unordered_map<std::string, Scope> scopes;
+  for (auto e : items) {
+    std::string_view subject_text, type_name;
+    // Malformed events are the engine's to refuse, with the contract's message.
+    if (e["subject"].get_string().get(subject_text) || e["type"].get_string().get(type_name))
+      return Status::Ok();
+    std::string why;
+    auto subject = ParseSubject(subject_text, &why);
+    auto type = EventTypeFromName(type_name);
+    if (!subject || !type) return Status::Ok();
+    auto it = scopes.find(subject->text);
+    if (it == scopes.end()) {
+      ASSIGN_OR_RETURN(Scope s, ScopeOf(engine, caller, *subject));
+      if (!s.exists) {
+        // A new stream: judged on the registration the batch carries.
+        auto nt = new_territory.find(subject->text);
+        if (caller.role == Role::kCoordinator || caller.role == Role::kTenancyStaff) {
+          s.readable = subject->kind == StreamKind::kTerritory
+                           ? subject->id() == caller.territory
+                           : nt != new_territory.end() && nt->second == caller.territory;
+        }
+      }
+      // A social worker links itself to a household only by opening it: the
+      // batch registers the household with the association's own support
+      // or hosting. An existing household is never reachable by writing a
+      // SupportStarted to it (that would open any case to any association).
+      if (caller.role == Role::kSocialWorker && subject->kind == StreamKind::kHousehold &&
+          !s.exists && links_itself.count(subject->text))
+        s.readable = true;
+      it = scopes.emplace(subject->text, s).first;
+    }
+    const Scope& scope = it->second;
+    if (!scope.readable)
+      return Status::FailedPrecondition("the token may not write to " + subject->text);
+    // The class of the event: a correction's is its target's.
+    sc::Visibility v = TypeVisibility(*type);
+    std::string_view category;
+    if (*type == EventType::kDifficultyReported &&
+        !e["data"]["category"].get_string().get(category) && category == "mental_health")
+      v = sc::Visibility::HEALTH;
+    if (IsCorrection(*type)) {
+      std::string_view target_text;
+      if (!e["data"]["targetId"].get_string().get(target_text)) {
+        if (auto target = ParseUuid(target_text)) {
+          RETURN_IF_ERROR(engine.ReadStream(*subject, [&](const std::vector<EventRecord>& records) {
+            for (const auto& r : records)
+              if (r.id == *target) v = VisibilityOf(r.type, r.fact);
+          }));
+        }
+      }
+      // A correction that would turn a difficulty into mental_health is health.
+      if (e["data"]["data"]["category"].get_string().get(category) == simdjson::SUCCESS &&
+          category == "mental_health")
+        v = sc::Visibility::HEALTH;
+    }
+    if (!ClassVisible(caller, v, scope))
+      return Status::FailedPrecondition("the token may not write " + std::string(type_name) +
+                                        " events (class " + ClassName(v) + ") to " + subject->text);
+  }
+  return Status::Ok();
+}
+
+std::string Pseudonym(std::string_view key, std::string_view id) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(id.data()), id.size(), mac, &len);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < 16 && i < len; ++i) {
+    out.push_back(kHex[mac[i] >> 4]);
+    out.push_back(kHex[mac[i] & 15]);
+  }
+  return out;
+}
+
+namespace {
+
+// Identifier fields (anywhere in data) replaced by their pseudonym.
+bool IsIdentifierKey(std::string_view k) {
+  return k == "dwellingId" || k == "referralId" || k == "episodeId" || k == "previousEpisodeId" ||
+         k == "objectiveId" || k == "targetId";
+}
+
+void Rewrite(simdjson::dom::element e, std::string_view key, JsonWriter& w,
+             const std::vector<std::string>* drop, const std::vector<std::string>* inner_drop) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::OBJECT: {
+      w.BeginObject();
+      simdjson::dom::object obj = e.get_object().value_unsafe();
+      for (auto f : obj) {
+        if (drop && std::find(drop->begin(), drop->end(), f.key) != drop->end()) continue;
+        std::string_view s;
+        w.Key(f.key);
+        if (IsIdentifierKey(f.key) && !f.value.get_string().get(s)) {
+          w.String(Pseudonym(key, s));
+        } else if (inner_drop && f.key == "data") {
+          // EventCorrected.data: a partial object of the target's type.
+          Rewrite(f.value, key, w, inner_drop, nullptr);
+        } else {
+          Rewrite(f.value, key, w, nullptr, nullptr);
+        }
+      }
+      w.EndObject();
+      break;
+    }
+    case simdjson::dom::element_type::ARRAY: {
+      w.BeginArray();
+      simdjson::dom::array arr = e.get_array().value_unsafe();
+      for (auto x : arr) Rewrite(x, key, w, nullptr, nullptr);
+      w.EndArray();
+      break;
+    }
+    default:
+      w.Raw(simdjson::minify(e));
+  }
+}
+
+}  // namespace
+
+Status ExportPseudonymised(Engine& engine, std::optional<Timestamp> known_at, std::string_view key,
+                           const std::function<bool(std::string_view)>& emit) {
+  ViewTime t;
+  t.known_at = known_at;
+  ASSIGN_OR_RETURN(Position last, KnownAtPosition(engine, t));
+  if (last == 0) return Status::Ok();
+  // Target types of corrections: a correction's data.data has the target's fields.
+  std::unordered_map<std::string, EventType> types;
+  simdjson::dom::parser parser;
+  Status inner;
+  Status st = engine.Scan(1, [&](const StoredEventView& v) {
+    if (v.record.position > last) return false;
+    std::string id = FormatUuid(v.record.id);
+    types.emplace(id, v.record.type);
+    const std::vector<std::string>* inner_drop = nullptr;
+    if (v.record.type == EventType::kEventCorrected) {
+      auto it = types.find(FormatUuid(v.record.fact.target_id));
+      if (it != types.end()) inner_drop = &PersonalFieldNames(it->second);
+    }
+    // Every $personal field goes, whatever the stream: an evaluator must never
+    // identify anyone. The actor's name goes too; its role stays.
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("position").Uint(v.record.position);
+    w.Key("version").Int(v.record.version);
+    w.Key("id").String(Pseudonym(key, id));
+    w.Key("type").String(EventTypeName(v.record.type));
+    std::string subject(v.subject.text.substr(0, v.subject.text.find('/') + 1));
+    w.Key("subject").String(subject + Pseudonym(key, v.subject.id()));
+    w.Key("effectiveDate").String(FormatDate(v.record.effective));
+    w.Key("recordedAt").String(FormatTimestamp(v.record.recorded));
+    w.Key("actor").BeginObject();
+    w.Key("role").String(v.actor.role);
+    w.EndObject();
+    simdjson::dom::element data;
+    if (parser.parse(v.data_json.data(), v.data_json.size(), true).get(data)) {
+      inner = Status::Corruption("event at position " + std::to_string(v.record.position) +
+                                 ": data does not parse");
+      return false;
+    }
+    w.Key("data");
+    Rewrite(data, key, w, &PersonalFieldNames(v.record.type), inner_drop);
+    w.EndObject();
+    std::string line = w.Take();
+    line.push_back('\n');
+    return emit(line);
+  });
+  RETURN_IF_ERROR(st);
+  return inner;
+}
+
+}  // namespace relais::projections

@@ -1,0 +1,85 @@
+// Test harness for `relais serve`: runs the real binary (RELAIS_BIN, set by
+// CMake) on a temporary data directory and a free port (--listen :0, the port
+// read from its first stdout line), and a small synchronous Beast client.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace relais::testing {
+
+struct HttpResult {
+  int status = 0;  // 0: the connection failed
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+};
+
+// One request on a fresh connection.
+HttpResult Http(uint16_t port, const std::string& method, const std::string& target,
+                const std::string& body = "", const std::string& token = "",
+                const std::vector<std::pair<std::string, std::string>>& headers = {});
+// Raw bytes on a fresh connection; returns what the server answered (until
+// it closes or `timeout_ms`).
+// An open connection that sends nothing (or `bytes`); -1 on failure. Close it with ::close.
+int OpenIdleConnection(uint16_t port, const std::string& bytes = "");
+std::string RawExchange(uint16_t port, const std::string& bytes, int timeout_ms = 5000);
+
+// Runs `relais ARGS...`, returns its exit code and stdout.
+int RunRelais(const std::vector<std::string>& args, std::string* out);
+
+// `relais token add` in `dir`; returns the secret.
+std::string AddToken(const std::string& dir, const std::string& name, const std::string& role,
+                     const std::string& territory = "", const std::string& org = "");
+
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::string data_dir, std::vector<std::string> extra_args = {})
+      : dir_(std::move(data_dir)), extra_(std::move(extra_args)) {}
+  ~ServerProcess() { Kill(); }
+  // Starts and waits until it listens. False on failure.
+  bool Start();
+  // SIGTERM and wait; returns the exit status (or -1).
+  int Stop();
+  void Kill();  // SIGKILL and reap
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::string dir_;
+  std::vector<std::string> extra_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+// An SSE client: connects to /v1/feed and collects events.
+class SseClient {
+ public:
+  SseClient(uint16_t port, const std::string& token, const std::string& target,
+            const std::string& last_event_id = "");
+  ~SseClient();
+  bool ok() const { return fd_ >= 0; }
+  int status() const { return status_; }
+  struct Event {
+    std::string id, event, data;
+  };
+  // Reads until `n` events arrived or `timeout_ms` passed.
+  std::vector<Event> Read(size_t n, int timeout_ms);
+
+ private:
+  bool Fill(int timeout_ms);
+  int fd_ = -1;
+  int status_ = 0;
+  std::string buf_;
+  bool header_done_ = false;
+};
+
+// An event line like tests/support Ev(), with an explicit id text.
+std::string Event(const std::string& id, const std::string& type, const std::string& subject,
+                  const std::string& date, const std::string& data);
+std::string Uuid(int n);
+
+}  // namespace relais::testing

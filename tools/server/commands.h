@@ -1,0 +1,19 @@
+// The command-line entry points of the server and the token store
+// (interfaces.md §1: `relais serve`, `relais token add|list|revoke`).
+// Each returns the process exit code and prints as the contract says.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace relais::server {
+
+int RunServe(const std::string& data_dir, const std::string& listen, size_t max_connections,
+             uint64_t feed_lag_max);
+int RunTokenAdd(const std::string& data_dir, const std::string& name, const std::string& role,
+                const std::string& territory, const std::string& org);
+int RunTokenList(const std::string& data_dir);
+int RunTokenRevoke(const std::string& data_dir, const std::string& name);
+
+}  // namespace relais::server

@@ -1,0 +1,244 @@
+#include "server/token_store.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <simdjson.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "relais/engine.h"
+#include "relais/json_writer.h"
+#include "relais/types.h"
+
+namespace relais::server {
+
+namespace {
+
+std::string TokensPath(const std::string& dir) { return dir + "/tokens.json"; }
+
+std::string Hex(const unsigned char* p, size_t n) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kHex[p[i] >> 4]);
+    out.push_back(kHex[p[i] & 15]);
+  }
+  return out;
+}
+
+bool ValidName(std::string_view n) {
+  if (n.empty() || n.size() > 64) return false;
+  for (char c : n)
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+  return true;
+}
+
+Result<std::vector<TokenEntry>> Parse(const std::string& text) {
+  std::vector<TokenEntry> out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(text).get(root)) return Status::Corruption("tokens.json is not valid JSON");
+  simdjson::dom::array arr;
+  if (root["tokens"].get_array().get(arr))
+    return Status::Corruption("tokens.json: no 'tokens' array");
+  for (auto t : arr) {
+    TokenEntry e;
+    std::string_view s;
+    bool revoked = false;
+    if (t["name"].get_string().get(s))
+      return Status::Corruption("tokens.json: a token has no name");
+    e.name = s;
+    if (t["role"].get_string().get(s))
+      return Status::Corruption("tokens.json: " + e.name + " has no role");
+    auto role = projections::RoleFromName(s);
+    if (!role) return Status::Corruption("tokens.json: " + e.name + " has an unknown role");
+    e.role = *role;
+    if (!t["territory"].get_string().get(s)) e.territory = s;
+    if (!t["org"].get_string().get(s)) e.org = s;
+    if (t["sha256"].get_string().get(s))
+      return Status::Corruption("tokens.json: " + e.name + " has no hash");
+    e.sha256 = s;
+    if (!t["createdAt"].get_string().get(s)) e.created_at = s;
+    if (!t["revoked"].get_bool().get(revoked)) e.revoked = revoked;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::string Render(const std::vector<TokenEntry>& tokens) {
+  JsonWriter w(true);
+  w.BeginObject();
+  w.Key("tokens").BeginArray();
+  for (const auto& t : tokens) {
+    w.BeginObject();
+    w.Key("name").String(t.name);
+    w.Key("role").String(projections::RoleName(t.role));
+    w.Key("territory").String(t.territory);
+    w.Key("org").String(t.org);
+    w.Key("sha256").String(t.sha256);
+    w.Key("createdAt").String(t.created_at);
+    w.Key("revoked").Bool(t.revoked);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  std::string s = w.Take();
+  s.push_back('\n');
+  return s;
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) return Status::NotFound(path + ": " + ec.message());
+  if (size > kTokenFileBytesMax) return Status::ResourceExhausted(path + " is larger than 8 MiB");
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::IoError("cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// Atomic replacement: readers see the old file or the new one, never half.
+Status WriteAtomically(const std::string& dir, const std::string& text) {
+  std::string tmp = TokensPath(dir) + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError("cannot write " + tmp + ": " + std::strerror(errno));
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return Status::IoError("writing " + tmp + " failed");
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    return Status::IoError("fsync " + tmp + " failed");
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), TokensPath(dir).c_str()) != 0)
+    return Status::IoError("rename to tokens.json failed: " + std::string(std::strerror(errno)));
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+// Serialises token commands of one directory (held until destruction).
+class DirLock {
+ public:
+  explicit DirLock(const std::string& dir) {
+    fd_ = ::open((dir + "/tokens.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the flock
+  }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  return Hex(md, len);
+}
+
+Result<std::vector<TokenEntry>> LoadTokens(const std::string& data_dir) {
+  auto text = ReadFile(TokensPath(data_dir));
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return std::vector<TokenEntry>{};
+    return text.status();
+  }
+  return Parse(*text);
+}
+
+Result<std::string> AddToken(const std::string& data_dir, TokenEntry entry) {
+  if (!ValidName(entry.name))
+    return Status::InvalidArgument("--name: '" + entry.name + "' must match [A-Za-z0-9_.-]{1,64}");
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Status::IoError("cannot create " + data_dir + ": " + ec.message());
+  DirLock lock(data_dir);
+  if (!lock.ok()) return Status::IoError("cannot lock " + data_dir + "/tokens.lock");
+  ASSIGN_OR_RETURN(std::vector<TokenEntry> tokens, LoadTokens(data_dir));
+  for (const auto& t : tokens)
+    if (t.name == entry.name && !t.revoked)
+      return Status::InvalidArgument("--name: a token named '" + entry.name + "' exists");
+  if (tokens.size() >= kTokensMax) return Status::ResourceExhausted("at most 10000 tokens");
+  unsigned char secret[32];
+  if (RAND_bytes(secret, sizeof secret) != 1) return Status::Internal("no random bytes");
+  std::string token = "rls_" + Hex(secret, sizeof secret);
+  entry.sha256 = Sha256Hex(token);
+  entry.created_at = FormatTimestamp(SystemClock()->Now());
+  entry.revoked = false;
+  // A revoked token's name may be reused: the old entry goes.
+  tokens.erase(std::remove_if(tokens.begin(), tokens.end(),
+                              [&](const TokenEntry& t) { return t.name == entry.name; }),
+               tokens.end());
+  tokens.push_back(std::move(entry));
+  RETURN_IF_ERROR(WriteAtomically(data_dir, Render(tokens)));
+  return token;
+}
+
+Status RevokeToken(const std::string& data_dir, const std::string& name) {
+  DirLock lock(data_dir);
+  if (!lock.ok()) return Status::NotFound("no token named '" + name + "'");
+  ASSIGN_OR_RETURN(std::vector<TokenEntry> tokens, LoadTokens(data_dir));
+  bool found = false;
+  for (auto& t : tokens)
+    if (t.name == name && !t.revoked) {
+      t.revoked = true;
+      found = true;
+    }
+  if (!found) return Status::NotFound("no live token named '" + name + "'");
+  return WriteAtomically(data_dir, Render(tokens));
+}
+
+std::optional<projections::Caller> TokenStore::Lookup(std::string_view secret) {
+  std::string hash = Sha256Hex(secret);
+  std::lock_guard<std::mutex> lock(mu_);
+  MaybeReload();
+  auto it = by_hash_.find(hash);
+  if (it == by_hash_.end()) return std::nullopt;
+  return it->second;
+}
+
+void TokenStore::MaybeReload() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - checked_ < std::chrono::milliseconds(kTokenReloadMs)) return;
+  checked_ = now;
+  struct stat st;
+  std::string identity;
+  if (::stat(TokensPath(data_dir_).c_str(), &st) == 0)
+    identity = std::to_string(st.st_ino) + "/" + std::to_string(st.st_size) + "/" +
+               std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  if (identity == identity_) return;
+  auto tokens = LoadTokens(data_dir_);
+  // A file that does not parse keeps the previous tokens (and is retried).
+  if (!tokens.ok()) return;
+  identity_ = identity;
+  by_hash_.clear();
+  for (const auto& t : *tokens) {
+    if (t.revoked) continue;
+    by_hash_[t.sha256] = projections::Caller{t.name, t.role, t.territory, t.org};
+  }
+}
+
+}  // namespace relais::server

@@ -1,0 +1,65 @@
+// API tokens (interfaces.md §1 `relais token`, §2 authentication).
+//
+// Tokens live in DIR/tokens.json, one object per token with the SHA-256 of
+// its secret: the secret itself is printed once by `token add` and never
+// stored. The file is replaced atomically (write to a temporary file, fsync,
+// rename), under an flock of DIR/tokens.lock so that two `token` commands do
+// not lose each other's change. A running server re-reads the file when its
+// identity (inode, size, mtime) changes, checked at most every 500 ms, so an
+// added or revoked token takes effect within a second without a restart.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "relais/projections/visibility.h"
+#include "relais/status.h"
+
+namespace relais::server {
+
+inline constexpr size_t kTokensMax = 10000;            // tokens in one store
+inline constexpr size_t kTokenFileBytesMax = 8 << 20;  // tokens.json
+inline constexpr int64_t kTokenReloadMs = 500;
+
+struct TokenEntry {
+  std::string name;  // [A-Za-z0-9_.-]{1,64}: becomes the actor id of writes
+  projections::Role role = projections::Role::kAuditor;
+  std::string territory;
+  std::string org;
+  std::string sha256;  // hex of SHA-256(secret)
+  std::string created_at;
+  bool revoked = false;
+};
+
+std::string Sha256Hex(std::string_view data);
+
+// Reads and writes the token file of one data directory.
+Result<std::vector<TokenEntry>> LoadTokens(const std::string& data_dir);
+// Adds a token; returns its secret. InvalidArgument when the name is taken by
+// a token that is not revoked.
+Result<std::string> AddToken(const std::string& data_dir, TokenEntry entry);
+// NotFound when no live token has that name.
+Status RevokeToken(const std::string& data_dir, const std::string& name);
+
+// The server's view: secret -> caller, reloaded when the file changes.
+// Thread-safe.
+class TokenStore {
+ public:
+  explicit TokenStore(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  // The caller a bearer secret belongs to; nullopt when unknown or revoked.
+  std::optional<projections::Caller> Lookup(std::string_view secret);
+
+ private:
+  void MaybeReload();
+  std::string data_dir_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point checked_{};
+  std::string identity_;  // inode/size/mtime of the file last loaded
+  std::unordered_map<std::string, projections::Caller> by_hash_;
+};
+
+}  // namespace relais::server
