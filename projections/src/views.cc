@@ -257,12 +257,43 @@ Result<std::string> HistoryJson(Engine& engine, const Subject& subject,
                               [&](const StoredEventView& v) { return v.record.position > p; }),
                events.end());
   if (events.empty()) return Status::NotFound("no event of " + subject.text + " is known at that time");
+  std::vector<bool> shown(events.size(), true);
+  std::vector<std::string> data;
+  data.reserve(events.size());
+  for (const auto& v : events) data.push_back(v.data_json);
+  return RenderHistory(subject, known_at, events, shown, data, false, pretty);
+}
+
+void WriteEnvelope(JsonWriter& w, const StoredEventView& v, std::string_view data_json) {
+  w.Key("position").Uint(v.record.position);
+  w.Key("version").Int(v.record.version);
+  w.Key("id").String(FormatUuid(v.record.id));
+  w.Key("type").String(EventTypeName(v.record.type));
+  w.Key("subject").String(v.subject.text);
+  w.Key("effectiveDate").String(FormatDate(v.record.effective));
+  w.Key("recordedAt").String(FormatTimestamp(v.record.recorded));
+  w.Key("actor").BeginObject();
+  w.Key("id").String(v.actor.id);
+  w.Key("role").String(v.actor.role);
+  w.Key("org").String(v.actor.org);
+  w.EndObject();
+  w.Key("data").Raw(data_json);
+  w.Key("hash").String(v.hash);
+}
+
+std::string RenderHistory(const Subject& subject, std::optional<Timestamp> known_at,
+                          const std::vector<StoredEventView>& events,
+                          const std::vector<bool>& shown, const std::vector<std::string>& data,
+                          bool filtered, bool pretty) {
+  // Links name only shown corrections: a hidden one stays hidden.
   struct Links {
     std::vector<std::string> corrected_by;
     std::optional<std::string> retracted_by;
   };
   std::unordered_map<std::string, Links> links;  // by target id text
-  for (const auto& v : events) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& v = events[i];
+    if (!shown[i]) continue;
     if (v.record.type == EventType::kEventCorrected)
       links[FormatUuid(v.record.fact.target_id)].corrected_by.push_back(FormatUuid(v.record.id));
     if (v.record.type == EventType::kEventRetracted)
@@ -277,26 +308,14 @@ Result<std::string> HistoryJson(Engine& engine, const Subject& subject,
   } else {
     w.Null();
   }
-  w.Key("filtered").Bool(false);
+  w.Key("filtered").Bool(filtered);
   w.Key("events").BeginArray();
-  for (const auto& v : events) {
-    std::string id = FormatUuid(v.record.id);
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!shown[i]) continue;
+    const auto& v = events[i];
     w.BeginObject();
-    w.Key("position").Uint(v.record.position);
-    w.Key("version").Int(v.record.version);
-    w.Key("id").String(id);
-    w.Key("type").String(EventTypeName(v.record.type));
-    w.Key("subject").String(v.subject.text);
-    w.Key("effectiveDate").String(FormatDate(v.record.effective));
-    w.Key("recordedAt").String(FormatTimestamp(v.record.recorded));
-    w.Key("actor").BeginObject();
-    w.Key("id").String(v.actor.id);
-    w.Key("role").String(v.actor.role);
-    w.Key("org").String(v.actor.org);
-    w.EndObject();
-    w.Key("data").Raw(v.data_json);
-    w.Key("hash").String(v.hash);
-    const Links& l = links[id];
+    WriteEnvelope(w, v, data[i]);
+    const Links& l = links[FormatUuid(v.record.id)];
     w.Key("correctedBy").BeginArray();
     for (const auto& c : l.corrected_by) w.String(c);
     w.EndArray();
@@ -309,6 +328,22 @@ Result<std::string> HistoryJson(Engine& engine, const Subject& subject,
     w.EndObject();
   }
   w.EndArray();
+  w.EndObject();
+  return w.Take();
+}
+
+std::string VerifyJson(const VerifyReport& r) {
+  JsonWriter w;
+  w.BeginObject();
+  if (r.ok) {
+    w.Key("ok").Bool(true);
+    w.Key("events").Int(r.events);
+    w.Key("head").String(r.head);
+  } else {
+    w.Key("ok").Bool(false);
+    w.Key("firstBadPosition").Uint(r.first_bad_position);
+    w.Key("problem").String(r.problem);
+  }
   w.EndObject();
   return w.Take();
 }

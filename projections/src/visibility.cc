@@ -172,23 +172,6 @@ std::string DropKeys(std::string_view data_json, const std::vector<std::string>&
 }
 
 // The envelope of interfaces.md `relais history`, without the links.
-void WriteEnvelope(JsonWriter& w, const StoredEventView& v, std::string_view data_json) {
-  w.Key("position").Uint(v.record.position);
-  w.Key("version").Int(v.record.version);
-  w.Key("id").String(FormatUuid(v.record.id));
-  w.Key("type").String(EventTypeName(v.record.type));
-  w.Key("subject").String(v.subject.text);
-  w.Key("effectiveDate").String(FormatDate(v.record.effective));
-  w.Key("recordedAt").String(FormatTimestamp(v.record.recorded));
-  w.Key("actor").BeginObject();
-  w.Key("id").String(v.actor.id);
-  w.Key("role").String(v.actor.role);
-  w.Key("org").String(v.actor.org);
-  w.EndObject();
-  w.Key("data").Raw(data_json);
-  w.Key("hash").String(v.hash);
-}
-
 // Tenancy staff never read the free-text reason of a correction or a
 // retraction (personal data of a social event's author).
 std::string DataFor(const Caller& caller, const StoredEventView& v, bool* filtered) {
@@ -289,54 +272,10 @@ Result<FilteredView> HistoryFor(Engine& engine, const Caller& caller, const Subj
     shown[i] = ClassVisible(caller, ClassOf(events[i].record, records), scope);
     if (!shown[i]) filtered = true;
   }
-  // Links name only corrections the caller sees: a hidden one stays hidden.
-  struct Links {
-    std::vector<std::string> corrected_by;
-    std::optional<std::string> retracted_by;
-  };
-  std::unordered_map<std::string, Links> links;
-  for (size_t i = 0; i < events.size(); ++i) {
-    const auto& v = events[i];
-    if (!shown[i]) continue;
-    if (v.record.type == EventType::kEventCorrected)
-      links[FormatUuid(v.record.fact.target_id)].corrected_by.push_back(FormatUuid(v.record.id));
-    if (v.record.type == EventType::kEventRetracted)
-      links[FormatUuid(v.record.fact.target_id)].retracted_by = FormatUuid(v.record.id);
-  }
-  std::string body;
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("subject").String(subject.text);
-  w.Key("knownAt");
-  if (known_at) {
-    w.String(FormatTimestamp(*known_at));
-  } else {
-    w.Null();
-  }
-  JsonWriter ev;
-  ev.BeginArray();
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (!shown[i]) continue;
-    const auto& v = events[i];
-    ev.BeginObject();
-    WriteEnvelope(ev, v, DataFor(caller, v, &filtered));
-    const Links& l = links[FormatUuid(v.record.id)];
-    ev.Key("correctedBy").BeginArray();
-    for (const auto& c : l.corrected_by) ev.String(c);
-    ev.EndArray();
-    ev.Key("retractedBy");
-    if (l.retracted_by) {
-      ev.String(*l.retracted_by);
-    } else {
-      ev.Null();
-    }
-    ev.EndObject();
-  }
-  ev.EndArray();
-  w.Key("filtered").Bool(filtered);
-  w.Key("events").Raw(ev.str());
-  w.EndObject();
-  out.json = w.Take();
+  std::vector<std::string> data(events.size());
+  for (size_t i = 0; i < events.size(); ++i)
+    if (shown[i]) data[i] = DataFor(caller, events[i], &filtered);
+  out.json = RenderHistory(subject, known_at, events, shown, data, filtered, false);
   out.access = filtered ? Access::kFiltered : Access::kAllowed;
   return out;
 }

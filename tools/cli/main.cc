@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 #include "generate/generator.h"
@@ -222,22 +223,18 @@ std::optional<Subject> ParseSubjectArg(const std::string& text, int* exit_code) 
 
 void PrintNotFound() { std::printf("{\"error\":{\"code\":\"not_found\"}}\n"); }
 
-int RunStatus(const std::string& dir, const std::string& subject_text, const TimeOptions& times,
-              bool pretty) {
+// status and history: parse the subject and the times, open read-only, print
+// the view, or the contract's not_found answer (exit 5).
+int RunView(const std::string& dir, const std::string& subject_text, const TimeOptions& times,
+            const std::function<Result<std::string>(Engine&, const Subject&,
+                                                    const projections::ViewTime&)>& view) {
   projections::ViewTime t;
   if (auto rc = ParseTimes(times, &t)) return *rc;
   int rc = 0;
   auto subject = ParseSubjectArg(subject_text, &rc);
   if (!subject) return rc;
   auto engine = OpenEngine(dir, true);
-  if (!engine.ok()) {
-    if (engine.status().code() == StatusCode::kNotFound) {
-      PrintNotFound();
-      return kExitNotFound;
-    }
-    return Fail(engine.status());
-  }
-  auto json = projections::StatusJson(**engine, *subject, t, Today(), pretty);
+  Result<std::string> json = engine.ok() ? view(**engine, *subject, t) : engine.status();
   if (!json.ok()) {
     if (json.status().code() == StatusCode::kNotFound) {
       PrintNotFound();
@@ -249,31 +246,20 @@ int RunStatus(const std::string& dir, const std::string& subject_text, const Tim
   return kExitOk;
 }
 
+int RunStatus(const std::string& dir, const std::string& subject_text, const TimeOptions& times,
+              bool pretty) {
+  return RunView(dir, subject_text, times,
+                 [&](Engine& e, const Subject& s, const projections::ViewTime& t) {
+                   return projections::StatusJson(e, s, t, Today(), pretty);
+                 });
+}
+
 int RunHistory(const std::string& dir, const std::string& subject_text, const TimeOptions& times,
                bool pretty) {
-  projections::ViewTime t;
-  if (auto rc = ParseTimes(times, &t)) return *rc;
-  int rc = 0;
-  auto subject = ParseSubjectArg(subject_text, &rc);
-  if (!subject) return rc;
-  auto engine = OpenEngine(dir, true);
-  if (!engine.ok()) {
-    if (engine.status().code() == StatusCode::kNotFound) {
-      PrintNotFound();
-      return kExitNotFound;
-    }
-    return Fail(engine.status());
-  }
-  auto json = projections::HistoryJson(**engine, *subject, t.known_at, pretty);
-  if (!json.ok()) {
-    if (json.status().code() == StatusCode::kNotFound) {
-      PrintNotFound();
-      return kExitNotFound;
-    }
-    return Fail(json.status());
-  }
-  std::printf("%s\n", json->c_str());
-  return kExitOk;
+  return RunView(dir, subject_text, times,
+                 [&](Engine& e, const Subject& s, const projections::ViewTime& t) {
+                   return projections::HistoryJson(e, s, t.known_at, pretty);
+                 });
 }
 
 int RunVerify(const std::string& dir) {
@@ -282,19 +268,7 @@ int RunVerify(const std::string& dir) {
   Progress progress("verify");
   VerifyReport r = (*engine)->Verify([&](Position p, Position) { progress.Update(p, "events"); });
   progress.Done();
-  JsonWriter w;
-  w.BeginObject();
-  if (r.ok) {
-    w.Key("ok").Bool(true);
-    w.Key("events").Int(r.events);
-    w.Key("head").String(r.head);
-  } else {
-    w.Key("ok").Bool(false);
-    w.Key("firstBadPosition").Uint(r.first_bad_position);
-    w.Key("problem").String(r.problem);
-  }
-  w.EndObject();
-  std::printf("%s\n", w.str().c_str());
+  std::printf("%s\n", projections::VerifyJson(r).c_str());
   return r.ok ? kExitOk : kExitVerify;
 }
 

@@ -326,19 +326,7 @@ Response Report(State& s, const Caller& caller, const Query& q) {
 Response Verify(State& s, const Caller& caller) {
   if (!projections::MayVerify(caller)) return Forbidden("the token may not run verify");
   VerifyReport r = s.engine->Verify({});
-  JsonWriter w;
-  w.BeginObject();
-  if (r.ok) {
-    w.Key("ok").Bool(true);
-    w.Key("events").Int(r.events);
-    w.Key("head").String(r.head);
-  } else {
-    w.Key("ok").Bool(false);
-    w.Key("firstBadPosition").Uint(r.first_bad_position);
-    w.Key("problem").String(r.problem);
-  }
-  w.EndObject();
-  return Json(w.Take());
+  return Json(projections::VerifyJson(r));
 }
 
 Response Audit(State& s, const Caller& caller, const Query& q) {

@@ -8,6 +8,7 @@
 
 #include "relais/domain.h"
 #include "relais/engine.h"
+#include "relais/json_writer.h"
 #include "relais/status.h"
 #include "relais/types.h"
 
@@ -32,6 +33,18 @@ Result<std::string> StatusJson(Engine& engine, const Subject& subject, const Vie
 // interfaces.md §1 `relais history`.
 Result<std::string> HistoryJson(Engine& engine, const Subject& subject,
                                 std::optional<Timestamp> known_at, bool pretty);
+
+// History rendering shared by `relais history` and the role-filtered reads of
+// the server: the events with shown[i], each with data[i] as its `data`, and
+// their correctedBy / retractedBy links among the shown events.
+std::string RenderHistory(const Subject& subject, std::optional<Timestamp> known_at,
+                          const std::vector<StoredEventView>& events,
+                          const std::vector<bool>& shown, const std::vector<std::string>& data,
+                          bool filtered, bool pretty);
+// One event's envelope keys (position ... hash), `data_json` as its data.
+void WriteEnvelope(JsonWriter& w, const StoredEventView& v, std::string_view data_json);
+// `relais verify` / GET /v1/verify.
+std::string VerifyJson(const VerifyReport& r);
 
 // The household state folded for (D, T); `found` false when the stream has no
 // event known at T.
