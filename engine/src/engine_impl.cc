@@ -1170,7 +1170,11 @@ void EngineImpl::WriterLoop() {
       std::lock_guard<std::mutex> lock(queue_mu_);
       more_waiting = !queue_.empty();
     }
-    if (more_waiting) {
+    // Durable groups are not pipelined: their fsync dominates, and while the
+    // writer waits for it the queue fills, so the next group is larger and
+    // one fsync acknowledges more requests. Bulk (non-synced) groups are
+    // CPU-bound: writing one while judging the next uses both cores.
+    if (more_waiting && !g.sync) {
       // Write this group on the committer thread while the next is judged.
       committer_.Start([this, f = flight.get()] { return Commit(f->g); });
       inflight = std::move(flight);
