@@ -20,7 +20,7 @@ i=0
 while IFS= read -r line; do
   printf '%s' "$line" > "$corpus/example-$i.json"
   i=$((i + 1))
-done < ../shared/spec/examples/journey.ndjson || true
+done < tests/data/examples/journey.ndjson
 cd build-fuzz
 ASAN_OPTIONS=detect_leaks=0 ./tests/request_fuzz -max_total_time="$seconds" -max_len=4096 corpus-request
 ASAN_OPTIONS=detect_leaks=0 ./tests/stored_event_fuzz -max_total_time="$seconds" -max_len=4096 corpus-stored

@@ -87,6 +87,7 @@ class JourneyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto lines = Lines(ReadFile(kDir + "journey.ndjson"));
+    ASSERT_EQ(lines.size(), 40u) << "the worked example has 40 lines";
     for (const auto& l : lines) outcomes_.push_back(Import(*f_.engine, l));
   }
   EngineFixture f_;

@@ -26,6 +26,8 @@ TempDir::~TempDir() {
 
 std::string ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
+  // A missing fixture must fail the test, not make it pass on nothing.
+  if (!f) ADD_FAILURE() << "cannot read test data " << path;
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
