@@ -87,6 +87,14 @@ echo "... ($(wc -l <"$history_file") lines in all)" >&2
 step "Status of dwelling/$dwelling, with its tenancy history: relais status dwelling/$dwelling --pretty"
 "$relais" --data "$data_dir" status "dwelling/$dwelling" --pretty
 
+# The data set ends before today: report as of its last recorded day.
+as_of=$(tail -n 1 "$ndjson" | grep -o '"effectiveDate": *"[0-9-]*"' | tail -n 1 | grep -o '[0-9-]\{10\}')
+step "Evaluation report as of $as_of (CSV, first columns): relais report --as-of $as_of --format csv"
+"$relais" --data "$data_dir" report --as-of "$as_of" --format csv | cut -d, -f1-4,17-22
+html="${TMPDIR:-/tmp}/relais-demo-report.html"
+"$relais" --data "$data_dir" report --as-of "$as_of" --format html > "$html"
+echo "the same report as a printable page with charts: $html" >&2
+
 step "Verifying the hash chain and the indexes: relais verify"
 "$relais" --data "$data_dir" verify
 
