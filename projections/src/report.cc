@@ -685,6 +685,16 @@ std::string LineChart(const std::string& title, const std::vector<std::string>& 
   int64_t max_v = 1;
   for (const auto& [name, v] : lines)
     for (int64_t x : v) max_v = std::max(max_v, x);
+  // Round the axis up to 1, 2, 4, 5 or 8 times a power of ten: gridlines
+  // at quarters of it read well, and the curve keeps most of the height.
+  [&] {
+    for (int64_t power = 1;; power *= 10)
+      for (int64_t m : {1, 2, 4, 5, 8})
+        if (max_v <= m * power) {
+          max_v = m * power;
+          return;
+        }
+  }();
   const double plot_w = width - left - right, plot_h = height - top - bottom;
   auto X = [&](size_t i) { return left + (months.size() <= 1 ? 0.0 : plot_w * i / (months.size() - 1)); };
   auto Y = [&](int64_t v) { return top + plot_h - plot_h * static_cast<double>(v) / static_cast<double>(max_v); };
