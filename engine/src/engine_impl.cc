@@ -1701,6 +1701,9 @@ VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& p
   crypto::Hash prev{};
   Position expected = 1;
   std::unordered_map<std::string, StreamVersion> versions;
+  // (dwelling, household) pairs the household events name: the ref index
+  // must hold each of them.
+  std::set<std::string> expected_refs;
   Status st = store_->Scan(log::Store::kLog, {}, {}, [&](std::string_view key, std::string_view value) {
     Position p = key.size() == 8 ? log::GetBE64(key) : 0;
     if (p != expected) {
@@ -1728,6 +1731,11 @@ VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& p
       return false;
     }
     std::string subject = se.getSubject().cStr();
+    if (subject.rfind("household/", 0) == 0) {
+      std::string why;
+      Fact f = codec::ToFact(se.getData(), *ParseSubject(subject, &why));
+      if (!f.dwelling_id.empty()) expected_refs.insert(log::RefKey(f.dwelling_id, subject.substr(10)));
+    }
     StreamVersion& v = versions.try_emplace(subject, -1).first->second;
     if (static_cast<StreamVersion>(se.getVersion()) != v + 1) {
       bad(p, "stream " + subject + " version " + std::to_string(se.getVersion()) +
@@ -1777,6 +1785,25 @@ VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& p
       }
       return true;
     });
+  // The ref index: every pair a household event names is there, and every
+  // entry names a household stream of the log (a correction may add a pair
+  // its target did not name, so extra pairs of known households are fine).
+  if (st.ok() && rep.ok)
+    st = store_->Scan(log::Store::kRef, {}, {}, [&](std::string_view k, std::string_view) {
+      size_t zero = k.find('\0');
+      std::string household = zero == std::string_view::npos ? "" : "household/" + std::string(k.substr(zero + 1));
+      if (!versions.count(household)) {
+        bad(rep.events, "the dwelling reference index names a household with no event: " + household);
+        return false;
+      }
+      expected_refs.erase(std::string(k));
+      return true;
+    });
+  if (st.ok() && rep.ok && !expected_refs.empty()) {
+    const std::string& missing = *expected_refs.begin();
+    bad(rep.events, "the dwelling reference index lacks household " + missing.substr(missing.find('\0') + 1) +
+                        " for dwelling " + missing.substr(0, missing.find('\0')));
+  }
   if (!st.ok()) bad(expected, st.message());
   if (rep.ok && (stream_entries != rep.events || id_entries != rep.events))
     bad(rep.events, "the indexes hold " + std::to_string(stream_entries) + " stream and " +

@@ -148,6 +148,31 @@ TEST(EngineTest, VerifyFindsABrokenIndex) {
   EXPECT_NE(r.problem.find("stream index"), std::string::npos);
 }
 
+TEST(EngineTest, VerifyFindsAMissingDwellingReference) {
+  EngineFixture f;
+  ASSERT_EQ(Import(*f.engine, Ev(1, "DwellingRegistered", "dwelling/D1", "2015-01-01",
+                                 R"({"territory":"lille","commune":"Lille","typology":"T2","adaptations":[],"rentCents":1})"))
+                .kind,
+            AppendOutcome::Kind::kAccepted);
+  ASSERT_EQ(Import(*f.engine, RegisterHousehold(2, "H1")).kind, AppendOutcome::Kind::kAccepted);
+  ASSERT_EQ(Import(*f.engine, Ev(3, "OccupancyStarted", "household/H1", "2015-02-01",
+                                 R"({"dwellingId":"D1","contract":"direct_lease","rentCents":1,"preexisting":true})"))
+                .kind,
+            AppendOutcome::Kind::kAccepted);
+  EXPECT_TRUE(f.engine->Verify({}).ok);
+  f.engine->Close();
+  f.engine.reset();
+  {
+    RawLog raw(f.options.data_dir);
+    ASSERT_TRUE(raw.db->Delete({}, raw.handles[4], log::RefKey("D1", "H1")).ok());
+  }
+  auto e = Engine::Open(f.options);
+  ASSERT_TRUE(e.ok());
+  VerifyReport r = (*e)->Verify({});
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("dwelling reference"), std::string::npos) << r.problem;
+}
+
 TEST(EngineTest, AHeldDirectoryIsAClearError) {
   EngineFixture f;
   auto second = Engine::Open(f.options);
