@@ -1704,6 +1704,7 @@ VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& p
   // (dwelling, household) pairs the household events name: the ref index
   // must hold each of them.
   std::set<std::string> expected_refs;
+  int64_t last_recorded = INT64_MIN;
   Status st = store_->Scan(log::Store::kLog, {}, {}, [&](std::string_view key, std::string_view value) {
     Position p = key.size() == 8 ? log::GetBE64(key) : 0;
     if (p != expected) {
@@ -1730,6 +1731,12 @@ VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& p
       bad(p, "the event's position field disagrees with its key");
       return false;
     }
+    // Transaction time never goes back (events.md §1; PositionAt relies on it).
+    if (se.getRecordedAt() < last_recorded) {
+      bad(p, "recordedAt is earlier than the previous event's");
+      return false;
+    }
+    last_recorded = se.getRecordedAt();
     std::string subject = se.getSubject().cStr();
     if (subject.rfind("household/", 0) == 0) {
       std::string why;
