@@ -493,17 +493,24 @@ class EngineImpl : public Engine {
       if (warmed_) return Status::Ok();
     }
     Position head = GetHead().position;
+    // The log is scanned in two halves on two threads: decoding an event
+    // into its record is the cost, not reading it. Each stream's vector gets
+    // its exact final size up front, from the stream index (growing a
+    // million small vectors by doubling would leave a third of the memory as
+    // slack), and each half writes its own slots of it: the first half from
+    // index 0, the second from the count of the stream's events in the first.
+    const Position mid = head >= 20000 ? head / 2 : head;
     struct Loading {
       Subject subject;
       std::vector<EventRecord> records;
+      size_t next_first = 0;   // written by the first half only
+      size_t next_second = 0;  // written by the second half only
+      size_t in_first = 0;
     };
     std::unordered_map<std::string, Loading> streams;
-    // Every record vector gets its exact size up front (from the stream
-    // index): growing a million small vectors by doubling would leave a third
-    // of the memory as slack and fragments.
     {
       std::string last_subject;
-      size_t count = 0;
+      size_t count = 0, in_first = 0;
       Status bad;
       auto flush = [&] {
         if (count == 0) return;
@@ -512,60 +519,88 @@ class EngineImpl : public Engine {
         auto subject = ParseSubject(last_subject, &why);
         if (!subject) bad = Status::Corruption("the stream index names an invalid subject: " + why);
         if (subject) l.subject = std::move(*subject);
-        l.records.reserve(count);
-        count = 0;
+        l.records.resize(count);
+        l.next_second = l.in_first = in_first;
+        count = in_first = 0;
       };
-      RETURN_IF_ERROR(store_->Scan(log::Store::kStream, {}, {}, [&](std::string_view k, std::string_view) {
+      RETURN_IF_ERROR(store_->Scan(log::Store::kStream, {}, {}, [&](std::string_view k, std::string_view v) {
         std::string_view subject = k.substr(0, k.find('\0'));
         if (subject != last_subject) {
           flush();
           last_subject.assign(subject);
         }
-        ++count;
+        Position p = v.size() == 8 ? log::GetBE64(v) : 0;
+        if (p >= 1 && p <= head) {  // later appends are not part of this load
+          ++count;
+          in_first += p <= mid;
+        }
         return true;
       }));
       flush();
       RETURN_IF_ERROR(bad);
     }
-    std::unordered_set<std::string> corrected;  // streams with corrections: reloaded whole
-    std::vector<uint64_t> buf;  // capnp::word is not movable: plain words
-    std::string subject_text;
-    Status inner;
-    Position last = 0;
-    RETURN_IF_ERROR(store_->Scan(log::Store::kLog, {}, {}, [&](std::string_view, std::string_view v) {
-      if (v.size() < log::kHashBytes + 8 || (v.size() - log::kHashBytes) % 8) {
-        inner = Status::Corruption("stored event has a bad length");
-        return false;
-      }
-      buf.resize((v.size() - log::kHashBytes) / 8);
-      std::memcpy(buf.data(), v.data() + log::kHashBytes, buf.size() * 8);
-      kj::ArrayPtr<const capnp::word> segment(reinterpret_cast<const capnp::word*>(buf.data()), buf.size());
-      if (auto bad = codec::CheckStoredEvent(segment)) {
-        inner = Status::Corruption(*bad);
-        return false;
-      }
-      capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1));
-      auto se = reader.getRoot<schema::StoredEvent>();
-      auto text = se.getSubject();
-      subject_text.assign(text.cStr(), text.size());
-      auto [it, inserted] = streams.try_emplace(subject_text);
-      Loading& loading = it->second;
-      if (loading.subject.text.empty()) {  // not in the index (yet): a late append
-        std::string why;
-        auto subject = ParseSubject(subject_text, &why);
-        if (!subject) {
-          inner = Status::Corruption("stored subject is invalid: " + why);
+    struct Half {
+      std::unordered_set<std::string> corrected;
+      Status status;
+    };
+    auto scan = [&](Position from, Position to, bool first_half, Half& half) {
+      std::vector<uint64_t> buf;  // capnp::word is not movable: plain words
+      std::string subject_text;
+      Status st = store_->Scan(log::Store::kLog, {}, log::PositionKey(from), [&](std::string_view, std::string_view v) {
+        if (v.size() < log::kHashBytes + 8 || (v.size() - log::kHashBytes) % 8) {
+          half.status = Status::Corruption("stored event has a bad length");
           return false;
         }
-        loading.subject = std::move(*subject);
-      }
-      loading.records.push_back(RecordOf(se, loading.subject));
-      if (IsCorrection(loading.records.back().type)) corrected.insert(subject_text);
-      last = se.getPosition();
-      if (progress && last % 100000 == 0) progress(last, head);
-      return last < head;
-    }));
-    RETURN_IF_ERROR(inner);
+        buf.resize((v.size() - log::kHashBytes) / 8);
+        std::memcpy(buf.data(), v.data() + log::kHashBytes, buf.size() * 8);
+        kj::ArrayPtr<const capnp::word> segment(reinterpret_cast<const capnp::word*>(buf.data()), buf.size());
+        if (auto bad = codec::CheckStoredEvent(segment)) {
+          half.status = Status::Corruption(*bad);
+          return false;
+        }
+        capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1));
+        auto se = reader.getRoot<schema::StoredEvent>();
+        const Position p = se.getPosition();
+        if (p > to) return false;
+        auto text = se.getSubject();
+        subject_text.assign(text.cStr(), text.size());
+        // Read-only lookups: both halves share the map and never modify it;
+        // each writes only its own counter and its own slots.
+        auto it = streams.find(subject_text);
+        if (it == streams.end()) {
+          half.status = Status::Corruption("the stream index lacks the event at position " + std::to_string(p));
+          return false;
+        }
+        Loading& loading = it->second;
+        size_t& next = first_half ? loading.next_first : loading.next_second;
+        size_t end = first_half ? loading.in_first : loading.records.size();
+        if (next >= end) {
+          half.status = Status::Corruption("the stream index does not match the log at position " + std::to_string(p));
+          return false;
+        }
+        EventRecord& r = loading.records[next++];
+        r = RecordOf(se, loading.subject);
+        if (IsCorrection(r.type)) half.corrected.insert(subject_text);
+        if (progress && p % 100000 == 0) progress(p, head);
+        return p < to;
+      });
+      if (!st.ok() && half.status.ok()) half.status = st;
+    };
+    Half first, second;
+    if (mid < head) {
+      std::thread other([&] { scan(mid + 1, head, false, second); });
+      scan(1, mid, true, first);
+      other.join();
+    } else if (head > 0) {
+      scan(1, head, true, first);
+    }
+    RETURN_IF_ERROR(first.status);
+    RETURN_IF_ERROR(second.status);
+    for (const auto& [text, l] : streams)
+      if (l.next_first != l.in_first || l.next_second != l.records.size())
+        return Status::Corruption("the stream index of " + text + " does not match the log");
+    std::unordered_set<std::string> corrected = std::move(first.corrected);
+    corrected.insert(second.corrected.begin(), second.corrected.end());
     // Streams with corrections need their stored data to fold them: read them
     // back with sorted multi-gets, a bounded batch of streams at a time.
     std::vector<std::string> corrected_list(corrected.begin(), corrected.end());
