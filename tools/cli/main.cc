@@ -367,6 +367,7 @@ int RunGenerate(const tools::GenOptions& options, const std::string& out_file) {
 int Main(int argc, char** argv) {
   CLI::App app{"relais: an event-sourced case-tracking engine for accompanied social housing"};
   app.require_subcommand(1);
+  app.fallthrough();  // --data is global: accepted before or after the command
   std::string data_dir = "./relais-data";
   app.add_option("--data", data_dir, "data directory (created on first write)")
       ->capture_default_str();
