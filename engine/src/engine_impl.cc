@@ -234,6 +234,7 @@ class EngineImpl : public Engine {
       }
     }
     if (ready.empty()) return futures;
+    if (ready.size() == 1 && options.sync && LeadAppend(ready[0])) return futures;
     std::unique_lock<std::mutex> lock(queue_mu_);
     for (auto& req : ready) {
       queue_space_cv_.wait(lock, [&] { return queue_.size() < kWriterQueueMax || stopping_; });
@@ -248,6 +249,33 @@ class EngineImpl : public Engine {
     }
     queue_cv_.notify_one();
     return futures;
+  }
+
+  // A durable request that finds the writer idle (nothing queued, nothing in
+  // flight) is judged and written on the caller's own thread, as RocksDB's
+  // write thread lets its leader write: a lone append then costs its fsync,
+  // not two thread hand-offs. Returns false (and leaves `req`) otherwise.
+  bool LeadAppend(std::unique_ptr<Request>& req) {
+    std::unique_lock<std::mutex> writing(writer_mu_, std::try_to_lock);
+    if (!writing.owns_lock()) return false;
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      if (!queue_.empty() || stopping_) return false;
+    }
+    if (!failed_.ok()) return false;  // the writer thread answers with the error
+    Flight flight;
+    flight.g.next_position = w_next_position_;
+    flight.g.last_hash = w_last_hash_;
+    flight.g.last_recorded = w_last_recorded_;
+    flight.outcomes.push_back(Judge(*req, flight.g));
+    if (flight.outcomes.back().kind == AppendOutcome::Kind::kAccepted) flight.g.sync = true;
+    flight.batch.push_back(std::move(req));
+    if (flight.g.batch.Count() > 0) {
+      Finish(flight, Commit(flight.g));
+    } else {
+      Answer(flight);
+    }
+    return true;
   }
 
   // Parses a request on the caller's thread. Returns the answer when it is
@@ -378,6 +406,8 @@ class EngineImpl : public Engine {
     head_cv_.notify_all();
     if (writer_.joinable()) {
       writer_.join();
+      // A caller leading its own append finishes before the store closes.
+      std::lock_guard<std::mutex> writing(writer_mu_);
       // A clean close leaves no log to replay: the next open is quick.
       if (failed_.ok()) (void)store_->FlushMemtables();
     }
@@ -1009,6 +1039,10 @@ class EngineImpl : public Engine {
     std::thread thread_;
   };
 
+  // Whoever judges and writes holds it: the writer thread, or a caller
+  // leading its own append (LeadAppend). Guards the writer state below
+  // (w_*, folds_, failed_) and the publication of records.
+  std::mutex writer_mu_;
   std::mutex queue_mu_;
   std::condition_variable queue_cv_, queue_space_cv_;
   std::deque<std::unique_ptr<Request>> queue_;
@@ -1149,6 +1183,9 @@ void EngineImpl::Finish(Flight& f, const Status& written) {
 void EngineImpl::WriterLoop() {
   pthread_setname_np(pthread_self(), "relais-writer");
   std::unique_ptr<Flight> inflight;
+  // Held while this thread judges, writes or has a group in flight: a caller
+  // that finds the writer idle may then write its own request (LeadAppend).
+  std::unique_lock<std::mutex> writing(writer_mu_, std::defer_lock);
   for (;;) {
     std::vector<std::unique_ptr<Request>> batch;
     {
@@ -1160,6 +1197,7 @@ void EngineImpl::WriterLoop() {
         inflight.reset();
         continue;
       }
+      if (!inflight && writing.owns_lock()) writing.unlock();
       queue_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty() && stopping_) return;
       // Take everything waiting: these requests share one write and one sync.
@@ -1169,6 +1207,7 @@ void EngineImpl::WriterLoop() {
       }
     }
     queue_space_cv_.notify_all();
+    if (!writing.owns_lock()) writing.lock();
 
     auto flight = std::make_unique<Flight>();
     Group& g = flight->g;
