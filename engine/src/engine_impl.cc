@@ -901,7 +901,6 @@ class EngineImpl : public Engine {
     std::unordered_map<Position, const GroupEvent*> by_position;
     std::set<std::pair<std::string, std::string>> new_refs;  // (dwelling, household)
     bool sync = false;
-    bool keys_created = false;
     // The chain's tip including the requests accepted so far in this group.
     Position next_position = 1;
     crypto::Hash last_hash{};
@@ -1428,7 +1427,7 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
   // --- expectedVersion, per stream, in array order.
   Working w;
   std::map<std::string, std::shared_ptr<StreamEntry>> entries;
-  std::map<std::string, StreamVersion> version;
+  std::map<std::string, StreamVersion> version, first_version;
   for (const auto& e : events) {
     if (!entries.count(e.subject.text)) {
       auto entry = LoadedEntry(e.subject);
@@ -1439,6 +1438,7 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
       if (!working.ok()) return engine_error(working.status());
       StreamVersion v = static_cast<StreamVersion>(working->size()) - 1;
       version[e.subject.text] = v;
+      first_version[e.subject.text] = v + 1;  // the version of its first new event
       w.order.push_back(e.subject.text);
     }
     StreamVersion& cur = version[e.subject.text];
@@ -1494,16 +1494,6 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
 
   // --- the rules: build the request's records at their tentative positions.
   const Position next = g.next_position;
-  std::map<std::string, StreamVersion> first_version;
-  for (size_t i = 0; i < events.size(); ++i) {
-    const auto& e = events[i];
-    if (!first_version.count(e.subject.text)) {
-      StreamVersion count = 0;
-      for (const auto& x : events)
-        if (x.subject == e.subject) ++count;
-      first_version[e.subject.text] = version[e.subject.text] - count + 1;
-    }
-  }
   std::vector<EventRecord*> fresh_ptrs(events.size());
   {
     std::map<std::string, StreamVersion> v = first_version;
