@@ -247,8 +247,8 @@ Result<std::string> StatusJson(Engine& engine, const Subject& subject, const Vie
   return w.Take();
 }
 
-Result<std::string> HistoryJson(Engine& engine, const Subject& subject,
-                                std::optional<Timestamp> known_at, bool pretty) {
+Result<std::vector<StoredEventView>> EventsKnownAt(Engine& engine, const Subject& subject,
+                                                   std::optional<Timestamp> known_at) {
   ViewTime t;
   t.known_at = known_at;
   ASSIGN_OR_RETURN(Position p, KnownAtPosition(engine, t));
@@ -257,6 +257,12 @@ Result<std::string> HistoryJson(Engine& engine, const Subject& subject,
                               [&](const StoredEventView& v) { return v.record.position > p; }),
                events.end());
   if (events.empty()) return Status::NotFound("no event of " + subject.text + " is known at that time");
+  return events;
+}
+
+Result<std::string> HistoryJson(Engine& engine, const Subject& subject,
+                                std::optional<Timestamp> known_at, bool pretty) {
+  ASSIGN_OR_RETURN(std::vector<StoredEventView> events, EventsKnownAt(engine, subject, known_at));
   std::vector<bool> shown(events.size(), true);
   std::vector<std::string> data;
   data.reserve(events.size());

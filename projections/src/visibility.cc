@@ -253,15 +253,7 @@ Result<FilteredView> HistoryFor(Engine& engine, const Caller& caller, const Subj
     out.access = Access::kForbidden;
     return out;
   }
-  ViewTime t;
-  t.known_at = known_at;
-  ASSIGN_OR_RETURN(Position p, KnownAtPosition(engine, t));
-  ASSIGN_OR_RETURN(std::vector<StoredEventView> events, engine.ReadStreamEvents(subject));
-  events.erase(std::remove_if(events.begin(), events.end(),
-                              [&](const StoredEventView& v) { return v.record.position > p; }),
-               events.end());
-  if (events.empty())
-    return Status::NotFound("no event of " + subject.text + " is known at that time");
+  ASSIGN_OR_RETURN(std::vector<StoredEventView> events, EventsKnownAt(engine, subject, known_at));
   std::vector<const EventRecord*> records;
   records.reserve(events.size());
   for (const auto& v : events) records.push_back(&v.record);

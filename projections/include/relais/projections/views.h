@@ -34,6 +34,11 @@ Result<std::string> StatusJson(Engine& engine, const Subject& subject, const Vie
 Result<std::string> HistoryJson(Engine& engine, const Subject& subject,
                                 std::optional<Timestamp> known_at, bool pretty);
 
+// The events of a stream that exist at T (position order); NotFound when
+// none does.
+Result<std::vector<StoredEventView>> EventsKnownAt(Engine& engine, const Subject& subject,
+                                                   std::optional<Timestamp> known_at);
+
 // History rendering shared by `relais history` and the role-filtered reads of
 // the server: the events with shown[i], each with data[i] as its `data`, and
 // their correctedBy / retractedBy links among the shown events.
