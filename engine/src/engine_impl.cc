@@ -468,23 +468,11 @@ class EngineImpl : public Engine {
   }
 
   Result<std::vector<StoredEventView>> ReadStreamEvents(const Subject& subject) override {
-    std::vector<std::string> keys;
-    RETURN_IF_ERROR(store_->Scan(log::Store::kStream, log::StreamPrefix(subject.text), {},
-                                 [&](std::string_view, std::string_view v) {
-                                   keys.push_back(std::string(v.substr(0, 8)));
-                                   return true;
-                                 }));
-    std::vector<std::string> values;
-    std::vector<bool> found;
-    RETURN_IF_ERROR(store_->MultiGet(log::Store::kLog, keys, &values, &found));
+    ASSIGN_OR_RETURN(std::vector<std::string> values, StreamValues(subject));
     std::vector<StoredEventView> out;
     out.reserve(values.size());
-    for (size_t i = 0; i < values.size(); ++i) {
-      if (!found[i])
-        return Status::Corruption("the stream index of " + subject.text +
-                                  " names a missing position " +
-                                  std::to_string(log::GetBE64(keys[i])));
-      ASSIGN_OR_RETURN(StoredEventView v, View(values[i]));
+    for (const std::string& value : values) {
+      ASSIGN_OR_RETURN(StoredEventView v, View(value));
       out.push_back(std::move(v));
     }
     return out;
@@ -794,26 +782,34 @@ class EngineImpl : public Engine {
     return e;
   }
 
-  Status LoadRecords(const Subject& subject, std::vector<EventRecord>* out) {
+  // The stored values of a stream's events, in position order: the stream
+  // index names the positions, one multi-get reads them.
+  Result<std::vector<std::string>> StreamValues(const Subject& subject) {
     // A new stream (the common case in an import) is answered by the stream
     // family's bloom filters without a seek.
     std::string first;
     bool exists = false;
     RETURN_IF_ERROR(store_->Get(log::Store::kStream, log::StreamKey(subject.text, 0), &first, &exists));
-    if (!exists) return Status::Ok();
+    if (!exists) return std::vector<std::string>();
     std::vector<std::string> keys;
     RETURN_IF_ERROR(store_->Scan(log::Store::kStream, log::StreamPrefix(subject.text), {},
                                  [&](std::string_view, std::string_view v) {
                                    keys.push_back(std::string(v.substr(0, 8)));
                                    return true;
                                  }));
-    if (keys.empty()) return Status::Ok();
     std::vector<std::string> values;
     std::vector<bool> found;
     RETURN_IF_ERROR(store_->MultiGet(log::Store::kLog, keys, &values, &found));
     for (size_t i = 0; i < values.size(); ++i)
       if (!found[i])
-        return Status::Corruption("the stream index of " + subject.text + " names a missing position");
+        return Status::Corruption("the stream index of " + subject.text +
+                                  " names a missing position " +
+                                  std::to_string(log::GetBE64(keys[i])));
+    return values;
+  }
+
+  Status LoadRecords(const Subject& subject, std::vector<EventRecord>* out) {
+    ASSIGN_OR_RETURN(std::vector<std::string> values, StreamValues(subject));
     return RecordsFromValues(subject, values, out);
   }
 
@@ -1426,13 +1422,9 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
 
   // --- expectedVersion, per stream, in array order.
   Working w;
-  std::map<std::string, std::shared_ptr<StreamEntry>> entries;
   std::map<std::string, StreamVersion> version, first_version;
   for (const auto& e : events) {
-    if (!entries.count(e.subject.text)) {
-      auto entry = LoadedEntry(e.subject);
-      if (!entry.ok()) return engine_error(entry.status());
-      entries[e.subject.text] = *entry;
+    if (!version.count(e.subject.text)) {
       std::shared_ptr<StreamEntry> keep;
       auto working = WorkingRecords(e.subject.text, g, Working(), &keep);
       if (!working.ok()) return engine_error(working.status());

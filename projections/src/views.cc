@@ -28,6 +28,16 @@ std::string_view EpisodeStatusName(EpisodeStatus s) {
   return "?";
 }
 
+// An enum's JSON name, or null when the stream is not registered as of D.
+template <typename E>
+void NameIf(JsonWriter& w, bool present, E value) {
+  if (present) {
+    w.String(JsonName(value));
+  } else {
+    w.Null();
+  }
+}
+
 void OptDate(JsonWriter& w, const std::optional<Date>& d) {
   if (d) {
     w.String(FormatDate(*d));
@@ -55,11 +65,7 @@ void HouseholdJson(JsonWriter& w, const Subject& subject, const HouseholdState& 
   w.Key("subject").String(subject.text);
   w.Key("registered").Bool(s.registered);
   w.Key("territory");
-  if (s.registered) {
-    w.String(JsonName(s.territory));
-  } else {
-    w.Null();
-  }
+  NameIf(w, s.registered, s.territory);
   w.Key("referrals").BeginArray();
   for (const auto& r : s.referrals) {
     w.BeginObject();
@@ -185,17 +191,9 @@ Result<std::string> StatusJson(Engine& engine, const Subject& subject, const Vie
       w.Key("subject").String(subject.text);
       w.Key("registered").Bool(s.registered);
       w.Key("territory");
-      if (s.registered) {
-        w.String(JsonName(s.territory));
-      } else {
-        w.Null();
-      }
+      NameIf(w, s.registered, s.territory);
       w.Key("typology");
-      if (s.registered) {
-        w.String(JsonName(s.typology));
-      } else {
-        w.Null();
-      }
+      NameIf(w, s.registered, s.typology);
       w.Key("reserved").Bool(s.reserved);
       w.Key("occupancies").BeginArray();
       for (const Row& r : rows) {
