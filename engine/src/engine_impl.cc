@@ -286,6 +286,13 @@ class EngineImpl : public Engine {
       o.error = Status::FailedPrecondition("the engine is open read-only");
       return o;
     }
+    if (!RoleFromName(req.options.actor.role)) {
+      // A caller's bug (the server passes its tokens' roles): never record
+      // an event under a role that silently became another.
+      AppendOutcome o;
+      o.error = Status::InvalidArgument("unknown actor role '" + req.options.actor.role + "'");
+      return o;
+    }
     if (text.size() > kRequestBytesMax)
       return Refused(MakeRefusal("malformed",
                                  "the request is " + std::to_string(text.size()) +
@@ -363,7 +370,7 @@ class EngineImpl : public Engine {
       actor.setOrg(e.actor->org);
     } else {
       actor.setId(opt.actor.id);
-      actor.setRole(RoleFromName(opt.actor.role).value_or(schema::Role::ADMIN));
+      actor.setRole(*RoleFromName(opt.actor.role));  // checked in Prepare
       actor.setOrg(opt.actor.org);
     }
     se.setData(e.data->getRoot<schema::EventData>().asReader());

@@ -223,6 +223,16 @@ TEST(EngineTest, WarmAllLoadsWhatLazyLoadingLoads) {
   EXPECT_GT(corrected, 10u);  // the corrections path was exercised
 }
 
+TEST(EngineTest, AnUnknownActorRoleIsAnErrorNotAnotherRole) {
+  EngineFixture f;
+  AppendOptions opt;
+  opt.actor = ActorInfo{"someone", "superuser", "-"};
+  AppendOutcome o = f.engine->Append(RegisterHousehold(1, "H1"), opt);
+  ASSERT_EQ(o.kind, AppendOutcome::Kind::kError);
+  EXPECT_NE(o.error.message().find("unknown actor role 'superuser'"), std::string::npos);
+  EXPECT_EQ(f.engine->GetHead().position, 0u);
+}
+
 TEST(EngineTest, AHeldDirectoryIsAClearError) {
   EngineFixture f;
   auto second = Engine::Open(f.options);
