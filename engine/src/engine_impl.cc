@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -33,6 +34,7 @@
 #include "log/store.h"
 #include "relais/domain.h"
 #include "relais/engine.h"
+#include "relais/files.h"
 
 namespace relais {
 
@@ -705,6 +707,33 @@ class EngineImpl : public Engine {
   }
 
   VerifyReport Verify(const std::function<void(Position, Position)>& progress) override;
+
+  Result<BackupPoint> Backup(const std::string& dest) override {
+    if (options_.read_only) return Status::FailedPrecondition("the engine is open read-only");
+    std::error_code ec;
+    if (std::filesystem::exists(dest, ec))
+      return Status::InvalidArgument("the backup destination " + dest + " already exists");
+    RETURN_IF_ERROR(files::MakePrivateDirectory(dest));
+    // The log first: every event it holds had its key written before it, so
+    // the key store copied next holds them all.
+    RETURN_IF_ERROR(store_->CreateCheckpoint(dest + "/log"));
+    RETURN_IF_ERROR(keys_->CreateCheckpoint(dest + "/keys"));
+    RETURN_IF_ERROR(files::RestrictTree(dest));
+    RETURN_IF_ERROR(files::FsyncDirectory(dest));
+    ASSIGN_OR_RETURN(std::unique_ptr<log::Store> copy,
+                     log::Store::Open(dest + "/log", /*read_only=*/true, false));
+    std::string key, value;
+    bool found = false;
+    RETURN_IF_ERROR(copy->Last(log::Store::kLog, &key, &value, &found));
+    BackupPoint point;
+    point.head = std::string(64, '0');
+    if (found) {
+      ASSIGN_OR_RETURN(StoredMessage m, StoredMessage::Decode(value));
+      point.position = m.Root().getPosition();
+      point.head = crypto::ToHex(m.hash());
+    }
+    return point;
+  }
 
  private:
   friend class WriterCross;

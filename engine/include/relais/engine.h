@@ -112,6 +112,12 @@ struct StoredEventView {
   std::string data_json;  // the event's `data` object as recorded
 };
 
+// Where a backup stands: the last position it holds and that event's hash.
+struct BackupPoint {
+  Position position = 0;
+  std::string head;  // hex; 64 zeros for an empty log
+};
+
 struct VerifyReport {
   bool ok = true;
   int64_t events = 0;
@@ -176,6 +182,13 @@ class Engine {
   // Recomputes the hash chain and cross-checks every index against the log.
   // `progress` (may be empty) is called now and then with the position reached.
   virtual VerifyReport Verify(const std::function<void(Position, Position)>& progress) = 0;
+
+  // A consistent copy of the log and the key store, taken while writers run:
+  // `dest`/log and `dest`/keys (RocksDB checkpoints: hard links to the
+  // immutable files, copies of the rest). `dest` must not exist. The key
+  // store is copied after the log, so it holds every key the copied events
+  // need. Files the tools keep beside them (tokens, journal) are theirs to copy.
+  virtual Result<BackupPoint> Backup(const std::string& dest) = 0;
 
   // Stops the writer after the requests already queued. Idempotent.
   virtual void Close() = 0;

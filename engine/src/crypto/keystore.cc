@@ -1,5 +1,6 @@
 #include "crypto/keystore.h"
 
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <cstring>
@@ -77,6 +78,20 @@ Status KeyStore::Sync() {
   RETURN_IF_ERROR(Flush(false));
   if (!db_) return Status::Ok();
   return log::FromRocks(db_->FlushWAL(true), "syncing the key store");
+}
+
+}  // namespace relais::crypto
+
+namespace relais::crypto {
+
+Status KeyStore::CreateCheckpoint(const std::string& dir) {
+  RETURN_IF_ERROR(Sync());
+  if (!db_) return Status::FailedPrecondition("the key store is not open for writing");
+  rocksdb::Checkpoint* raw = nullptr;
+  RETURN_IF_ERROR(log::FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw),
+                                 "checkpointing the key store"));
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  return log::FromRocks(cp->CreateCheckpoint(dir, 0), "checkpointing the key store into " + dir);
 }
 
 }  // namespace relais::crypto

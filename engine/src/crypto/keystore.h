@@ -33,6 +33,8 @@ class KeyStore {
   Status Flush(bool sync);
   // Makes every flushed key durable.
   Status Sync();
+  // A RocksDB checkpoint of the key store in `dir` (which must not exist).
+  Status CreateCheckpoint(const std::string& dir);
 
  private:
   KeyStore() = default;

@@ -2,6 +2,7 @@
 
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 
 #include <filesystem>
 
@@ -150,6 +151,15 @@ Status Store::Scan(Family f, std::string_view prefix, std::string_view start,
     if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
   }
   return FromRocks(it->status(), "scanning the log");
+}
+
+Status Store::CreateCheckpoint(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpointing the log"));
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  // log_size_for_flush = 0: flush the memtables first, so the copy holds
+  // every committed write in its SST files, not only in a copied WAL.
+  return FromRocks(cp->CreateCheckpoint(dir, 0), "checkpointing the log into " + dir);
 }
 
 Status Store::Last(Family f, std::string* key, std::string* value, bool* found) {

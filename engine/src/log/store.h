@@ -37,6 +37,8 @@ class Store {
   // Visits keys with `prefix` (all keys if empty) from `start` (or the prefix).
   Status Scan(Family f, std::string_view prefix, std::string_view start,
               const std::function<bool(std::string_view key, std::string_view value)>& fn);
+  // A RocksDB checkpoint of the whole store in `dir` (which must not exist).
+  Status CreateCheckpoint(const std::string& dir);
   // The last key/value of a family; found=false if empty.
   Status Last(Family f, std::string* key, std::string* value, bool* found);
 
