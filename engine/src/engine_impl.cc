@@ -143,6 +143,9 @@ std::optional<schema::Role> RoleFromName(std::string_view name) {
 struct StreamEntry {
   std::shared_mutex mu;
   bool loaded = false;
+  // Removed from the cache (it held no event): whoever still holds it must
+  // look the stream up again before adding to it.
+  bool dead = false;
   Subject subject;
   std::vector<EventRecord> records;  // committed, in position order
 };
@@ -152,6 +155,14 @@ struct Request {
   bool is_batch = false;
   AppendOptions options;
   std::promise<AppendOutcome> promise;
+  // The key each pre-encoded event's personal data was sealed with (nullopt:
+  // nothing sealed). For a household with no key yet, a candidate that the
+  // writer adopts at acceptance, or replaces (re-sealing) when another
+  // request's candidate was adopted first.
+  std::vector<std::optional<crypto::Key>> seal_keys;
+  // The request's own table of interned text (InternScope): dropped with the
+  // request unless it is accepted (InternFact).
+  std::shared_ptr<void> intern_table;
 };
 
 Refusal MakeRefusal(std::string code, std::string message, std::optional<std::string> id) {
@@ -160,7 +171,7 @@ Refusal MakeRefusal(std::string code, std::string message, std::optional<std::st
   if (r.code == "malformed") {
     r.kind = "malformed";
   } else if (r.code == "id_conflict" || r.code == "version_conflict" ||
-             r.code == "recorded_at_regression") {
+             r.code == "recorded_at_regression" || r.code == "recorded_at_in_future") {
     r.kind = "conflict";
   } else {
     r.kind = "rule";
@@ -301,17 +312,22 @@ class EngineImpl : public Engine {
                                      " bytes, over the limit of " + std::to_string(kRequestBytesMax),
                                  std::nullopt));
     // Parsing is pure and the costliest step of a small append: do it here, on
-    // the caller's thread, so the writer only judges and writes.
+    // the caller's thread, so the writer only judges and writes. Its text is
+    // interned in the request's own table until the request is accepted.
+    InternScope intern;
+    req.intern_table = intern.table();
     if (auto err = codec::ParseRequest(text, &req.events, &req.is_batch))
       return Refused(MakeRefusal("malformed", err->message, err->id));
     if (req.events.size() > kBatchEventsMax)
       return Refused(MakeRefusal("malformed",
                                  "a batch holds at most " + std::to_string(kBatchEventsMax) + " events",
                                  req.events[0].id_text));
-    for (auto& e : req.events) {
+    req.seal_keys.resize(req.events.size());
+    for (size_t i = 0; i < req.events.size(); ++i) {
+      auto& e = req.events[i];
       if (e.type == EventType::kEventCorrected) continue;  // data known only in the writer
       e.full_data = DataBytesOf(e.data->getRoot<schema::EventData>().asReader());
-      auto st = PreEncode(e, req.options);
+      auto st = PreEncode(e, req.options, &req.seal_keys[i]);
       if (!st.ok()) {
         AppendOutcome o;
         o.error = st;
@@ -333,11 +349,18 @@ class EngineImpl : public Engine {
 
   // Fills the stored envelope of an event except position, version, recordedAt
   // and prevHash, which the writer patches in.
-  Status PreEncode(codec::ParsedEvent& e, const AppendOptions& opt) {
+  Status PreEncode(codec::ParsedEvent& e, const AppendOptions& opt,
+                   std::optional<crypto::Key>* sealed_with) {
     capnp::MallocMessageBuilder msg(1024);
     auto se = msg.initRoot<schema::StoredEvent>();
     EncodeEnvelope(e, opt, kPlaceholder64, kPlaceholder32, Timestamp{static_cast<int64_t>(kPlaceholder64)}, se);
-    RETURN_IF_ERROR(SealInto(e, se));
+    // Off the writer: the household's key if it has one, else a candidate.
+    // Never a key created here: only the writer creates keys (Adopt).
+    RETURN_IF_ERROR(SealInto(e, se, [&]() -> Result<crypto::Key> {
+      ASSIGN_OR_RETURN(std::optional<crypto::Key> k, keys_->Find(e.subject.text));
+      if (k) return *k;
+      return keys_->NewKey();
+    }, sealed_with));
     uint8_t placeholder_hash[32];
     std::memset(placeholder_hash, 0xff, sizeof placeholder_hash);
     se.setPrevHash(capnp::Data::Reader(placeholder_hash, 32));
@@ -378,14 +401,19 @@ class EngineImpl : public Engine {
     se.setData(e.data->getRoot<schema::EventData>().asReader());
   }
 
-  // Moves the personal fields of a household event into `sealed`.
-  Status SealInto(const codec::ParsedEvent& e, schema::StoredEvent::Builder se) {
+  // Moves the personal fields of a household event into `sealed`, sealed
+  // with the key `key_for` gives (asked only when there is something to
+  // seal); `sealed_with` tells which.
+  Status SealInto(const codec::ParsedEvent& e, schema::StoredEvent::Builder se,
+                  const std::function<Result<crypto::Key>()>& key_for,
+                  std::optional<crypto::Key>* sealed_with) {
+    *sealed_with = std::nullopt;
     if (e.subject.kind != StreamKind::kHousehold) return Status::Ok();
     capnp::MallocMessageBuilder personal(256);
     if (!codec::SplitPersonal(se.getData(), personal.initRoot<schema::EventData>()))
       return Status::Ok();
-    bool created = false;
-    ASSIGN_OR_RETURN(crypto::Key key, keys_->GetOrCreate(e.subject.text, &created));
+    ASSIGN_OR_RETURN(crypto::Key key, key_for());
+    *sealed_with = key;
     std::string sealed =
         crypto::Seal(key, e.id, codec::Canonical(personal.getRoot<schema::EventData>().asReader()));
     se.setSealed(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(sealed.data()), sealed.size()));
@@ -394,9 +422,8 @@ class EngineImpl : public Engine {
 
   Status Sync() override {
     if (options_.read_only) return Status::Ok();
-    // Keys first: an event must never be durable while the key that opens its
-    // personal data is not.
-    RETURN_IF_ERROR(keys_->Sync());
+    // Keys need no sync here: each group's are written synced before its
+    // events (KeyStore::WritePending).
     return store_->SyncWal();
   }
 
@@ -515,10 +542,21 @@ class EngineImpl : public Engine {
   }
 
   Status WarmAll(const std::function<void(Position, Position)>& progress) override {
-    {
-      std::lock_guard<std::mutex> lock(cache_mu_);
-      if (warmed_) return Status::Ok();
+    for (int attempt = 0;; ++attempt) {
+      uint64_t generation;
+      {
+        std::lock_guard<std::mutex> lock(cache_mu_);
+        if (warmed_) return Status::Ok();
+        generation = cache_generation_;
+      }
+      ASSIGN_OR_RETURN(bool done, WarmOnce(progress, generation));
+      if (done) return Status::Ok();
+      if (attempt == 3) return Status::ResourceExhausted("the stream cache keeps being dropped during its warm-up");
     }
+  }
+
+  // One warm-up scan. False when the writer dropped the cache meanwhile.
+  Result<bool> WarmOnce(const std::function<void(Position, Position)>& progress, uint64_t generation) {
     Position head = GetHead().position;
     // The log is scanned in two halves on two threads: decoding an event
     // into its record is the cost, not reading it. Each stream's vector gets
@@ -652,24 +690,56 @@ class EngineImpl : public Engine {
         RETURN_IF_ERROR(RecordsFromValues(loading->subject, vals, &loading->records));
       }
     }
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    for (auto& [text, loading] : streams) {
-      auto& slot = cache_[text];
-      if (slot) continue;  // already loaded (or being loaded): keep it
-      auto entry = std::make_shared<StreamEntry>();
-      entry->subject = loading.subject;
-      entry->records = std::move(loading.records);
-      cached_events_ += entry->records.size();
-      entry->loaded = true;
-      slot = std::move(entry);
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      if (cache_generation_ != generation) return false;
+      for (auto& [text, loading] : streams) {
+        auto& slot = cache_[text];
+        if (slot) continue;  // already loaded (or being loaded): keep it
+        auto entry = std::make_shared<StreamEntry>();
+        entry->subject = loading.subject;
+        entry->records = std::move(loading.records);
+        cached_events_ += entry->records.size();
+        entry->loaded = true;
+        slot = std::move(entry);
+      }
+      subjects_.clear();
+      for (const auto& [text, entry] : cache_)
+        if (entry->loaded && !entry->records.empty()) subjects_.insert(text);
+      // Streams the writer creates from now on are published into the cache
+      // (Publish), so the cache holds every stream.
+      warmed_ = true;
     }
-    subjects_.clear();
-    for (const auto& [text, entry] : cache_)
-      if (entry->loaded && !entry->records.empty()) subjects_.insert(text);
-    // Streams the writer created during the scan are published into the
-    // cache from now on (Publish), so the cache holds every stream.
-    warmed_ = true;
-    return Status::Ok();
+    // What the writer committed after `head` was not in the scan, and its
+    // publication may have skipped a stream the cache did not hold yet: every
+    // such stream is reloaded from the store, which has all of it (a group is
+    // written before it is published). Later publications find the entries.
+    std::set<std::string> touched;
+    RETURN_IF_ERROR(store_->Scan(log::Store::kLog, {}, log::PositionKey(head + 1),
+                                 [&](std::string_view, std::string_view v) {
+                                   auto m = StoredMessage::Decode(v);
+                                   if (!m.ok()) return false;
+                                   touched.insert(m->Root().getSubject().cStr());
+                                   return true;
+                                 }));
+    for (const std::string& text : touched) {
+      std::shared_ptr<StreamEntry> e;
+      {
+        std::lock_guard<std::mutex> lock(cache_mu_);
+        auto it = cache_.find(text);
+        if (it == cache_.end()) continue;  // published as a new stream: complete
+        e = it->second;
+      }
+      std::unique_lock<std::shared_mutex> lock(e->mu);
+      if (e->dead || !e->loaded) continue;
+      std::vector<EventRecord> fresh;
+      RETURN_IF_ERROR(LoadRecords(e->subject, &fresh));
+      if (fresh.size() > e->records.size()) {
+        cached_events_ += static_cast<int64_t>(fresh.size() - e->records.size());
+        e->records = std::move(fresh);
+      }
+    }
+    return true;
   }
 
   Status VisitStreams(StreamKind kind, int shard, int shards,
@@ -762,24 +832,30 @@ class EngineImpl : public Engine {
     return Timestamp{m.Root().getRecordedAt()};
   }
 
-  // The event's data with its personal fields put back, when the key exists.
-  std::unique_ptr<capnp::MallocMessageBuilder> FullData(schema::StoredEvent::Reader se,
-                                                        const std::string& subject) {
+  // The event's data with its personal fields put back. `*unsealed` is false
+  // when the event has sealed personal data that cannot be opened (its key is
+  // gone or does not open it): the data then holds only their placeholders,
+  // which are not values and must not be shown as such. A key store read
+  // error is an error, never "no key".
+  Result<std::unique_ptr<capnp::MallocMessageBuilder>> FullData(schema::StoredEvent::Reader se,
+                                                                const std::string& subject,
+                                                                bool* unsealed) {
     auto msg = std::make_unique<capnp::MallocMessageBuilder>(512);
     msg->setRoot(se.getData());
-    if (se.hasSealed()) {
-      if (auto key = keys_->Find(subject)) {
-        auto sealed = se.getSealed();
-        auto plain = crypto::Open(*key, IdOf(se.getId()),
-                                  {reinterpret_cast<const char*>(sealed.begin()), sealed.size()});
-        if (plain && plain->size() % 8 == 0) {
-          std::string framed = WithSegmentTable(*plain);
-          capnp::FlatArrayMessageReader pr(kj::arrayPtr(
-              reinterpret_cast<const capnp::word*>(framed.data()), framed.size() / 8));
-          codec::MergePersonal(msg->getRoot<schema::EventData>(), pr.getRoot<schema::EventData>());
-        }
-      }
-    }
+    *unsealed = true;
+    if (!se.hasSealed()) return msg;
+    ASSIGN_OR_RETURN(std::optional<crypto::Key> key, keys_->Find(subject));
+    *unsealed = false;
+    if (!key) return msg;
+    auto sealed = se.getSealed();
+    auto plain = crypto::Open(*key, IdOf(se.getId()),
+                              {reinterpret_cast<const char*>(sealed.begin()), sealed.size()});
+    if (!plain || plain->size() % 8 != 0) return msg;
+    std::string framed = WithSegmentTable(*plain);
+    capnp::FlatArrayMessageReader pr(kj::arrayPtr(
+        reinterpret_cast<const capnp::word*>(framed.data()), framed.size() / 8));
+    codec::MergePersonal(msg->getRoot<schema::EventData>(), pr.getRoot<schema::EventData>());
+    *unsealed = true;
     return msg;
   }
 
@@ -798,9 +874,11 @@ class EngineImpl : public Engine {
     v.hash = crypto::ToHex(m.hash());
     auto prev = se.getPrevHash();
     v.prev_hash = crypto::ToHex(prev.begin(), prev.size());
-    auto full = FullData(se, v.subject.text);
+    bool unsealed = true;
+    ASSIGN_OR_RETURN(auto full, FullData(se, v.subject.text, &unsealed));
     JsonWriter w;
-    codec::DataToJson(full->getRoot<schema::EventData>().asReader(), w);
+    codec::DataToJson(full->getRoot<schema::EventData>().asReader(), w,
+                      unsealed ? codec::PersonalFields::kShow : codec::PersonalFields::kOmit);
     v.data_json = w.Take();
     return v;
   }
@@ -822,13 +900,30 @@ class EngineImpl : public Engine {
       std::shared_lock<std::shared_mutex> lock(e->mu);
       if (e->loaded) return e;
     }
-    std::unique_lock<std::shared_mutex> lock(e->mu);
-    if (!e->loaded) {
-      RETURN_IF_ERROR(LoadRecords(subject, &e->records));
-      e->loaded = true;
-      cached_events_ += e->records.size();
+    bool empty = false;
+    {
+      std::unique_lock<std::shared_mutex> lock(e->mu);
+      if (!e->loaded) {
+        RETURN_IF_ERROR(LoadRecords(subject, &e->records));
+        e->loaded = true;
+        cached_events_ += e->records.size();
+      }
+      empty = e->records.empty();
     }
+    // A subject with no event (unknown, or asked about by a refused request)
+    // keeps no entry: anyone may ask about any number of them.
+    if (empty) Forget(subject.text, e);
     return e;
+  }
+
+  void Forget(const std::string& text, const std::shared_ptr<StreamEntry>& e) {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = cache_.find(text);
+    if (it == cache_.end() || it->second != e) return;
+    std::unique_lock<std::shared_mutex> entry_lock(e->mu);
+    if (!e->records.empty()) return;
+    e->dead = true;
+    cache_.erase(it);
   }
 
   // The stored values of a stream's events, in position order: the stream
@@ -988,7 +1083,11 @@ class EngineImpl : public Engine {
 
   void WriterLoop();
   void Finish(Flight& f, const Status& written);
-  void FailAccepted(Flight& f);
+  void FailAll(Flight& f);
+  // After a write refused for lack of space (and only then: a failed fsync
+  // may have lost what the kernel held, so it is never retried in place):
+  // leaves RocksDB's error state and takes the chain's tip from the store.
+  void TryResume();
   void Answer(Flight& f);
   AppendOutcome Judge(Request& req, Group& g);
   Status Commit(Group& g);
@@ -1100,6 +1199,9 @@ class EngineImpl : public Engine {
   std::atomic<int64_t> cached_events_{0};
   // After WarmAll: every stream is in cache_, and subjects_ lists them.
   bool warmed_ = false;
+  // Bumped whenever the writer drops the whole cache: a WarmAll whose scan
+  // spans a drop starts over rather than insert what it read before it.
+  uint64_t cache_generation_ = 0;
   std::set<std::string> subjects_;
 
   std::mutex refs_mu_;
@@ -1198,12 +1300,14 @@ class WriterCross : public CrossStream {
   mutable Status error_;
 };
 
-void EngineImpl::FailAccepted(Flight& f) {
-  for (auto& o : f.outcomes)
-    if (o.kind == AppendOutcome::Kind::kAccepted) {
-      o = AppendOutcome();
-      o.error = failed_;
-    }
+void EngineImpl::FailAll(Flight& f) {
+  // Every outcome was judged on top of what failed to land: an acceptance, a
+  // duplicate of an event never written, a refusal because of one. None
+  // stands; the caller learns that the engine failed, nothing else.
+  for (auto& o : f.outcomes) {
+    o = AppendOutcome();
+    o.error = failed_;
+  }
 }
 
 void EngineImpl::Answer(Flight& f) {
@@ -1212,9 +1316,15 @@ void EngineImpl::Answer(Flight& f) {
 
 void EngineImpl::Finish(Flight& f, const Status& written) {
   if (!written.ok()) {
-    if (failed_.ok())
-      failed_ = Status(written.code(), "the engine stopped after a failed write: " + written.message());
-    FailAccepted(f);
+    if (failed_.ok()) {
+      failed_ = written.code() == StatusCode::kResourceExhausted
+                    ? Status(written.code(), "appends are refused until space is freed: " + written.message())
+                    : Status(written.code(), "the engine stopped after a failed write (reopen it once the "
+                                             "disk is sound): " + written.message());
+    }
+    // The judged state assumed this group landed.
+    folds_.clear();
+    FailAll(f);
   } else {
     w_next_position_ = f.g.next_position;
     w_last_hash_ = f.g.last_hash;
@@ -1252,6 +1362,7 @@ void EngineImpl::WriterLoop() {
     }
     queue_space_cv_.notify_all();
     if (!writing.owns_lock()) writing.lock();
+    if (!inflight) TryResume();
 
     auto flight = std::make_unique<Flight>();
     Group& g = flight->g;
@@ -1277,7 +1388,7 @@ void EngineImpl::WriterLoop() {
       Finish(*inflight, committer_.Wait());
       inflight.reset();
       g.prev = nullptr;
-      if (!failed_.ok()) FailAccepted(*flight);  // judged on a group that did not land
+      if (!failed_.ok()) FailAll(*flight);  // judged on a group that did not land
     }
     if (g.batch.Count() == 0 || !failed_.ok()) {
       Answer(*flight);
@@ -1307,6 +1418,11 @@ void EngineImpl::WriterLoop() {
     // never while a group is being written.
     if (!inflight && cached_events_ > 8'000'000) {
       std::lock_guard<std::mutex> lock(cache_mu_);
+      ++cache_generation_;
+      for (auto& [text, entry] : cache_) {
+        std::unique_lock<std::shared_mutex> entry_lock(entry->mu);
+        entry->dead = true;
+      }
       cache_.clear();
       cached_events_ = 0;
       folds_.clear();
@@ -1317,39 +1433,72 @@ void EngineImpl::WriterLoop() {
 }
 
 Status EngineImpl::Commit(Group& g) {
-  // Always: a key created for a request that was then refused is still
-  // unflushed, and a later accepted event of that household may use it.
-  RETURN_IF_ERROR(keys_->Flush(g.sync));
+  // The keys first, synced, whatever the group's own durability: RocksDB may
+  // persist the log's memtable at any moment after its write.
+  RETURN_IF_ERROR(keys_->WritePending());
   return store_->Write(&g.batch, g.sync);
+}
+
+void EngineImpl::TryResume() {
+  if (failed_.ok() || failed_.code() != StatusCode::kResourceExhausted) return;
+  if (!keys_->Resume().ok() || !store_->Resume().ok()) return;
+  // The failed group wrote nothing (a refused write is not applied), but read
+  // the tip back rather than trust that.
+  std::string key, value;
+  bool found = false;
+  if (!store_->Last(log::Store::kLog, &key, &value, &found).ok()) return;
+  Position next = 1;
+  crypto::Hash hash{};
+  Timestamp recorded = w_last_recorded_;
+  if (found) {
+    auto m = StoredMessage::Decode(value);
+    if (!m.ok()) return;
+    next = m->Root().getPosition() + 1;
+    hash = m->hash();
+    recorded = Timestamp{m->Root().getRecordedAt()};
+  }
+  if (next != w_next_position_ || hash != w_last_hash_) {
+    failed_ = Status::Internal("after a full disk, the log's tip is not the one the writer knew");
+    return;
+  }
+  w_last_recorded_ = recorded;
+  folds_.clear();
+  failed_ = Status::Ok();
 }
 
 void EngineImpl::Publish(Group& g) {
   for (auto& [subject, records] : g.pending) {
-    std::shared_ptr<StreamEntry> e;
-    {
-      std::lock_guard<std::mutex> lock(cache_mu_);
-      auto it = cache_.find(subject);
-      if (it == cache_.end()) {
-        if (!warmed_) continue;
-        // Warm cache: a new stream joins it, loaded from the start.
-        auto entry = std::make_shared<StreamEntry>();
-        std::string why;
-        entry->subject = *ParseSubject(subject, &why);
-        entry->loaded = true;
-        it = cache_.emplace(subject, std::move(entry)).first;
+    // At most twice: an entry found empty may be forgotten (Forget) between
+    // the lookup and its lock; the second lookup then creates a fresh one.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::shared_ptr<StreamEntry> e;
+      {
+        std::lock_guard<std::mutex> lock(cache_mu_);
+        auto it = cache_.find(subject);
+        if (it == cache_.end()) {
+          if (!warmed_) break;
+          // Warm cache: a new stream joins it, loaded from the start.
+          auto entry = std::make_shared<StreamEntry>();
+          std::string why;
+          entry->subject = *ParseSubject(subject, &why);
+          entry->loaded = true;
+          it = cache_.emplace(subject, std::move(entry)).first;
+        }
+        if (warmed_) subjects_.insert(subject);
+        e = it->second;
       }
-      if (warmed_) subjects_.insert(subject);
-      e = it->second;
+      std::unique_lock<std::shared_mutex> lock(e->mu);
+      if (e->dead) continue;
+      if (!e->loaded) break;
+      // A reader may have loaded the stream after the write: skip what it has.
+      Position last = e->records.empty() ? 0 : e->records.back().position;
+      for (auto& r : records)
+        if (r.position > last) {
+          e->records.push_back(std::move(r));
+          ++cached_events_;
+        }
+      break;
     }
-    std::unique_lock<std::shared_mutex> lock(e->mu);
-    if (!e->loaded) continue;
-    // A reader may have loaded the stream after the write: skip what it has.
-    Position last = e->records.empty() ? 0 : e->records.back().position;
-    for (auto& r : records)
-      if (r.position > last) {
-        e->records.push_back(std::move(r));
-        ++cached_events_;
-      }
   }
   {
     std::lock_guard<std::mutex> lock(refs_mu_);
@@ -1443,8 +1592,13 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
         existing.subject = se.getSubject().cStr();
         existing.type = codec::TypeOf(se.getData());
         existing.effective = Date{se.getEffectiveDate()};
-        auto fd = FullData(se, existing.subject);
-        existing.full_data = DataBytesOf(fd->getRoot<schema::EventData>().asReader());
+        bool unsealed = true;
+        auto fd = FullData(se, existing.subject, &unsealed);
+        if (!fd.ok()) return engine_error(fd.status());
+        // An event whose personal data cannot be opened cannot be compared
+        // with a re-sent one: refuse rather than guess (id_conflict below).
+        existing.full_data = unsealed ? DataBytesOf((*fd)->getRoot<schema::EventData>().asReader())
+                                      : std::string();
       }
     }
     if (!found) continue;
@@ -1499,6 +1653,18 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
                                  e.id_text));
   }
 
+  // The first new version of each stream must not be in the stream index:
+  // a version taken from a stale view would overwrite another event's entry.
+  for (const auto& [subject, v] : first_version) {
+    std::string got;
+    bool exists = false;
+    Status st = store_->Get(log::Store::kStream, log::StreamKey(subject, v), &got, &exists);
+    if (!st.ok()) return engine_error(st);
+    if (exists)
+      return engine_error(Status::Internal("stream " + subject + " already has a version " +
+                                           std::to_string(v) + ": the writer's view is stale"));
+  }
+
   // --- transaction time.
   Timestamp last = g.last_recorded;
   std::vector<Timestamp> stamps(events.size());
@@ -1511,6 +1677,15 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
                                    "recordedAt " + FormatTimestamp(*e.recorded_at) +
                                        " is earlier than the last recorded event (" +
                                        FormatTimestamp(last) + ")",
+                                   e.id_text));
+      // An instant later than the clock would stamp every later append with
+      // it (recordedAt never goes back) and break known-at views for good.
+      constexpr int64_t kFutureSlackMicros = int64_t{5} * 60 * 1000000;
+      if (e.recorded_at->micros > now.micros + kFutureSlackMicros)
+        return Refused(MakeRefusal("recorded_at_in_future",
+                                   "recordedAt " + FormatTimestamp(*e.recorded_at) +
+                                       " is later than the engine's clock (" + FormatTimestamp(now) +
+                                       ") plus 5 minutes",
                                    e.id_text));
       stamps[i] = *e.recorded_at;
     } else {
@@ -1687,13 +1862,32 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
   }
 
   // --- accepted: encode, seal, chain.
+  // The key of each household this request seals for: its stored key, else
+  // (a new household) the candidate its first event was sealed with, adopted
+  // below once nothing can refuse the request any more.
+  std::map<std::string, crypto::Key> adopt;
+  auto key_of = [&](const codec::ParsedEvent& e,
+                    const std::optional<crypto::Key>& candidate) -> Result<crypto::Key> {
+    if (auto it = adopt.find(e.subject.text); it != adopt.end()) return it->second;
+    ASSIGN_OR_RETURN(std::optional<crypto::Key> k, keys_->Find(e.subject.text));
+    if (k) return *k;
+    return adopt.emplace(e.subject.text, candidate ? *candidate : keys_->NewKey()).first->second;
+  };
   crypto::Hash prev = g.last_hash;
   std::vector<std::string> values(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     const auto& e = events[i];
     const EventRecord& r = *fresh_ptrs[i];
     std::string bytes;
-    if (!e.pre_stored.empty() && r.recorded.micros != 0) {
+    bool pre_encoded = !e.pre_stored.empty() && r.recorded.micros != 0;
+    if (pre_encoded && i < req.seal_keys.size() && req.seal_keys[i]) {
+      // Sealed off the writer: re-seal if another request's key for this
+      // household was adopted since (two first events racing).
+      auto key = key_of(e, req.seal_keys[i]);
+      if (!key.ok()) return engine_error(key.status());
+      if (*key != *req.seal_keys[i]) pre_encoded = false;
+    }
+    if (pre_encoded) {
       bytes = e.pre_stored;
       uint64_t position = r.position;
       uint32_t version = static_cast<uint32_t>(r.version);
@@ -1706,7 +1900,9 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
       capnp::MallocMessageBuilder msg(1024);
       auto se = msg.initRoot<schema::StoredEvent>();
       EncodeEnvelope(e, opt, r.position, static_cast<uint32_t>(r.version), r.recorded, se);
-      if (Status st = SealInto(e, se); !st.ok()) return engine_error(st);
+      std::optional<crypto::Key> sealed_with;
+      if (Status st = SealInto(e, se, [&] { return key_of(e, std::nullopt); }, &sealed_with); !st.ok())
+        return engine_error(st);
       se.setPrevHash(capnp::Data::Reader(prev.data(), prev.size()));
       bytes = codec::Canonical(se.asReader());
     }
@@ -1721,12 +1917,24 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
     values[i] += bytes;
   }
 
-  // --- into the group.
+  // --- into the group. From here on nothing refuses the request.
+  for (const auto& [household, key] : adopt) {
+    auto adopted = keys_->Adopt(household, key);
+    if (!adopted.ok()) return engine_error(adopted.status());
+    // The writer is the only adopter, and it found no key above.
+    if (*adopted != key) return engine_error(Status::Internal("the key of " + household + " changed under the writer"));
+  }
+  // The records outlive the request: their text moves to the process table.
+  for (size_t i = 0; i < events.size(); ++i) {
+    InternFact(&events[i].fact);
+    InternFact(&fresh_ptrs[i]->fact);
+  }
   if (fast) {
-    for (auto& [subject, fc] : scratch) folds_[subject] = std::move(fc);
+    // Evolved again from the interned facts (the scratch copies hold views
+    // of the request's own table, gone with it).
     for (size_t i = 0; i < events.size(); ++i) {
       const auto& e = events[i];
-      if (e.subject.kind == StreamKind::kTerritory || per_stream[e.subject.text] > 1) continue;
+      if (e.subject.kind == StreamKind::kTerritory) continue;
       FoldCache& fc = folds_[e.subject.text];
       if (e.subject.kind == StreamKind::kHousehold) {
         EvolveHousehold(fc.household, e.fact, e.effective);
@@ -1802,7 +2010,16 @@ VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& p
       rep.problem = std::move(problem);
     }
   };
-  Head head = GetHead();
+  // One snapshot for the whole check: with writers running, the log and its
+  // indexes read at different moments would disagree.
+  std::unique_ptr<log::Store::Snapshot> snap = store_->TakeSnapshot();
+  Position head_position = 0;
+  {
+    std::string k, v;
+    bool found = false;
+    if (store_->Last(log::Store::kLog, &k, &v, &found, snap.get()).ok() && found && k.size() == 8)
+      head_position = log::GetBE64(k);
+  }
   crypto::Hash prev{};
   Position expected = 1;
   std::unordered_map<std::string, StreamVersion> versions;
@@ -1847,6 +2064,25 @@ VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& p
       std::string why;
       Fact f = codec::ToFact(se.getData(), *ParseSubject(subject, &why));
       if (!f.dwelling_id.empty()) expected_refs.insert(log::RefKey(f.dwelling_id, subject.substr(10)));
+      // Sealed personal data opens with the household's key: a lost or
+      // replaced key is damage, not an empty field.
+      if (se.hasSealed()) {
+        auto key = keys_->Find(subject);
+        if (!key.ok()) {
+          bad(p, key.status().message());
+          return false;
+        }
+        if (!*key) {
+          bad(p, "the key of " + subject + " is missing: the event's personal data cannot be opened");
+          return false;
+        }
+        auto sealed = se.getSealed();
+        if (!crypto::Open(**key, IdOf(se.getId()),
+                          {reinterpret_cast<const char*>(sealed.begin()), sealed.size()})) {
+          bad(p, "the event's personal data does not open with the key of " + subject);
+          return false;
+        }
+      }
     }
     StreamVersion& v = versions.try_emplace(subject, -1).first->second;
     if (static_cast<StreamVersion>(se.getVersion()) != v + 1) {
@@ -1859,23 +2095,24 @@ VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& p
     std::string pos_value, got;
     log::PutBE64(&pos_value, p);
     bool found = false;
-    Status s = store_->Get(log::Store::kStream, log::StreamKey(subject, se.getVersion()), &got, &found);
+    Status s = store_->Get(log::Store::kStream, log::StreamKey(subject, se.getVersion()), &got, &found,
+                           snap.get());
     if (!s.ok() || !found || got != pos_value) {
       bad(p, "the stream index does not point to this event");
       return false;
     }
     s = store_->Get(log::Store::kId, {reinterpret_cast<const char*>(se.getId().begin()), se.getId().size()},
-                    &got, &found);
+                    &got, &found, snap.get());
     if (!s.ok() || !found || got != pos_value) {
       bad(p, "the id index does not point to this event");
       return false;
     }
     prev = m->hash();
     ++rep.events;
-    if (progress && p % 50000 == 0) progress(p, head.position);
+    if (progress && p % 50000 == 0) progress(p, head_position);
     ++expected;
     return true;
-  });
+  }, snap.get());
   if (!st.ok()) bad(expected, st.message());
   if (!rep.ok) return rep;
   // Indexes, from their side: no entry may point elsewhere or past the end.
@@ -1887,7 +2124,7 @@ VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& p
       return false;
     }
     return true;
-  });
+  }, snap.get());
   if (st.ok() && rep.ok)
     st = store_->Scan(log::Store::kId, {}, {}, [&](std::string_view, std::string_view v) {
       ++id_entries;
@@ -1896,7 +2133,7 @@ VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& p
         return false;
       }
       return true;
-    });
+    }, snap.get());
   // The ref index: every pair a household event names is there, and every
   // entry names a household stream of the log (a correction may add a pair
   // its target did not name, so extra pairs of known households are fine).
@@ -1910,7 +2147,7 @@ VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& p
       }
       expected_refs.erase(std::string(k));
       return true;
-    });
+    }, snap.get());
   if (st.ok() && rep.ok && !expected_refs.empty()) {
     const std::string& missing = *expected_refs.begin();
     bad(rep.events, "the dwelling reference index lacks household " + missing.substr(missing.find('\0') + 1) +
@@ -1921,18 +2158,35 @@ VerifyReport EngineImpl::Verify(const std::function<void(Position, Position)>& p
     bad(rep.events, "the indexes hold " + std::to_string(stream_entries) + " stream and " +
                         std::to_string(id_entries) + " id entries for " +
                         std::to_string(rep.events) + " events");
+  // Every block of every table file, index and filter blocks included (a
+  // flipped byte the scans above did not read), in the log and the key store.
+  if (rep.ok) {
+    Status sums = store_->VerifyChecksums();
+    if (sums.ok()) sums = keys_->VerifyChecksums();
+    if (!sums.ok()) bad(rep.events, sums.message());
+  }
   rep.head = crypto::ToHex(prev);
   return rep;
 }
 
 Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   crypto::InitOnce();
+  if (!options.read_only && options.create_if_missing) {
+    // Owner-only from the start: the log and the key store together open
+    // every household's personal data.
+    RETURN_IF_ERROR(files::MakePrivateDirectory(options.data_dir));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<log::Store> store,
                    log::Store::Open(options.data_dir + "/log", options.read_only,
                                     options.create_if_missing, options.storage.get()));
   ASSIGN_OR_RETURN(std::unique_ptr<crypto::KeyStore> keys,
                    crypto::KeyStore::Open(options.data_dir + "/keys", options.read_only,
                                           options.key_generator, options.storage.get()));
+  if (!options.read_only) {
+    // Files an older relais (or another tool) left with the umask's modes;
+    // files created from now on are owner-only (log::PrivateFileSystem).
+    RETURN_IF_ERROR(files::RestrictTree(options.data_dir));
+  }
   auto engine = std::make_unique<EngineImpl>(options, std::move(store), std::move(keys));
   RETURN_IF_ERROR(engine->Init());
   return std::unique_ptr<Engine>(std::move(engine));

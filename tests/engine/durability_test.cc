@@ -245,7 +245,7 @@ TEST(DurabilityTest, DiskFullFailsAppendsThenResumesInPlace) {
   EXPECT_NE(full.error.message().find("full"), std::string::npos) << full.error.message();
   fe.fault->Clear();  // space freed
   AppendOutcome again = Import(e, Registered(2, 1));
-  EXPECT_EQ(again.kind, AppendOutcome::Kind::kAccepted) << OutcomeText(again);
+  EXPECT_EQ(again.kind, AppendOutcome::Kind::kAccepted) << OutcomeText(again) << again.error.message();
   EXPECT_EQ(e.GetHead().position, 2u);
   VerifyReport v = e.Verify({});
   EXPECT_TRUE(v.ok) << v.problem;

@@ -1,7 +1,17 @@
 // The per-household data keys, in their own RocksDB (DIR/keys) so that erasing
 // a household's personal data is destroying one key, apart from the log.
 //
-// Thread-safety: all methods are thread-safe. Keys are cached in memory.
+// Invariants (docs/architecture.md, failure model):
+//   - a household's key, once stored, is never replaced: the writer is the only
+//     creator (Adopt), and WritePending refuses to overwrite a stored key;
+//   - a key is durable no later than the first event sealed with it: the
+//     writer calls WritePending (a synced write) before the log write of every
+//     group, so even an unsynced bulk group's keys are on disk before any of
+//     its events can be;
+//   - a read error is an error, never "no key".
+//
+// Thread-safety: all methods are thread-safe; Adopt and WritePending are
+// called by the engine's writer only (one owner of key creation).
 #pragma once
 
 #include <rocksdb/db.h>
@@ -29,30 +39,41 @@ class KeyStore {
                                                 const StorageHooks* hooks = nullptr);
   ~KeyStore();
 
-  // The key of a household, if it exists (nullopt once erased).
-  std::optional<Key> Find(const std::string& household);
-  // The key of a household, created (not yet durable) if missing. `created`
-  // tells the caller a Flush is due before the events that use it commit.
-  Result<Key> GetOrCreate(const std::string& household, bool* created);
-  // Writes keys created since the last Flush; synced when `sync`.
-  Status Flush(bool sync);
-  // Makes every flushed key durable.
-  Status Sync();
-  size_t CachedKeys() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return cache_.size();
-  }
+  // The key of a household; nullopt when it has none (never created, or
+  // erased). Only keys that exist are cached: asking about unknown households
+  // costs no memory.
+  Result<std::optional<Key>> Find(const std::string& household);
+  // A fresh key, not stored: the candidate a caller seals a new household's
+  // first event with, off the writer thread. The writer adopts it, or finds
+  // that another request's candidate was adopted first and re-seals.
+  Key NewKey();
+  // Writer only: the household's key, `candidate` becoming it if the
+  // household has none. Pending (in memory) until WritePending.
+  Result<Key> Adopt(const std::string& household, const Key& candidate);
+  // Writer only: durably writes the keys adopted since the last call (a no-op
+  // when there are none). Refuses to replace a key already stored.
+  Status WritePending();
+  // After a write failed for lack of space: leaves RocksDB's error state.
+  Status Resume();
   // A RocksDB checkpoint of the key store in `dir` (which must not exist).
   Status CreateCheckpoint(const std::string& dir);
 
+  // Reads every block of the key store's table files and checks it.
+  Status VerifyChecksums();
+  // Households with a key in memory (bounded by the households of the log).
+  size_t CachedKeys();
+
  private:
   KeyStore() = default;
-  std::unique_ptr<rocksdb::Env> env_;
+  Result<std::optional<Key>> FindLocked(const std::string& household);
+
+  std::unique_ptr<rocksdb::Env> env_;  // outlives db_
   std::unique_ptr<rocksdb::DB> db_;
+  bool writable_ = false;
   std::function<void(uint8_t*)> generator_;
   std::mutex mu_;
-  std::unordered_map<std::string, Key> cache_;
-  std::unordered_map<std::string, Key> unflushed_;
+  std::unordered_map<std::string, Key> cache_;    // every key read or adopted
+  std::unordered_map<std::string, Key> pending_;  // adopted, not yet written
 };
 
 }  // namespace relais::crypto

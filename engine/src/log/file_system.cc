@@ -68,6 +68,22 @@ std::shared_ptr<rocksdb::FileSystem> PrivateFileSystem(std::shared_ptr<rocksdb::
   return std::make_shared<PrivateFs>(std::move(base));
 }
 
+namespace {
+class ManualRecoveryListener : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "RelaisManualRecovery"; }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
+}  // namespace
+
+std::shared_ptr<rocksdb::EventListener> ManualRecovery() {
+  static auto listener = std::make_shared<ManualRecoveryListener>();
+  return listener;
+}
+
 std::unique_ptr<rocksdb::Env> MakeEnv(const StorageHooks* hooks) {
   std::shared_ptr<rocksdb::FileSystem> base =
       hooks && hooks->fs ? hooks->fs : rocksdb::FileSystem::Default();

@@ -4,6 +4,7 @@
 
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
+#include <rocksdb/listener.h>
 
 #include <memory>
 
@@ -21,6 +22,11 @@ namespace log {
 // after creation, whatever the process umask: RocksDB creates its files with
 // the umask, and the log plus the key store open every household's data.
 std::shared_ptr<rocksdb::FileSystem> PrivateFileSystem(std::shared_ptr<rocksdb::FileSystem> base);
+
+// A listener that turns RocksDB's automatic recovery from background errors
+// off: the engine decides when a failed store may take writes again (after a
+// full disk, never after a failed fsync) and calls DB::Resume itself.
+std::shared_ptr<rocksdb::EventListener> ManualRecovery();
 
 // An Env over PrivateFileSystem(hooks->fs or the default one). Owned by the
 // store that opens a DB with it, and outliving that DB.

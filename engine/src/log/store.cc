@@ -69,6 +69,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
   dbo.keep_log_file_num = 4;
   dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   dbo.env = store->env_.get();
+  dbo.listeners.push_back(ManualRecovery());
   // Damage is found on open where it is cheap (table file sizes against the
   // MANIFEST, every WAL record's checksum) and refused, not skipped.
   dbo.paranoid_checks = true;
