@@ -61,7 +61,7 @@ class Builder {
            std::to_string(n);
   }
   static std::string Date(int month, int day) {
-    char buf[16];
+    char buf[32];  // room for any int, to keep -Wformat-truncation quiet
     std::snprintf(buf, sizeof buf, "2024-%02d-%02d", month, day);
     return buf;
   }
@@ -78,7 +78,7 @@ class Builder {
     return w->requests.back().index;
   }
   std::string Registration() {
-    char birth[16];
+    char birth[48];
     std::snprintf(birth, sizeof birth, "%04d-%02d-%02d", Pick(1940, 2004), Pick(1, 12), Pick(1, 28));
     return std::string("{\"territory\":\"") + kTerritories[Pick(0, 2)] + "\",\"commune\":\"" +
            kCommunes[Pick(0, 4)] + "\",\"adults\":" + std::to_string(Pick(1, 3)) +
