@@ -133,6 +133,10 @@ TEST_F(BackupCli, HeldDirectoryExitsSixNamingThePid) {
   EXPECT_EQ(i.code, 6) << i.err;
   EXPECT_NE(i.err.find(pid), std::string::npos) << i.err;
 
+  CliRun second = Relais(dir.path(), {"--data", data, "serve", "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(second.code, 6) << second.err;
+  EXPECT_NE(second.err.find(pid), std::string::npos) << second.err;
+
   // A restore over a held directory, even with --force.
   server.Stop();
   std::string dest = dir.path() + "/b";

@@ -573,7 +573,17 @@ int Main(int argc, char** argv) {
   if (*generate) return RunGenerate(gen, gen_out);
   if (*backup_cmd) return RunBackup(data_dir, backup_dest);
   if (*restore_cmd) return RunRestore(data_dir, restore_src, restore_erasures, restore_force);
-  if (*serve) return server::RunServe(data_dir, listen, max_connections, feed_lag_max);
+  if (*serve) {
+    // Checked before the server opens anything (holder.h: never on a
+    // directory this process holds); a holder appearing later still fails
+    // the open, with exit 1.
+    if (auto h = backup::DataDirHolder(data_dir)) {
+      std::fprintf(stderr, "relais: %s; it already serves this directory\n",
+                   backup::HeldMessage(data_dir, *h).c_str());
+      return kExitHeld;
+    }
+    return server::RunServe(data_dir, listen, max_connections, feed_lag_max);
+  }
   if (*token_add)
     return server::RunTokenAdd(data_dir, token_name, token_role, token_territory, token_org);
   if (*token_list) return server::RunTokenList(data_dir);
