@@ -338,6 +338,10 @@ TEST(RestoreTest, NonEmptyTargetNeedsForceAndIsReplacedWhole) {
   EXPECT_EQ(r->position, 4u);
   EXPECT_FALSE(fs::exists(target + "/precious"));  // a copy of the backup, nothing else
   ExpectOnly(b.f.dir.path(), {"data", "backup", "target"});
+  // Never over the backup itself: the replaced directory is removed.
+  EXPECT_EQ(Restore(b.dest, b.dest, true).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Restore(b.dest, b.f.dir.path(), true).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(fs::exists(b.dest + "/BACKUP.json"));
   // An existing empty directory needs no --force.
   std::string empty = b.f.dir.path() + "/empty";
   fs::create_directories(empty);

@@ -91,15 +91,6 @@ Result<std::vector<BackupFile>> ListAndHash(const std::string& root) {
   return out;
 }
 
-bool IsInside(const std::string& path, const std::string& dir) {
-  std::error_code ec;
-  fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
-  fs::path d = fs::weakly_canonical(fs::absolute(dir, ec), ec);
-  if (ec) return false;
-  auto [pi, di] = std::mismatch(p.begin(), p.end(), d.begin(), d.end());
-  return di == d.end();
-}
-
 // `*created`: dest is ours to remove on failure.
 Result<BackupManifest> Run(Engine& engine, const std::string& data_dir, const std::string& dest,
                            bool* created) {

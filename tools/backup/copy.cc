@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <vector>
 
@@ -136,6 +137,17 @@ Status CopyChecked(const std::string& from, const std::string& to, const BackupF
                               " is damaged: its SHA-256 differs from BACKUP.json");
   if (::fsync(out.fd) != 0) return Status::IoError(Errno("fsync " + to));
   return out.Close(to);
+}
+
+bool IsInside(const std::string& path, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  if (ec) return false;
+  fs::path d = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  if (ec) return false;
+  auto [pi, di] = std::mismatch(p.begin(), p.end(), d.begin(), d.end());
+  return di == d.end();
 }
 
 Status FsyncTree(const std::string& root) {

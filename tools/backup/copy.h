@@ -24,6 +24,10 @@ Result<BackupFile> HashFile(const std::string& root, const std::string& rel);
 // Never reads more than expect.size + 1 bytes.
 Status CopyChecked(const std::string& from, const std::string& to, const BackupFile& expect);
 
+// Whether `path` is `dir` or lies under it (symlinks resolved as far as the
+// paths exist).
+bool IsInside(const std::string& path, const std::string& dir);
+
 // fsyncs every file and directory under `root` (itself included), deepest
 // first, so that what a rename publishes is on disk.
 Status FsyncTree(const std::string& root);

@@ -157,6 +157,10 @@ Result<RestoreResult> RestoreDataDir(const std::string& src, const std::string& 
   fs::path target = fs::absolute(data_dir, ec).lexically_normal();
   if (ec) return Status::InvalidArgument("--data " + data_dir + ": " + ec.message());
   if (target.filename().empty()) target = target.parent_path();
+  // The replaced directory is removed: it must not be (or hold) the backup.
+  if (IsInside(src, target.string()))
+    return Status::InvalidArgument("the backup " + src + " is inside the data directory " +
+                                   data_dir + ", which a restore replaces");
   struct stat st;
   bool exists = ::lstat(target.c_str(), &st) == 0;
   if (exists && !S_ISDIR(st.st_mode))
