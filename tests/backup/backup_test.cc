@@ -250,6 +250,53 @@ TEST(BackupTest, ExistingDestinationOrOneInsideTheDataDirectoryIsRefused) {
   EXPECT_FALSE(fs::exists(f.options.data_dir + "/b"));
 }
 
+// Backups to one destination at once: one gets it, the others are refused
+// (Engine::Backup's exists-then-create alone would let several in, and a
+// loser's cleanup would remove the winner's copy).
+TEST(BackupTest, ConcurrentBackupsToOneDestinationOneWins) {
+  EngineFixture f;
+  ASSERT_EQ(Import(*f.engine, Register(1, "H1")).kind, AppendOutcome::Kind::kAccepted);
+  std::string dest = f.dir.path() + "/b";
+  constexpr int kThreads = 8;
+  std::vector<Result<backup::BackupManifest>> results(kThreads, Status::Internal("not run"));
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      ++ready;
+      while (ready.load() < kThreads) std::this_thread::yield();  // all start together
+      results[i] = backup::BackupDataDir(*f.engine, f.options.data_dir, dest);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int ok = 0;
+  for (const auto& r : results) {
+    if (r.ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().message();
+    }
+  }
+  EXPECT_EQ(ok, 1);
+  f.engine->Close();
+  auto restored = Restore(dest, f.dir.path() + "/r");
+  EXPECT_TRUE(restored.ok()) << restored.status().message();
+}
+
+// A backup that fails after Engine::Backup made `dest` leaves nothing there:
+// no directory that could be mistaken for a backup.
+TEST(BackupTest, FailedBackupLeavesNoDestination) {
+  EngineFixture f;
+  ASSERT_EQ(Import(*f.engine, Register(1, "H1")).kind, AppendOutcome::Kind::kAccepted);
+  WriteText(f.options.data_dir + "/not a relais name", "x");
+  std::string dest = f.dir.path() + "/b";
+  auto m = backup::BackupDataDir(*f.engine, f.options.data_dir, dest);
+  EXPECT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("not a relais name"), std::string::npos)
+      << m.status().message();
+  EXPECT_FALSE(fs::exists(dest));
+}
+
 TEST(RestoreTest, FlippedByteInACopiedFileIsDetectedAndNamed) {
   for (std::string victim : {"tokens.json", "pseudonym.key", "log/CURRENT", "sst"}) {
     BackedUp b(10);
