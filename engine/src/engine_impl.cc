@@ -708,6 +708,18 @@ class EngineImpl : public Engine {
 
   VerifyReport Verify(const std::function<void(Position, Position)>& progress) override;
 
+  EngineStats Stats() override {
+    EngineStats st;
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      st.cached_streams = static_cast<int64_t>(cache_.size());
+    }
+    st.cached_events = cached_events_.load();
+    st.cached_keys = static_cast<int64_t>(keys_->CachedKeys());
+    st.interned_bytes = static_cast<int64_t>(InternedBytes());
+    return st;
+  }
+
   Result<BackupPoint> Backup(const std::string& dest) override {
     if (options_.read_only) return Status::FailedPrecondition("the engine is open read-only");
     std::error_code ec;
@@ -721,7 +733,8 @@ class EngineImpl : public Engine {
     RETURN_IF_ERROR(files::RestrictTree(dest));
     RETURN_IF_ERROR(files::FsyncDirectory(dest));
     ASSIGN_OR_RETURN(std::unique_ptr<log::Store> copy,
-                     log::Store::Open(dest + "/log", /*read_only=*/true, false));
+                     log::Store::Open(dest + "/log", /*read_only=*/true, false,
+                                      options_.storage.get()));
     std::string key, value;
     bool found = false;
     RETURN_IF_ERROR(copy->Last(log::Store::kLog, &key, &value, &found));
@@ -1916,10 +1929,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   crypto::InitOnce();
   ASSIGN_OR_RETURN(std::unique_ptr<log::Store> store,
                    log::Store::Open(options.data_dir + "/log", options.read_only,
-                                    options.create_if_missing));
+                                    options.create_if_missing, options.storage.get()));
   ASSIGN_OR_RETURN(std::unique_ptr<crypto::KeyStore> keys,
                    crypto::KeyStore::Open(options.data_dir + "/keys", options.read_only,
-                                          options.key_generator));
+                                          options.key_generator, options.storage.get()));
   auto engine = std::make_unique<EngineImpl>(options, std::move(store), std::move(keys));
   RETURN_IF_ERROR(engine->Init());
   return std::unique_ptr<Engine>(std::move(engine));

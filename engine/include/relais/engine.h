@@ -25,6 +25,10 @@
 
 namespace relais {
 
+// Internal storage hooks (engine/src/log/file_system.h): tests put a
+// fault-injecting file system under the log and the key store through them.
+struct StorageHooks;
+
 // Limits (docs/limits.md). A request beyond them is refused, never truncated.
 inline constexpr size_t kRequestBytesMax = 1 << 20;      // one import line / HTTP body
 inline constexpr size_t kBatchEventsMax = 1000;          // events in one atomic batch
@@ -52,6 +56,8 @@ struct Options {
   // Source of the per-household data keys; default: libsodium's CSPRNG.
   // Tests inject a deterministic one to pin stored bytes.
   std::function<void(uint8_t* key32)> key_generator;
+  // Default: null (the OS's file system). Tests only.
+  std::shared_ptr<StorageHooks> storage;
 };
 
 // Who records an event (events.md §1).
@@ -116,6 +122,14 @@ struct StoredEventView {
 struct BackupPoint {
   Position position = 0;
   std::string head;  // hex; 64 zeros for an empty log
+};
+
+// What the engine holds in memory (tests, metrics).
+struct EngineStats {
+  int64_t cached_streams = 0;
+  int64_t cached_events = 0;
+  int64_t cached_keys = 0;
+  int64_t interned_bytes = 0;
 };
 
 struct VerifyReport {
@@ -189,6 +203,8 @@ class Engine {
   // store is copied after the log, so it holds every key the copied events
   // need. Files the tools keep beside them (tokens, journal) are theirs to copy.
   virtual Result<BackupPoint> Backup(const std::string& dest) = 0;
+
+  virtual EngineStats Stats() = 0;
 
   // Stops the writer after the requests already queued. Idempotent.
   virtual void Close() = 0;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -78,6 +79,26 @@ std::string_view JsonName(E value) {
 // view into one process-wide, append-only table instead of its own copy. The
 // views stay valid for the life of the process. Thread-safe.
 std::string_view Intern(std::string_view text);
+// Bytes held by the process-wide table (a figure for tests and metrics).
+size_t InternedBytes();
+
+// While an InternScope lives on a thread, Intern() on that thread puts text
+// in the scope's own table, freed with it: a request's identifiers stay out of
+// the process-wide table until the request is accepted (InternFact), so that
+// refused or hostile requests leave nothing behind.
+class InternScope {
+ public:
+  InternScope();
+  ~InternScope();
+  InternScope(const InternScope&) = delete;
+  InternScope& operator=(const InternScope&) = delete;
+  // Views handed out in the scope stay valid while `table` lives.
+  std::shared_ptr<void> table() const { return table_; }
+
+ private:
+  std::shared_ptr<void> table_;
+  void* previous_;
+};
 
 struct ObjectiveItem {
   std::string_view id;  // interned
@@ -129,6 +150,10 @@ struct Fact {
   // EventCorrected / EventRetracted.
   Uuid target_id;
 };
+
+// Re-points every text view of `fact` into the process-wide table (an event
+// accepted: its record outlives the request that parsed it).
+void InternFact(Fact* fact);
 
 // One event of a stream as the engine keeps it in memory and hands to views.
 struct EventRecord {

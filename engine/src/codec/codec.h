@@ -101,7 +101,11 @@ bool SplitPersonal(schema::EventData::Builder data, schema::EventData::Builder p
 void MergePersonal(schema::EventData::Builder data, schema::EventData::Reader personal);
 
 // Writes an event's `data` object (the union member's fields) as JSON.
-void DataToJson(schema::EventData::Reader data, JsonWriter& w);
+// kOmit leaves out every $personal field: for an event whose sealed personal
+// data cannot be opened, whose placeholders are not values.
+enum class PersonalFields { kShow, kOmit };
+void DataToJson(schema::EventData::Reader data, JsonWriter& w,
+                PersonalFields personal = PersonalFields::kShow);
 
 // "admin", "social_worker", ...
 std::string_view RoleName(schema::Role r);

@@ -252,17 +252,61 @@ std::string CanonicalBytes(capnp::AnyStruct::Reader root) {
 
 namespace relais {
 
-std::string_view Intern(std::string_view text) {
-  // Sharded so that the parse thread, the writer and readers rarely meet on
-  // one lock; node-based sets keep every string at a stable address.
-  struct Shard {
-    std::mutex mu;
-    std::unordered_set<std::string> set;
-  };
+namespace {
+
+// Sharded so that the parse thread, the writer and readers rarely meet on
+// one lock; node-based sets keep every string at a stable address.
+struct Shard {
+  std::mutex mu;
+  std::unordered_set<std::string> set;
+  size_t bytes = 0;
+};
+Shard* Shards() {
   static Shard* shards = new Shard[16];  // never freed: views live as long as the process
-  Shard& shard = shards[std::hash<std::string_view>()(text) & 15];
+  return shards;
+}
+
+using ScopeTable = std::unordered_set<std::string>;
+thread_local ScopeTable* t_scope = nullptr;
+
+std::string_view InternGlobal(std::string_view text) {
+  Shard& shard = Shards()[std::hash<std::string_view>()(text) & 15];
   std::lock_guard<std::mutex> lock(shard.mu);
-  return *shard.set.emplace(text).first;
+  auto [it, inserted] = shard.set.emplace(text);
+  if (inserted) shard.bytes += it->size() + sizeof(std::string);
+  return *it;
+}
+
+}  // namespace
+
+std::string_view Intern(std::string_view text) {
+  if (t_scope) return *t_scope->emplace(text).first;
+  return InternGlobal(text);
+}
+
+size_t InternedBytes() {
+  size_t total = 0;
+  for (int i = 0; i < 16; ++i) {
+    std::lock_guard<std::mutex> lock(Shards()[i].mu);
+    total += Shards()[i].bytes;
+  }
+  return total;
+}
+
+InternScope::InternScope() : previous_(t_scope) {
+  auto table = std::make_shared<ScopeTable>();
+  t_scope = table.get();
+  table_ = std::move(table);
+}
+
+InternScope::~InternScope() { t_scope = static_cast<ScopeTable*>(previous_); }
+
+void InternFact(Fact* f) {
+  for (std::string_view* v : {&f->referral_id, &f->dwelling_id, &f->episode_id,
+                              &f->previous_episode_id, &f->association})
+    if (!v->empty()) *v = InternGlobal(*v);
+  for (ObjectiveItem& o : f->objectives)
+    if (!o.id.empty()) o.id = InternGlobal(o.id);
 }
 
 }  // namespace relais

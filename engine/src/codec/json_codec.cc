@@ -421,13 +421,18 @@ Err JsonToStruct(simdjson::dom::element json, capnp::DynamicStruct::Builder out,
 // --- output ---------------------------------------------------------------
 
 void ValueToJson(const FieldMeta* m, capnp::DynamicValue::Reader v, capnp::Type type,
-                 JsonWriter& w);
+                 JsonWriter& w, bool omit_personal);
 
-void StructToJson(capnp::DynamicStruct::Reader r, JsonWriter& w, const std::vector<uint16_t>* only) {
+// `omit_personal`: the personal fields could not be unsealed (their key is
+// gone); what is left of them in the stored data is an empty placeholder that
+// must not be shown as a value (a birth date of 1970-01-01, an empty name).
+void StructToJson(capnp::DynamicStruct::Reader r, JsonWriter& w, const std::vector<uint16_t>* only,
+                  bool omit_personal) {
   const StructMeta& sm = Registry::Get().Struct(r.getSchema());
   w.BeginObject();
   for (const FieldMeta& m : sm.fields) {
     if (m.hidden) continue;
+    if (omit_personal && m.personal) continue;
     if (only && std::find(only->begin(), only->end(), m.ordinal) == only->end()) continue;
     auto type = m.field.getType();
     if (type.isStruct() || type.isList() || type.isText() || type.isData()) {
@@ -453,19 +458,19 @@ void StructToJson(capnp::DynamicStruct::Reader r, JsonWriter& w, const std::vect
       auto fl = r.getSchema().getFieldByName("fields");
       for (auto x : r.get(fl).as<capnp::List<uint16_t>>()) fields.push_back(x);
       KJ_IF_MAYBE(member, which) {
-        StructToJson(inner.get(*member).as<capnp::DynamicStruct>(), w, &fields);
+        StructToJson(inner.get(*member).as<capnp::DynamicStruct>(), w, &fields, omit_personal);
       } else {
         w.BeginObject().EndObject();
       }
       continue;
     }
-    ValueToJson(&m, r.get(m.field), type, w);
+    ValueToJson(&m, r.get(m.field), type, w, omit_personal);
   }
   w.EndObject();
 }
 
 void ValueToJson(const FieldMeta* m, capnp::DynamicValue::Reader v, capnp::Type type,
-                 JsonWriter& w) {
+                 JsonWriter& w, bool omit_personal) {
   using capnp::schema::Type;
   switch (type.which()) {
     case Type::BOOL: w.Bool(v.as<bool>()); break;
@@ -493,12 +498,12 @@ void ValueToJson(const FieldMeta* m, capnp::DynamicValue::Reader v, capnp::Type 
       w.String(EnumNameOf(e.getSchema(), e.getRaw()));
       break;
     }
-    case Type::STRUCT: StructToJson(v.as<capnp::DynamicStruct>(), w, nullptr); break;
+    case Type::STRUCT: StructToJson(v.as<capnp::DynamicStruct>(), w, nullptr, omit_personal); break;
     case Type::LIST: {
       auto l = v.as<capnp::DynamicList>();
       auto elem = type.asList().getElementType();
       w.BeginArray();
-      for (auto item : l) ValueToJson(nullptr, item, elem, w);
+      for (auto item : l) ValueToJson(nullptr, item, elem, w, omit_personal);
       w.EndArray();
       break;
     }
@@ -806,10 +811,11 @@ void MergePersonal(schema::EventData::Builder data, schema::EventData::Reader pe
   }
 }
 
-void DataToJson(schema::EventData::Reader data, JsonWriter& w) {
+void DataToJson(schema::EventData::Reader data, JsonWriter& w, PersonalFields personal) {
   auto d = capnp::toDynamic(data);
   KJ_IF_MAYBE(member, d.which()) {
-    StructToJson(d.get(*member).as<capnp::DynamicStruct>(), w, nullptr);
+    StructToJson(d.get(*member).as<capnp::DynamicStruct>(), w, nullptr,
+                 personal == PersonalFields::kOmit);
   } else {
     w.BeginObject().EndObject();
   }

@@ -6,12 +6,14 @@
 #include <cstring>
 #include <filesystem>
 
+#include "log/file_system.h"
 #include "log/store.h"
 
 namespace relais::crypto {
 
 Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& dir, bool read_only,
-                                                 std::function<void(uint8_t*)> generator) {
+                                                 std::function<void(uint8_t*)> generator,
+                                                 const StorageHooks* hooks) {
   InitOnce();
   std::unique_ptr<KeyStore> ks(new KeyStore());
   ks->generator_ = std::move(generator);
@@ -19,6 +21,8 @@ Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& dir, bool re
   o.create_if_missing = !read_only;
   o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   o.keep_log_file_num = 2;
+  ks->env_ = log::MakeEnv(hooks);
+  o.env = ks->env_.get();
   rocksdb::DB* db = nullptr;
   if (read_only && !std::filesystem::exists(dir + "/CURRENT")) return ks;  // no key ever made
   rocksdb::Status s = read_only ? rocksdb::DB::OpenForReadOnly(o, dir, &db)

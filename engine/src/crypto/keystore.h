@@ -16,12 +16,17 @@
 #include "crypto/crypto.h"
 #include "relais/status.h"
 
+namespace relais {
+struct StorageHooks;
+}
+
 namespace relais::crypto {
 
 class KeyStore {
  public:
   static Result<std::unique_ptr<KeyStore>> Open(const std::string& dir, bool read_only,
-                                                std::function<void(uint8_t*)> generator);
+                                                std::function<void(uint8_t*)> generator,
+                                                const StorageHooks* hooks = nullptr);
   ~KeyStore();
 
   // The key of a household, if it exists (nullopt once erased).
@@ -33,11 +38,16 @@ class KeyStore {
   Status Flush(bool sync);
   // Makes every flushed key durable.
   Status Sync();
+  size_t CachedKeys() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cache_.size();
+  }
   // A RocksDB checkpoint of the key store in `dir` (which must not exist).
   Status CreateCheckpoint(const std::string& dir);
 
  private:
   KeyStore() = default;
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::function<void(uint8_t*)> generator_;
   std::mutex mu_;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "log/file_system.h"
 #include "log/log_format.h"
 
 namespace relais::log {
@@ -18,6 +19,9 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
     return Status::Busy(what + ": the data directory is in use by another relais process (" +
                         s.ToString() + ")");
   if (s.IsCorruption()) return Status::Corruption(msg);
+  // A full disk is not a failed disk: nothing was written, and appends work
+  // again once space is freed (Store::Resume).
+  if (s.IsNoSpace()) return Status::ResourceExhausted("the disk is full: " + msg);
   if (s.IsNotFound()) return Status::NotFound(msg);
   return Status::IoError(msg);
 }
@@ -48,10 +52,12 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Store::Family f) {
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_only,
-                                           bool create_if_missing) {
+                                           bool create_if_missing, const StorageHooks* hooks) {
   std::error_code ec;
   if (!read_only && create_if_missing) std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
+  std::unique_ptr<Store> store(new Store());
+  store->env_ = MakeEnv(hooks);
   if (read_only && !std::filesystem::exists(dir + "/CURRENT"))
     return Status::NotFound("no relais data in " + dir);
 
@@ -62,6 +68,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
   dbo.bytes_per_sync = 1 << 20;
   dbo.keep_log_file_num = 4;
   dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  dbo.env = store->env_.get();
+  // Damage is found on open where it is cheap (table file sizes against the
+  // MANIFEST, every WAL record's checksum) and refused, not skipped.
+  dbo.paranoid_checks = true;
+  dbo.skip_checking_sst_file_sizes_on_db_open = false;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, FamilyOptions(kMeta)},
@@ -70,7 +81,6 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
       {kIdFamily, FamilyOptions(kId)},
       {kRefFamily, FamilyOptions(kRef)},
   };
-  std::unique_ptr<Store> store(new Store());
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = read_only
                           ? rocksdb::DB::OpenForReadOnly(dbo, dir, cfs, &store->handles_, &db)
@@ -116,8 +126,11 @@ Status Store::FlushMemtables() {
   return FromRocks(db_->Flush(fo, handles_), "flushing the log");
 }
 
-Status Store::Get(Family f, std::string_view key, std::string* value, bool* found) {
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[f], rocksdb::Slice(key.data(), key.size()), value);
+Status Store::Get(Family f, std::string_view key, std::string* value, bool* found,
+                  const Snapshot* at) {
+  rocksdb::ReadOptions ro;
+  if (at) ro.snapshot = at->get();
+  rocksdb::Status s = db_->Get(ro, handles_[f], rocksdb::Slice(key.data(), key.size()), value);
   *found = s.ok();
   if (s.IsNotFound()) return Status::Ok();
   return FromRocks(s, "reading the log");
@@ -140,9 +153,11 @@ Status Store::MultiGet(Family f, const std::vector<std::string>& keys,
 }
 
 Status Store::Scan(Family f, std::string_view prefix, std::string_view start,
-                   const std::function<bool(std::string_view, std::string_view)>& fn) {
+                   const std::function<bool(std::string_view, std::string_view)>& fn,
+                   const Snapshot* at) {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
+  if (at) ro.snapshot = at->get();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[f]));
   std::string_view from = start.empty() ? prefix : start;
   for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
@@ -162,8 +177,20 @@ Status Store::CreateCheckpoint(const std::string& dir) {
   return FromRocks(cp->CreateCheckpoint(dir, 0), "checkpointing the log into " + dir);
 }
 
-Status Store::Last(Family f, std::string* key, std::string* value, bool* found) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[f]));
+Status Store::VerifyChecksums() {
+  return FromRocks(db_->VerifyChecksum(), "checking the log's table files");
+}
+
+Status Store::Resume() {
+  RETURN_IF_ERROR(FromRocks(db_->Resume(), "resuming the log after a failed write"));
+  return FlushMemtables();
+}
+
+Status Store::Last(Family f, std::string* key, std::string* value, bool* found,
+                   const Snapshot* at) {
+  rocksdb::ReadOptions ro;
+  if (at) ro.snapshot = at->get();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[f]));
   it->SeekToLast();
   *found = it->Valid();
   if (*found) {

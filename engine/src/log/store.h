@@ -11,6 +11,10 @@
 
 #include "relais/status.h"
 
+namespace relais {
+struct StorageHooks;
+}
+
 namespace relais::log {
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what);
@@ -22,30 +26,57 @@ class Store {
   // Opens (creating if asked) DIR/log. A directory held by another process
   // is Status::Busy with a message that says so.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, bool read_only,
-                                             bool create_if_missing);
+                                             bool create_if_missing,
+                                             const StorageHooks* hooks = nullptr);
   ~Store();
+
+  // A consistent point-in-time view for reads that must agree with each
+  // other (verify: the log and its indexes). Released at destruction.
+  class Snapshot {
+   public:
+    Snapshot(rocksdb::DB* db) : db_(db), snap_(db->GetSnapshot()) {}
+    ~Snapshot() { db_->ReleaseSnapshot(snap_); }
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+    const rocksdb::Snapshot* get() const { return snap_; }
+
+   private:
+    rocksdb::DB* db_;
+    const rocksdb::Snapshot* snap_;
+  };
+  std::unique_ptr<Snapshot> TakeSnapshot() { return std::make_unique<Snapshot>(db_.get()); }
 
   Status Write(rocksdb::WriteBatch* batch, bool sync);
   Status SyncWal();
   // Flushes every memtable to SST files, so that the next open (read-only
   // ones included) has no write-ahead log to replay.
   Status FlushMemtables();
-  Status Get(Family f, std::string_view key, std::string* value, bool* found);
+  Status Get(Family f, std::string_view key, std::string* value, bool* found,
+             const Snapshot* at = nullptr);
   // Multi-get of log values by key; missing keys leave found[i] false.
   Status MultiGet(Family f, const std::vector<std::string>& keys, std::vector<std::string>* values,
                   std::vector<bool>* found);
   // Visits keys with `prefix` (all keys if empty) from `start` (or the prefix).
   Status Scan(Family f, std::string_view prefix, std::string_view start,
-              const std::function<bool(std::string_view key, std::string_view value)>& fn);
+              const std::function<bool(std::string_view key, std::string_view value)>& fn,
+              const Snapshot* at = nullptr);
   // A RocksDB checkpoint of the whole store in `dir` (which must not exist).
   Status CreateCheckpoint(const std::string& dir);
   // The last key/value of a family; found=false if empty.
-  Status Last(Family f, std::string* key, std::string* value, bool* found);
+  Status Last(Family f, std::string* key, std::string* value, bool* found,
+              const Snapshot* at = nullptr);
+  // Reads every block of every table file and checks its checksum.
+  Status VerifyChecksums();
+  // After a write failed for lack of space: asks RocksDB to leave its error
+  // state (it re-checks the disk), then flushes the memtables so that the
+  // next writes start a fresh write-ahead log after the failed record.
+  Status Resume();
 
   rocksdb::ColumnFamilyHandle* handle(Family f) { return handles_[f]; }
 
  private:
   Store() = default;
+  std::unique_ptr<rocksdb::Env> env_;  // outlives db_ (declared first)
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
