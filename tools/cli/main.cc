@@ -1,7 +1,8 @@
 // `relais`: the command line (interfaces.md §1).
 //
 // Exit codes: 0 success, 1 internal failure, 2 usage error, 3 some input
-// refused, 4 verification failed, 5 not found. JSON a program may read goes to
+// refused, 4 verification failed, 5 not found, 6 data directory held by
+// another process (interfaces.md §3). JSON a program may read goes to
 // stdout; human messages and progress go to stderr.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -10,9 +11,12 @@
 #include <cstdio>
 #include <deque>
 #include <fstream>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 
+#include "backup/backup.h"
+#include "backup/holder.h"
 #include "generate/generator.h"
 #include "relais/engine.h"
 #include "relais/json_writer.h"
@@ -30,12 +34,31 @@ constexpr int kExitUsage = 2;
 constexpr int kExitRefused = 3;
 constexpr int kExitVerify = 4;
 constexpr int kExitNotFound = 5;
+constexpr int kExitHeld = 6;
 
 int Fail(const Status& st) {
   std::fprintf(stderr, "relais: %s\n", st.message().c_str());
   if (st.code() == StatusCode::kNotFound) return kExitNotFound;
   if (st.code() == StatusCode::kInvalidArgument) return kExitUsage;
   return kExitInternal;
+}
+
+// A Busy open (RocksDB's LOCK is held): exit 6 naming the holder's pid and
+// what to do instead (`hint`). Call only when this process does not have the
+// directory open (see backup/holder.h).
+int FailHeld(const std::string& dir, const Status& st, const std::string& hint) {
+  if (auto h = backup::DataDirHolder(dir)) {
+    std::fprintf(stderr, "relais: %s; %s\n", backup::HeldMessage(dir, *h).c_str(), hint.c_str());
+  } else {
+    std::fprintf(stderr, "relais: %s; %s\n", st.message().c_str(), hint.c_str());
+  }
+  return kExitHeld;
+}
+
+// Fail, with exit 6 for a held data directory.
+int FailOpen(const std::string& dir, const Status& st, const std::string& hint) {
+  if (st.code() == StatusCode::kBusy) return FailHeld(dir, st, hint);
+  return Fail(st);
 }
 
 int Usage(const std::string& message) {
@@ -106,7 +129,9 @@ int RunImport(const std::string& dir, const std::string& file) {
     in = &f;
   }
   auto engine = OpenEngine(dir, false);
-  if (!engine.ok()) return Fail(engine.status());
+  if (!engine.ok())
+    return FailOpen(dir, engine.status(),
+                    "stop it before importing, or send the events to its POST /v1/events");
   AppendOptions opt;
   opt.allow_actor_in_body = true;
   opt.allow_recorded_at = true;
@@ -222,6 +247,72 @@ std::optional<Subject> ParseSubjectArg(const std::string& text, int* exit_code) 
 }
 
 void PrintNotFound() { std::printf("{\"error\":{\"code\":\"not_found\"}}\n"); }
+
+// interfaces.md §3: exit 5 and no_data_directory, naming the path.
+int NoDataDirectory(const std::string& dir) {
+  std::string message = dir + " is not a relais data directory (no " + dir + "/log)";
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("error").BeginObject();
+  w.Key("code").String("no_data_directory");
+  w.Key("message").String(message);
+  w.EndObject();
+  w.EndObject();
+  std::printf("%s\n", w.str().c_str());
+  std::fprintf(stderr, "relais: %s\n", message.c_str());
+  return kExitNotFound;
+}
+
+int RunBackup(const std::string& dir, const std::string& dest) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir + "/log", ec)) return NoDataDirectory(dir);
+  Options o;
+  o.data_dir = dir;
+  o.create_if_missing = false;
+  auto engine = Engine::Open(o);
+  if (!engine.ok())
+    return FailOpen(dir, engine.status(),
+                    "use POST /v1/backup with {\"dest\": ...} on that server instead");
+  auto m = backup::BackupDataDir(**engine, dir, dest);
+  (*engine)->Close();
+  if (!m.ok()) return Fail(m.status());
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("dest").String(std::filesystem::absolute(dest, ec).lexically_normal().string());
+  w.Key("position").Uint(m->position);
+  w.Key("head").String(m->head);
+  w.EndObject();
+  std::printf("%s\n", w.str().c_str());
+  return kExitOk;
+}
+
+int RunRestore(const std::string& dir, const std::string& src, const std::string& erasures,
+               bool force) {
+  backup::RestoreOptions o;
+  o.force = force;
+  o.erasures_file = erasures;
+  auto r = backup::RestoreDataDir(src, dir, o);
+  if (!r.ok()) {
+    const Status& st = r.status();
+    std::fprintf(stderr, "relais: restore: %s\n", st.message().c_str());
+    switch (st.code()) {
+      case StatusCode::kInvalidArgument: return kExitUsage;
+      case StatusCode::kNotFound: return kExitNotFound;
+      case StatusCode::kCorruption: return kExitVerify;  // the backup fails its check
+      case StatusCode::kBusy: return kExitHeld;
+      case StatusCode::kFailedPrecondition: return kExitRefused;  // an erasure it cannot honour
+      default: return kExitInternal;
+    }
+  }
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("position").Uint(r->position);
+  w.Key("head").String(r->head);
+  w.Key("erasuresApplied").Int(r->erasures_applied);
+  w.EndObject();
+  std::printf("%s\n", w.str().c_str());
+  return kExitOk;
+}
 
 // status and history: parse the subject and the times, open read-only, print
 // the view, or the contract's not_found answer (exit 5).
@@ -429,6 +520,24 @@ int Main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{100000000}));
 
+  auto* backup_cmd = app.add_subcommand(
+      "backup",
+      "a consistent copy of the whole data directory while writers run (exit 6 when a server "
+      "holds it: use its POST /v1/backup)");
+  std::string backup_dest;
+  backup_cmd->add_option("DEST", backup_dest, "backup directory to create (must not exist)")
+      ->required();
+
+  auto* restore_cmd = app.add_subcommand(
+      "restore", "make --data DIR a checked, verified copy of a backup");
+  std::string restore_src, restore_erasures;
+  bool restore_force = false;
+  restore_cmd->add_option("SRC", restore_src, "a backup directory made by `relais backup`")
+      ->required();
+  restore_cmd->add_option("--erasures", restore_erasures,
+                          "the erasure register (NDJSON, as `relais erasures` prints) to honour");
+  restore_cmd->add_flag("--force", restore_force, "replace a non-empty data directory");
+
   auto* token = app.add_subcommand("token", "manage API tokens (stored only as hashes)");
   token->require_subcommand(1);
   std::string token_name, token_role, token_territory, token_org;
@@ -462,7 +571,19 @@ int Main(int argc, char** argv) {
     return RunReport(data_dir, times, ro);
   }
   if (*generate) return RunGenerate(gen, gen_out);
-  if (*serve) return server::RunServe(data_dir, listen, max_connections, feed_lag_max);
+  if (*backup_cmd) return RunBackup(data_dir, backup_dest);
+  if (*restore_cmd) return RunRestore(data_dir, restore_src, restore_erasures, restore_force);
+  if (*serve) {
+    // Checked before the server opens anything (holder.h: never on a
+    // directory this process holds); a holder appearing later still fails
+    // the open, with exit 1.
+    if (auto h = backup::DataDirHolder(data_dir)) {
+      std::fprintf(stderr, "relais: %s; it already serves this directory\n",
+                   backup::HeldMessage(data_dir, *h).c_str());
+      return kExitHeld;
+    }
+    return server::RunServe(data_dir, listen, max_connections, feed_lag_max);
+  }
   if (*token_add)
     return server::RunTokenAdd(data_dir, token_name, token_role, token_territory, token_org);
   if (*token_list) return server::RunTokenList(data_dir);
