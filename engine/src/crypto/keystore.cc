@@ -25,6 +25,7 @@ Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& dir, bool re
   o.env = ks->env_.get();
   o.listeners.push_back(log::ManualRecovery());
   o.paranoid_checks = true;
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;  // as the log's
   rocksdb::DB* db = nullptr;
   if (read_only && !std::filesystem::exists(dir + "/CURRENT")) return ks;  // no key ever made
   rocksdb::Status s = read_only ? rocksdb::DB::OpenForReadOnly(o, dir, &db)

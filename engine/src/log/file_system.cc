@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "relais/files.h"
@@ -78,6 +79,34 @@ class ManualRecoveryListener : public rocksdb::EventListener {
   }
 };
 }  // namespace
+
+NamingLogger::NamingLogger(std::shared_ptr<rocksdb::Logger> target)
+    : rocksdb::Logger(target->GetInfoLogLevel()), target_(std::move(target)) {}
+
+void NamingLogger::Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) {
+  va_list copy;
+  va_copy(copy, ap);
+  target_->Logv(level, format, ap);
+  if (level >= rocksdb::InfoLogLevel::WARN_LEVEL) {
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, format, copy);
+    std::string line(buf);
+    if (line.find(".log") != std::string::npos || line.find(".sst") != std::string::npos ||
+        line.find("MANIFEST") != std::string::npos) {
+      std::lock_guard<std::mutex> lock(mu_);
+      recent_.push_back(std::move(line));
+      if (recent_.size() > 4) recent_.erase(recent_.begin());
+    }
+  }
+  va_end(copy);
+}
+
+std::string NamingLogger::Recent() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out;
+  for (const auto& l : recent_) out += (out.empty() ? "" : "; ") + l;
+  return out;
+}
 
 std::shared_ptr<rocksdb::EventListener> ManualRecovery() {
   static auto listener = std::make_shared<ManualRecoveryListener>();

@@ -6,7 +6,11 @@
 #include <rocksdb/file_system.h>
 #include <rocksdb/listener.h>
 
+#include <cstdarg>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
 
 namespace relais {
 
@@ -27,6 +31,28 @@ std::shared_ptr<rocksdb::FileSystem> PrivateFileSystem(std::shared_ptr<rocksdb::
 // off: the engine decides when a failed store may take writes again (after a
 // full disk, never after a failed fsync) and calls DB::Resume itself.
 std::shared_ptr<rocksdb::EventListener> ManualRecovery();
+
+// RocksDB's own log (DIR/log/LOG), with the last warnings and errors that
+// name a file kept in memory: RocksDB's Status for a damaged write-ahead log
+// says "checksum mismatch" without the file, its log line names it.
+class NamingLogger : public rocksdb::Logger {
+ public:
+  explicit NamingLogger(std::shared_ptr<rocksdb::Logger> target);
+  using rocksdb::Logger::Logv;
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override;
+  void Flush() override { target_->Flush(); }
+  size_t GetLogFileSize() const override { return target_->GetLogFileSize(); }
+  // The last few warnings that name a file ("" if none).
+  std::string Recent();
+
+ protected:
+  rocksdb::Status CloseImpl() override { return target_->Close(); }
+
+ private:
+  std::shared_ptr<rocksdb::Logger> target_;
+  std::mutex mu_;
+  std::vector<std::string> recent_;
+};
 
 // An Env over PrivateFileSystem(hooks->fs or the default one). Owned by the
 // store that opens a DB with it, and outliving that DB.

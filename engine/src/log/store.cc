@@ -74,6 +74,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
   // MANIFEST, every WAL record's checksum) and refused, not skipped.
   dbo.paranoid_checks = true;
   dbo.skip_checking_sst_file_sizes_on_db_open = false;
+  // A torn last record (a write the crash interrupted, never acknowledged as
+  // durable) is dropped; a damaged record before it is refused. RocksDB's
+  // default (point in time) would stop at the damage and silently drop every
+  // acknowledged event after it.
+  dbo.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, FamilyOptions(kMeta)},
@@ -82,11 +87,22 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
       {kIdFamily, FamilyOptions(kId)},
       {kRefFamily, FamilyOptions(kRef)},
   };
+  std::shared_ptr<NamingLogger> logger;
+  {
+    std::shared_ptr<rocksdb::Logger> file_logger;
+    if (!read_only && rocksdb::CreateLoggerFromOptions(dir, dbo, &file_logger).ok()) {
+      logger = std::make_shared<NamingLogger>(std::move(file_logger));
+      dbo.info_log = logger;
+    }
+  }
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = read_only
                           ? rocksdb::DB::OpenForReadOnly(dbo, dir, cfs, &store->handles_, &db)
                           : rocksdb::DB::Open(dbo, dir, cfs, &store->handles_, &db);
-  if (!s.ok()) return FromRocks(s, "opening " + dir);
+  if (!s.ok()) {
+    std::string named = logger ? logger->Recent() : "";
+    return FromRocks(s, "opening " + dir + (named.empty() ? "" : " (" + named + ")"));
+  }
   store->db_.reset(db);
 
   std::string format;
