@@ -281,12 +281,12 @@ class EngineImpl : public Engine {
     flight.g.last_hash = w_last_hash_;
     flight.g.last_recorded = w_last_recorded_;
     flight.outcomes.push_back(Judge(*req, flight.g));
-    if (flight.outcomes.back().kind == AppendOutcome::Kind::kAccepted) flight.g.sync = true;
+    flight.g.sync = true;  // a lead request is a durable one
     flight.batch.push_back(std::move(req));
     if (flight.g.batch.Count() > 0) {
       Finish(flight, Commit(flight.g));
     } else {
-      Answer(flight);
+      AnswerDurably(flight);
     }
     return true;
   }
@@ -423,8 +423,18 @@ class EngineImpl : public Engine {
   Status Sync() override {
     if (options_.read_only) return Status::Ok();
     // Keys need no sync here: each group's are written synced before its
-    // events (KeyStore::WritePending).
-    return store_->SyncWal();
+    // events (KeyStore::WritePending). Under the writer's lock: no group is
+    // in flight, and a failed sync stops the writer as a failed write does.
+    std::lock_guard<std::mutex> writing(writer_mu_);
+    if (!failed_.ok()) return failed_;
+    Status st = store_->SyncWal();
+    if (!st.ok()) {
+      failed_ = Status(st.code(), "the engine stopped after a failed sync (reopen it once the disk "
+                                  "is sound): " + st.message());
+      return st;
+    }
+    w_unsynced_ = false;
+    return st;
   }
 
   void Close() override {
@@ -690,70 +700,90 @@ class EngineImpl : public Engine {
         RETURN_IF_ERROR(RecordsFromValues(loading->subject, vals, &loading->records));
       }
     }
-    {
-      std::lock_guard<std::mutex> lock(cache_mu_);
-      if (cache_generation_ != generation) return false;
-      for (auto& [text, loading] : streams) {
-        auto& slot = cache_[text];
-        if (slot) continue;  // already loaded (or being loaded): keep it
-        auto entry = std::make_shared<StreamEntry>();
-        entry->subject = loading.subject;
-        entry->records = std::move(loading.records);
-        cached_events_ += entry->records.size();
-        entry->loaded = true;
-        slot = std::move(entry);
-      }
-      subjects_.clear();
-      for (const auto& [text, entry] : cache_)
-        if (entry->loaded && !entry->records.empty()) subjects_.insert(text);
-      // Streams the writer creates from now on are published into the cache
-      // (Publish), so the cache holds every stream.
-      warmed_ = true;
+    // The final phase holds the writer's lock: no group is judged, in flight
+    // or being published meanwhile, so every group committed after `head` is
+    // in the store and was published (or skipped, for a stream the cache did
+    // not hold) before this point, and no writer holds pointers into the
+    // records replaced below (WorkingRecords).
+    std::lock_guard<std::mutex> writing(writer_mu_);
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (cache_generation_ != generation) return false;
+    for (auto& [text, loading] : streams) {
+      auto& slot = cache_[text];
+      if (slot) continue;  // already loaded (or being loaded): keep it
+      auto entry = std::make_shared<StreamEntry>();
+      entry->subject = loading.subject;
+      entry->records = std::move(loading.records);
+      cached_events_ += entry->records.size();
+      entry->loaded = true;
+      slot = std::move(entry);
     }
     // What the writer committed after `head` was not in the scan, and its
-    // publication may have skipped a stream the cache did not hold yet: every
-    // such stream is reloaded from the store, which has all of it (a group is
-    // written before it is published). Later publications find the entries.
+    // publication skipped every stream the cache did not hold then (new
+    // households among them): each such stream is loaded again from the store.
     std::set<std::string> touched;
+    Status scan_status;
     RETURN_IF_ERROR(store_->Scan(log::Store::kLog, {}, log::PositionKey(head + 1),
                                  [&](std::string_view, std::string_view v) {
                                    auto m = StoredMessage::Decode(v);
-                                   if (!m.ok()) return false;
+                                   if (!m.ok()) {
+                                     scan_status = m.status();
+                                     return false;
+                                   }
                                    touched.insert(m->Root().getSubject().cStr());
                                    return true;
                                  }));
+    RETURN_IF_ERROR(scan_status);
     for (const std::string& text : touched) {
-      std::shared_ptr<StreamEntry> e;
-      {
-        std::lock_guard<std::mutex> lock(cache_mu_);
-        auto it = cache_.find(text);
-        if (it == cache_.end()) continue;  // published as a new stream: complete
-        e = it->second;
-      }
-      std::unique_lock<std::shared_mutex> lock(e->mu);
-      if (e->dead || !e->loaded) continue;
+      std::string why;
+      auto subject = ParseSubject(text, &why);
+      if (!subject) return Status::Corruption("the log names an invalid subject: " + why);
       std::vector<EventRecord> fresh;
-      RETURN_IF_ERROR(LoadRecords(e->subject, &fresh));
-      if (fresh.size() > e->records.size()) {
-        cached_events_ += static_cast<int64_t>(fresh.size() - e->records.size());
-        e->records = std::move(fresh);
+      RETURN_IF_ERROR(LoadRecords(*subject, &fresh));
+      auto& slot = cache_[text];
+      if (!slot) {
+        slot = std::make_shared<StreamEntry>();
+        slot->subject = *subject;
+        slot->loaded = true;
       }
+      std::unique_lock<std::shared_mutex> entry_lock(slot->mu);
+      if (fresh.size() > slot->records.size()) {
+        cached_events_ += static_cast<int64_t>(fresh.size() - slot->records.size());
+        slot->records = std::move(fresh);
+      }
+      slot->loaded = true;
     }
+    subjects_.clear();
+    for (const auto& [text, entry] : cache_)
+      if (entry->loaded && !entry->records.empty()) subjects_.insert(text);
+    // Streams the writer creates from now on are published into the cache
+    // (Publish), so the cache holds every stream.
+    warmed_ = true;
     return true;
   }
 
   Status VisitStreams(StreamKind kind, int shard, int shards,
                       const std::function<void(const Subject&, const std::vector<EventRecord>&)>& fn) override {
-    RETURN_IF_ERROR(WarmAll({}));
     std::vector<std::shared_ptr<StreamEntry>> entries;
-    {
+    // The writer may drop the whole cache between the warm-up and the walk:
+    // walk only a warm cache.
+    for (int attempt = 0;; ++attempt) {
+      RETURN_IF_ERROR(WarmAll({}));
       std::lock_guard<std::mutex> lock(cache_mu_);
+      if (!warmed_) {
+        if (attempt == 3) return Status::ResourceExhausted("the stream cache keeps being dropped");
+        continue;
+      }
       entries.reserve(cache_.size() / std::max(shards, 1) + 1);
-      size_t i = 0;
+      // By the subject's hash, not by the map's order: the shards of one
+      // report, taken by several threads at different moments, must be
+      // disjoint and cover every stream whatever the writer adds meanwhile.
+      const size_t n = static_cast<size_t>(std::max(shards, 1));
       for (const auto& [text, entry] : cache_) {
         if (entry->subject.kind != kind) continue;
-        if (static_cast<int>(i++ % static_cast<size_t>(std::max(shards, 1))) == shard) entries.push_back(entry);
+        if (std::hash<std::string>{}(text) % n == static_cast<size_t>(shard)) entries.push_back(entry);
       }
+      break;
     }
     for (const auto& e : entries) {
       std::shared_lock<std::shared_mutex> lock(e->mu);
@@ -1089,6 +1119,9 @@ class EngineImpl : public Engine {
   // leaves RocksDB's error state and takes the chain's tip from the store.
   void TryResume();
   void Answer(Flight& f);
+  // Answer, after syncing the log when unsynced events exist (the answers
+  // of a durable request with nothing to write).
+  void AnswerDurably(Flight& f);
   AppendOutcome Judge(Request& req, Group& g);
   Status Commit(Group& g);
   void Publish(Group& g);
@@ -1228,6 +1261,9 @@ class EngineImpl : public Engine {
   Position w_next_position_ = 1;
   crypto::Hash w_last_hash_{};
   Timestamp w_last_recorded_;
+  // Whether committed groups exist that were written without a sync since
+  // the last synced write.
+  bool w_unsynced_ = false;
 };
 
 // Cross-stream facts for the household rules, from the working view.
@@ -1310,6 +1346,21 @@ void EngineImpl::FailAll(Flight& f) {
   }
 }
 
+void EngineImpl::AnswerDurably(Flight& f) {
+  // Nothing to write, but the verdicts rest on events that may not be synced
+  // yet (an earlier bulk group): sync them before a durable answer.
+  if (w_unsynced_) {
+    Status st = store_->SyncWal();
+    if (!st.ok()) {
+      if (failed_.ok()) failed_ = Status(st.code(), "the engine stopped after a failed sync: " + st.message());
+      FailAll(f);
+    } else {
+      w_unsynced_ = false;
+    }
+  }
+  Answer(f);
+}
+
 void EngineImpl::Answer(Flight& f) {
   for (size_t i = 0; i < f.batch.size(); ++i) f.batch[i]->promise.set_value(std::move(f.outcomes[i]));
 }
@@ -1329,6 +1380,8 @@ void EngineImpl::Finish(Flight& f, const Status& written) {
     w_next_position_ = f.g.next_position;
     w_last_hash_ = f.g.last_hash;
     w_last_recorded_ = f.g.last_recorded;
+    // A synced write syncs the whole WAL, earlier unsynced groups included.
+    w_unsynced_ = !f.g.sync;
     Publish(f.g);
   }
   Answer(f);
@@ -1381,7 +1434,9 @@ void EngineImpl::WriterLoop() {
         continue;
       }
       outcomes.push_back(Judge(*req, g));
-      if (outcomes.back().kind == AppendOutcome::Kind::kAccepted && req->options.sync) g.sync = true;
+      // Any durable request makes the group's write durable: a duplicate or
+      // a refusal is judged on earlier (maybe unsynced) events too.
+      if (req->options.sync) g.sync = true;
     }
     // The previous group's write ran meanwhile: publish it, answer it.
     if (inflight) {
@@ -1391,7 +1446,11 @@ void EngineImpl::WriterLoop() {
       if (!failed_.ok()) FailAll(*flight);  // judged on a group that did not land
     }
     if (g.batch.Count() == 0 || !failed_.ok()) {
-      Answer(*flight);
+      if (failed_.ok() && g.sync) {
+        AnswerDurably(*flight);
+      } else {
+        Answer(*flight);
+      }
       continue;
     }
     bool more_waiting;
@@ -1604,6 +1663,13 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
     if (!found) continue;
     bool same = existing.type == e.type && existing.subject == e.subject.text &&
                 existing.effective == e.effective && existing.full_data == full[i];
+    if (!same && found && existing.full_data.empty())
+      return Refused(MakeRefusal("id_conflict",
+                                 "event id " + e.id_text + " is already recorded (position " +
+                                     std::to_string(existing.position) +
+                                     "); its personal data can no longer be opened, so a re-send "
+                                     "cannot be compared with it",
+                                 e.id_text));
     if (!same)
       return Refused(MakeRefusal("id_conflict",
                                  "event id " + e.id_text + " is already recorded (position " +
@@ -1917,13 +1983,27 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
     values[i] += bytes;
   }
 
-  // --- into the group. From here on nothing refuses the request.
+  // Which dwelling references are new to the index: read before anything
+  // changes the group, since a read can fail.
+  std::vector<bool> ref_known(events.size(), true);
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    const EventRecord& r = *fresh_ptrs[i];
+    if (e.subject.kind != StreamKind::kHousehold || r.fact.dwelling_id.empty()) continue;
+    std::lock_guard<std::mutex> lock(refs_mu_);
+    auto refs = RefsLocked(std::string(r.fact.dwelling_id));
+    if (!refs.ok()) return engine_error(refs.status());
+    ref_known[i] = (*refs)->count(std::string(e.subject.id())) > 0;
+  }
+
+  // --- into the group.
   for (const auto& [household, key] : adopt) {
     auto adopted = keys_->Adopt(household, key);
     if (!adopted.ok()) return engine_error(adopted.status());
     // The writer is the only adopter, and it found no key above.
     if (*adopted != key) return engine_error(Status::Internal("the key of " + household + " changed under the writer"));
   }
+  // From here on nothing fails or refuses the request.
   // The records outlive the request: their text moves to the process table.
   for (size_t i = 0; i < events.size(); ++i) {
     InternFact(&events[i].fact);
@@ -1959,14 +2039,7 @@ AppendOutcome EngineImpl::Judge(Request& req, Group& g) {
     g.batch.Put(store_->handle(log::Store::kId), e.id.AsBytes(), pos_value);
     if (e.subject.kind == StreamKind::kHousehold && !r.fact.dwelling_id.empty()) {
       std::pair<std::string, std::string> ref(r.fact.dwelling_id, std::string(e.subject.id()));
-      bool known = false;
-      {
-        std::lock_guard<std::mutex> lock(refs_mu_);
-        auto refs = RefsLocked(ref.first);
-        if (!refs.ok()) return engine_error(refs.status());
-        known = (*refs)->count(ref.second) > 0;
-      }
-      if (!known && !g.HasNewRef(ref) && g.new_refs.insert(ref).second)
+      if (!ref_known[i] && !g.HasNewRef(ref) && g.new_refs.insert(ref).second)
         g.batch.Put(store_->handle(log::Store::kRef), log::RefKey(ref.first, ref.second), "");
     }
     GroupEvent ge{r.position, r.version, e.subject.text, e.type, e.effective, full[i]};

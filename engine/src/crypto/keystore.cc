@@ -117,7 +117,12 @@ Status KeyStore::WritePending() {
 
 Status KeyStore::Resume() {
   if (!db_) return Status::Ok();
-  return log::FromRocks(db_->Resume(), "resuming the key store after a failed write");
+  RETURN_IF_ERROR(log::FromRocks(db_->Resume(), "resuming the key store after a failed write"));
+  // As the log's (Store::Resume): new writes start a fresh write-ahead log,
+  // after whatever the failed write left in the old one.
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  return log::FromRocks(db_->Flush(fo), "flushing the key store after a failed write");
 }
 
 Status KeyStore::VerifyChecksums() {
