@@ -221,6 +221,53 @@ Fact ToFact(schema::EventData::Reader d, const Subject& subject) {
   return f;
 }
 
+namespace {
+
+std::optional<std::string> CheckStruct(capnp::DynamicStruct::Reader r);
+
+// Reads one value the way a later reader will, so that what would throw there
+// throws here: a Text without its NUL terminator, an unknown union member or
+// enumerant (which ToFact and the domain would copy into a Fact unchecked).
+std::optional<std::string> CheckValue(capnp::DynamicValue::Reader v, capnp::Type type,
+                                      capnp::StructSchema::Field field) {
+  using capnp::schema::Type;
+  switch (type.which()) {
+    case Type::TEXT:
+      (void)v.as<capnp::Text>();  // throws on a missing NUL terminator
+      return std::nullopt;
+    case Type::ENUM:
+      if (v.as<capnp::DynamicEnum>().getEnumerant() == nullptr)
+        return std::string("unknown value of field ") + field.getProto().getName().cStr();
+      return std::nullopt;
+    case Type::STRUCT:
+      return CheckStruct(v.as<capnp::DynamicStruct>());
+    case Type::LIST: {
+      auto elem = type.asList().getElementType();
+      for (auto item : v.as<capnp::DynamicList>())
+        if (auto bad = CheckValue(item, elem, field)) return bad;
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<std::string> CheckStruct(capnp::DynamicStruct::Reader r) {
+  auto s = r.getSchema();
+  if (s.getUnionFields().size() > 0) {
+    KJ_IF_MAYBE(member, r.which()) {
+      if (auto bad = CheckValue(r.get(*member), member->getType(), *member)) return bad;
+    } else {
+      return std::string("unknown union member in ") + s.getShortDisplayName().cStr();
+    }
+  }
+  for (auto f : s.getNonUnionFields())
+    if (auto bad = CheckValue(r.get(f), f.getType(), f)) return bad;
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<std::string> CheckStoredEvent(kj::ArrayPtr<const capnp::word> words) {
   try {
     capnp::ReaderOptions options;
@@ -231,6 +278,8 @@ std::optional<std::string> CheckStoredEvent(kj::ArrayPtr<const capnp::word> word
     se.totalSize();  // visits every pointer: throws on anything out of bounds
     if (static_cast<int>(se.getData().which()) > static_cast<int>(EventType::kEventRetracted))
       return std::string("unknown event type ") + std::to_string(static_cast<int>(se.getData().which()));
+    // totalSize() checks bounds, not contents: read every field once.
+    if (auto bad = CheckStruct(capnp::toDynamic(se))) return "undecodable event: " + *bad;
     if (se.getId().size() != 16) return std::string("the event id is not 16 bytes");
     if (se.getPrevHash().size() != 32) return std::string("prevHash is not 32 bytes");
     std::string why;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "codec/codec.h"
+#include "relais/engine.h"
 
 namespace relais::codec {
 
@@ -229,9 +230,19 @@ Err Expect(const std::string& path, const char* what, simdjson::dom::element v) 
   return "field '" + path + "' must be " + what + ", not " + JsonTypeName(v.type());
 }
 
+// A NUL (\u0000) is valid JSON but not text: Cap'n Proto Text is read back as a
+// C string in places (subjects, cStr()), which would cut it short, so that what
+// is stored would differ from what was accepted.
+Err CheckNul(const std::string& path, std::string_view s) {
+  if (s.find('\0') != std::string_view::npos)
+    return "field '" + path + "' must not contain NUL characters (\\u0000)";
+  return std::nullopt;
+}
+
 Err CheckText(const std::string& path, std::string_view s, const FieldMeta& m) {
   if (s.size() > kTextBytesMax)
     return "field '" + path + "' is longer than " + std::to_string(kTextBytesMax) + " bytes";
+  if (auto e = CheckNul(path, s)) return e;
   if (m.bare_id && !IsBareId(s))
     return "field '" + path + "' must be a bare id matching [A-Za-z0-9_-]{1,64} (no 'dwelling/' prefix)";
   return std::nullopt;
@@ -352,6 +363,7 @@ Err SetField(const FieldMeta& m, simdjson::dom::element v, capnp::DynamicStruct:
             if (item.type() != ET::STRING) return Expect(p, "a string", item);
             std::string_view s = item.get_string().value_unsafe();
             if (s.size() > kTextBytesMax) return "field '" + p + "' is too long";
+            if (auto e = CheckNul(p, s)) return e;
             list.set(i, capnp::Text::Reader(s.data(), s.size()));
             break;
           }
@@ -536,10 +548,13 @@ Err ParseActor(simdjson::dom::element v, ActorValue* out) {
   for (auto [key, value] : object) {
     if (key != "id" && key != "role" && key != "org")
       return "unknown field 'actor." + std::string(key) + "'";
+    bool& seen = key == "id" ? has_id : key == "org" ? has_org : has_role;
+    if (seen) return "field 'actor." + std::string(key) + "' appears twice";
     if (value.type() != ET::STRING) return Expect("actor." + std::string(key), "a string", value);
     std::string_view s = value.get_string().value_unsafe();
     if (s.empty() || s.size() > 256)
       return "field 'actor." + std::string(key) + "' must be 1 to 256 bytes";
+    if (auto e = CheckNul("actor." + std::string(key), s)) return e;
     if (key == "id") {
       out->id = s;
       has_id = true;
@@ -663,6 +678,12 @@ schema::Visibility DeclaredVisibility(EventType t) {
 std::optional<ParseError> ParseRequest(std::string_view text, std::vector<ParsedEvent>* out,
                                        bool* is_batch) {
   // One parser per thread: simdjson parsers are reusable and not thread-safe.
+  // The engine checks this first too (engine_impl.cc); repeated here so that
+  // no caller of the codec can make simdjson allocate for an unbounded input.
+  if (text.size() > kRequestBytesMax)
+    return ParseError{"the request is " + std::to_string(text.size()) +
+                          " bytes, over the limit of " + std::to_string(kRequestBytesMax),
+                      std::nullopt};
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   auto err = parser.parse(text.data(), text.size(), true).get(root);
