@@ -72,6 +72,108 @@ TEST(StoredEventCheckTest, SubjectWithoutTerminatorIsRefused) {
   EXPECT_TRUE(Check(bytes).has_value());
 }
 
+// A stored event built by `fill` over a valid envelope.
+template <typename Fill>
+std::string Stored(Fill fill) {
+  capnp::MallocMessageBuilder msg;
+  auto se = msg.initRoot<schema::StoredEvent>();
+  se.setPosition(1);
+  uint8_t id[16] = {1};
+  se.setId(capnp::Data::Reader(id, 16));
+  se.setSubject("household/H-0001");
+  se.setEffectiveDate(16500);
+  se.setRecordedAt(1425286800000000);
+  auto actor = se.initActor();
+  actor.setId("c1");
+  actor.setOrg("lille");
+  auto h = se.initData().initHouseholdRegistered();
+  h.setCommune("Lille");
+  h.setAdults(1);
+  h.initHeadOfHousehold().setName("A");
+  h.getHeadOfHousehold().setBirthDate(3650);
+  uint8_t prev[32] = {};
+  se.setPrevHash(capnp::Data::Reader(prev, 32));
+  fill(se);
+  return Canonical(se.asReader());
+}
+
+// Found by stored_event_fuzz (corpus: stored_event_fuzz/regress-date-overflow):
+// a $date field near INT32_MAX passed the check, then FormatDate (DataToJson)
+// overflowed a signed int (UBSan). Dates are refused outside the years the
+// codec accepts on input (1800..9999), in the envelope and in the data.
+TEST(StoredEventCheckTest, DatesOutsideTheCalendarAreRefused) {
+  EXPECT_EQ(Check(Stored([](auto) {})), std::nullopt);
+  auto birth = [](int32_t days) {
+    return Stored([days](auto se) {
+      se.getData().getHouseholdRegistered().getHeadOfHousehold().setBirthDate(days);
+    });
+  };
+  for (int32_t bad : {INT32_MAX, INT32_MAX - 100, INT32_MIN + 1, -100000, 3000000, schema::K_NO_DATE}) {
+    SCOPED_TRACE(bad);
+    auto why = Check(birth(bad));
+    ASSERT_TRUE(why.has_value());
+    EXPECT_NE(why->find("birthDate"), std::string::npos) << *why;
+  }
+  EXPECT_EQ(Check(birth(DateFromCivil(1800, 1, 1).days)), std::nullopt);
+  EXPECT_EQ(Check(birth(DateFromCivil(9999, 12, 31).days)), std::nullopt);
+  EXPECT_TRUE(Check(birth(DateFromCivil(1799, 12, 31).days)).has_value());
+  EXPECT_TRUE(Check(birth(DateFromCivil(10000, 1, 1).days)).has_value());
+  // The envelope's own date and time.
+  EXPECT_TRUE(Check(Stored([](auto se) { se.setEffectiveDate(INT32_MAX); })).has_value());
+  EXPECT_TRUE(Check(Stored([](auto se) { se.setEffectiveDate(schema::K_NO_DATE); })).has_value());
+  EXPECT_TRUE(Check(Stored([](auto se) { se.setRecordedAt(INT64_MIN); })).has_value());
+  EXPECT_TRUE(Check(Stored([](auto se) { se.setRecordedAt(INT64_MAX); })).has_value());
+  // An optional date may be absent (kNoDate), and an absent one is fine.
+  auto deadline = [](int32_t days) {
+    return Stored([days](auto se) {
+      auto c = se.getData().initCalDecisionRecorded();
+      c.setReferralId("R1");
+      c.setDwellingId("D1");
+      c.setConditionDeadline(days);
+    });
+  };
+  EXPECT_EQ(Check(deadline(schema::K_NO_DATE)), std::nullopt);
+  EXPECT_TRUE(Check(deadline(INT32_MAX)).has_value());
+}
+
+// Part of the same reflective check as TextWithoutTerminatorIsRefused: what
+// ToFact would copy into a Fact unchecked.
+TEST(StoredEventCheckTest, UnknownEnumerantsAndUnionMembersAreRefused) {
+  auto why = Check(Stored([](auto se) { se.getActor().setRole(static_cast<schema::Role>(77)); }));
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("role"), std::string::npos) << *why;
+  EXPECT_TRUE(Check(Stored([](auto se) {
+                se.getData().getHouseholdRegistered().setTerritory(static_cast<schema::Territory>(9));
+              })).has_value());
+  // A correction whose inner data is of an unknown type: two corrections that
+  // differ only in the inner union's discriminant (two empty members) locate
+  // it, then it is set to a value no member has.
+  auto correction = [](bool ccapex) {
+    return Stored([ccapex](auto se) {
+      auto c = se.getData().initEventCorrected();
+      uint8_t target[16] = {2};
+      c.setTargetId(capnp::Data::Reader(target, 16));
+      if (ccapex) {
+        c.initData().initCcapexReferred();
+      } else {
+        c.initData().initArrearsCleared();
+      }
+    });
+  };
+  std::string bytes = correction(true), other = correction(false);
+  EXPECT_EQ(Check(bytes), std::nullopt);
+  ASSERT_EQ(bytes.size(), other.size());
+  size_t at = 0;
+  while (at < bytes.size() && bytes[at] == other[at]) ++at;
+  ASSERT_LT(at, bytes.size());
+  at &= ~size_t{1};  // the discriminant is a little-endian uint16
+  bytes[at] = static_cast<char>(0xfe);
+  bytes[at + 1] = static_cast<char>(0xff);
+  auto unknown = Check(bytes);
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_NE(unknown->find("union"), std::string::npos) << *unknown;
+}
+
 // ------------------------------------------------------------ request JSON
 
 constexpr char kId[] = "00000000-0000-4000-8000-000000000001";

@@ -223,6 +223,24 @@ Fact ToFact(schema::EventData::Reader d, const Subject& subject) {
 
 namespace {
 
+constexpr uint64_t kOptionalAnnotation = 0xb0c1a7e4d2f30001ull;  // relais.capnp $optional
+constexpr uint64_t kDateAnnotation = 0xb0c1a7e4d2f30006ull;      // relais.capnp $date
+
+bool Annotated(capnp::StructSchema::Field f, uint64_t id) {
+  for (auto a : f.getProto().getAnnotations())
+    if (a.getId() == id) return true;
+  return false;
+}
+
+// The days the codec accepts on input (ParseDate: years 1800 to 9999). Stored
+// dates outside them were never written by relais, and calendar arithmetic on
+// them (FormatDate, AddMonthsClamped) would overflow an int.
+bool InCalendar(int64_t days) {
+  static const int32_t lo = DateFromCivil(1800, 1, 1).days;
+  static const int32_t hi = DateFromCivil(9999, 12, 31).days;
+  return days >= lo && days <= hi;
+}
+
 std::optional<std::string> CheckStruct(capnp::DynamicStruct::Reader r);
 
 // Reads one value the way a later reader will, so that what would throw there
@@ -235,6 +253,14 @@ std::optional<std::string> CheckValue(capnp::DynamicValue::Reader v, capnp::Type
     case Type::TEXT:
       (void)v.as<capnp::Text>();  // throws on a missing NUL terminator
       return std::nullopt;
+    case Type::INT32: {
+      if (!Annotated(field, kDateAnnotation)) return std::nullopt;
+      int32_t days = v.as<int32_t>();
+      if (InCalendar(days) || (days == schema::K_NO_DATE && Annotated(field, kOptionalAnnotation)))
+        return std::nullopt;
+      return std::string("field ") + field.getProto().getName().cStr() + " holds no valid date (" +
+             std::to_string(days) + " days)";
+    }
     case Type::ENUM:
       if (v.as<capnp::DynamicEnum>().getEnumerant() == nullptr)
         return std::string("unknown value of field ") + field.getProto().getName().cStr();
@@ -280,6 +306,13 @@ std::optional<std::string> CheckStoredEvent(kj::ArrayPtr<const capnp::word> word
       return std::string("unknown event type ") + std::to_string(static_cast<int>(se.getData().which()));
     // totalSize() checks bounds, not contents: read every field once.
     if (auto bad = CheckStruct(capnp::toDynamic(se))) return "undecodable event: " + *bad;
+    // The envelope's date and time are not annotated (always present).
+    if (!InCalendar(se.getEffectiveDate()))
+      return "effectiveDate holds no valid date (" + std::to_string(se.getEffectiveDate()) + " days)";
+    constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
+    int64_t recorded = se.getRecordedAt();
+    if (!InCalendar(recorded / kMicrosPerDay - (recorded % kMicrosPerDay < 0)))
+      return "recordedAt holds no valid time (" + std::to_string(recorded) + " us)";
     if (se.getId().size() != 16) return std::string("the event id is not 16 bytes");
     if (se.getPrevHash().size() != 32) return std::string("prevHash is not 32 bytes");
     std::string why;
