@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -172,6 +174,26 @@ TEST(StoredEventCheckTest, UnknownEnumerantsAndUnionMembersAreRefused) {
   auto unknown = Check(bytes);
   ASSERT_TRUE(unknown.has_value());
   EXPECT_NE(unknown->find("union"), std::string::npos) << *unknown;
+}
+
+// Found by stored_event_fuzz (corpus: stored_event_fuzz/regress-void-list-copy):
+// the EventData struct claimed a second pointer slot, which the schema does not
+// have (as a later version's field would be), holding a list of 2^28 void
+// elements (no bytes on disk: Cap'n Proto's amplification case). No read by
+// field touches an unknown slot, so the check passed; copying the data (the
+// engine's FullData and MergeData do msg->setRoot) copies every slot, threw
+// "Exceeded message traversal limit", and the uncaught exception terminated
+// the process.
+TEST(StoredEventCheckTest, AmplifiedListInAnUnknownSlotIsRefused) {
+  std::ifstream in(std::string(RELAIS_SOURCE_DIR) +
+                       "/tests/fuzz/corpus/stored_event_fuzz/regress-void-list-copy",
+                   std::ios::binary);
+  ASSERT_TRUE(in.good());
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(bytes.size(), 256u);
+  auto why = Check(bytes);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("traversal limit"), std::string::npos) << *why;
 }
 
 // ------------------------------------------------------------ request JSON
