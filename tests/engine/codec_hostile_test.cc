@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "codec/codec.h"
+#include "relais/engine.h"
 
 namespace relais::codec {
 namespace {
@@ -354,6 +355,23 @@ TEST(HostileJsonTest, BatchesOfHostileItemsAreRefused) {
   many.back() = ']';
   EXPECT_REFUSED(many, "event 1 of the batch");
   EXPECT_REFUSED("[[[[" + Dwelling() + "]]]]", "must be a JSON object");
+}
+
+// A refused batch must not have cost an event (528 bytes, more once parsed)
+// per array item: 1 MiB of "{}," is 350,000 items, which an up-front resize
+// turned into 185 MB for a request refused at its first item.
+TEST(HostileJsonTest, ARefusedBatchHoldsOnlyTheEventsParsed) {
+  std::string many = "[" + Dwelling() + ",";
+  for (int i = 0; i < 100000; ++i) many += "{},";
+  many.back() = ']';
+  std::vector<ParsedEvent> events;
+  bool is_batch = false;
+  auto e = ParseRequest(many, &events, &is_batch);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NE(e->message.find("event 2 of the batch"), std::string::npos) << e->message;
+  EXPECT_LE(events.size(), 2u);
+  EXPECT_GE(events.capacity(), events.size());
+  EXPECT_LE(events.capacity(), kBatchEventsMax);
 }
 
 }  // namespace
