@@ -197,6 +197,30 @@ TEST(StoredEventCheckTest, AmplifiedListInAnUnknownSlotIsRefused) {
   EXPECT_NE(why->find("traversal limit"), std::string::npos) << *why;
 }
 
+// Found by stored_event_fuzz (corpus: stored_event_fuzz/regress-merge-type-mismatch):
+// a stored correction whose inner data is of another type than its target's
+// (a damaged log; relais decodes a correction against its target's type) made
+// MergeData get() an inactive union member, a fatal kj exception. It now keeps
+// the base as it is.
+TEST(MergeDataTest, AnotherTypesPartialLeavesTheBaseUnchanged) {
+  capnp::MallocMessageBuilder base;
+  auto h = base.initRoot<schema::EventData>().initHouseholdRegistered();
+  h.setCommune("Lille");
+  h.setAdults(2);
+  capnp::MallocMessageBuilder partial;
+  partial.initRoot<schema::EventData>().initDwellingRegistered().setCommune("Roubaix");
+  capnp::MallocMessageBuilder fields;
+  auto list = fields.initRoot<schema::EventCorrected>().initFields(1);
+  list.set(0, 1);  // commune's ordinal in both
+  auto merged = MergeData(base.getRoot<schema::EventData>().asReader(),
+                          partial.getRoot<schema::EventData>().asReader(),
+                          fields.getRoot<schema::EventCorrected>().asReader().getFields());
+  auto out = merged->getRoot<schema::EventData>().asReader();
+  ASSERT_TRUE(out.isHouseholdRegistered());
+  EXPECT_STREQ(out.getHouseholdRegistered().getCommune().cStr(), "Lille");
+  EXPECT_EQ(out.getHouseholdRegistered().getAdults(), 2);
+}
+
 // ------------------------------------------------------------ request JSON
 
 constexpr char kId[] = "00000000-0000-4000-8000-000000000001";

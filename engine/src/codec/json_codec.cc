@@ -741,6 +741,14 @@ std::unique_ptr<capnp::MallocMessageBuilder> MergeData(schema::EventData::Reader
   auto root = capnp::toDynamic(msg->getRoot<schema::EventData>());
   auto preader = capnp::toDynamic(partial);
   KJ_IF_MAYBE(member, root.which()) {
+    // A partial of another type cannot come from relais (a correction is
+    // decoded against its target's type), only from a damaged log: keep the
+    // base rather than get() an inactive member, which throws.
+    KJ_IF_MAYBE(pmember, preader.which()) {
+      if (*pmember != *member) return msg;
+    } else {
+      return msg;
+    }
     auto out = root.get(*member).as<capnp::DynamicStruct>();
     auto in = preader.get(*member).as<capnp::DynamicStruct>();
     const StructMeta& sm = Registry::Get().Struct(out.getSchema());
