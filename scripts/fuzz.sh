@@ -11,7 +11,7 @@
 # adds coverage back into the committed corpus (-merge=1: minimised), to be
 # reviewed and committed by hand.
 #
-# A crash, sanitizer report, leak, timeout (-timeout, 10 s per input) or
+# A crash, sanitizer report, leak, timeout (-timeout, 30 s per input) or
 # out-of-memory (-rss_limit_mb) fails the script: its input is saved as
 # build-fuzz/artifacts/<target>/crash-<sha1> (or leak-, timeout-, oom-) and
 # printed (base64 by libFuzzer, and a hex dump here). The remaining targets
@@ -31,6 +31,9 @@ targets=("$@")
 ((${#targets[@]})) || targets=("${FUZZ_TARGETS[@]}")
 seconds="${RELAIS_FUZZ_SECONDS:-60}"
 jobs="${RELAIS_JOBS:-2}"
+# Seconds one input may take. Inputs run in well under 10 ms; the margin is for
+# a loaded CI machine (a 10 s limit fired once on a healthy input there).
+per_input="${RELAIS_FUZZ_TIMEOUT:-30}"
 
 bash scripts/install-deps.sh  # clang and libclang-rt-14-dev among them
 
@@ -61,7 +64,7 @@ for t in "${targets[@]}"; do
   # The committed corpus is read, new inputs are written to $work only. A
   # wall-clock guard above libFuzzer's own limit catches a hung process.
   if timeout --kill-after=30 $((seconds + 300)) "build-fuzz/tests/$t" \
-      -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+      -max_total_time="$seconds" -max_len=4096 -timeout="$per_input" -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "$corpus" \
       > "build-fuzz/fuzz-$t.log" 2>&1; then
     grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "build-fuzz/fuzz-$t.log" >&2 || true

@@ -11,11 +11,17 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-filter="${1:-*}"
+# Not under TSan: tests that fork the multi-threaded test process and start an
+# engine in the child, which TSan does not support (the child dies, or TSan
+# reports on its own state). They run in the normal and ASan builds.
+NOT_UNDER_TSAN="EngineTest.KillDuringAppendsLosesNoAcknowledgedEvent"
+filter="${1:-*}-${NOT_UNDER_TSAN}"
 reports=build-tsan/tsan-reports
 rm -rf "$reports"
 mkdir -p "$reports"
-export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:log_path=$PWD/$reports/report:suppressions=$PWD/tests/tsan.supp:${TSAN_OPTIONS:-}"
+# history_size=7: the longest access history, so that both stacks of a report
+# restore (the suppressions match on either).
+export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:history_size=7:log_path=$PWD/$reports/report:suppressions=$PWD/tests/tsan.supp:${TSAN_OPTIONS:-}"
 
 failed=()
 read -r -a targets <<< "$(bash scripts/build.sh tsan-targets)"
