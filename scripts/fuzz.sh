@@ -1,26 +1,92 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (ASan + UBSan) in build-fuzz/ and runs
-# each for a while (default 60 s; RELAIS_FUZZ_SECONDS overrides), starting
-# from the contract's worked example as a seed corpus. A crash leaves its input
-# in build-fuzz/ and fails the script.
+# Runs the libFuzzer targets, each for a bounded time, under ASan + UBSan.
+#
+#   scripts/fuzz.sh                 every target in FUZZ_TARGETS
+#   scripts/fuzz.sh request_fuzz    only those named
+#
+# Builds them with clang in build-fuzz/ (-DRELAIS_FUZZ=ON), then runs each for
+# RELAIS_FUZZ_SECONDS (default 60) starting from its committed corpus,
+# tests/fuzz/corpus/<target>/. New inputs go to build-fuzz/fuzz-work/<target>/,
+# never into the source tree; RELAIS_FUZZ_MERGE=1 afterwards folds whatever
+# adds coverage back into the committed corpus (-merge=1: minimised), to be
+# reviewed and committed by hand.
+#
+# A crash, sanitizer report, leak, timeout (-timeout, 30 s per input) or
+# out-of-memory (-rss_limit_mb) fails the script: its input is saved as
+# build-fuzz/artifacts/<target>/crash-<sha1> (or leak-, timeout-, oom-) and
+# printed (base64 by libFuzzer, and a hex dump here). The remaining targets
+# still run, so one report shows every failing target. To reproduce:
+#   build-fuzz/tests/<target> build-fuzz/artifacts/<target>/crash-...
+# then keep the input in tests/fuzz/corpus/<target>/ and a test in tests/engine/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-scripts/install-deps.sh
-command -v clang++ >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends clang libclang-rt-14-dev
+
+# One line per target (its source is tests/fuzz/<target>.cc; see tests/CMakeLists.txt).
+FUZZ_TARGETS=(
+  request_fuzz
+  stored_event_fuzz
+)
+
+targets=("$@")
+((${#targets[@]})) || targets=("${FUZZ_TARGETS[@]}")
+seconds="${RELAIS_FUZZ_SECONDS:-60}"
+jobs="${RELAIS_JOBS:-2}"
+# Seconds one input may take. Inputs run in well under 10 ms; the margin is for
+# a loaded CI machine (a 10 s limit fired once on a healthy input there).
+per_input="${RELAIS_FUZZ_TIMEOUT:-30}"
+
+bash scripts/install-deps.sh  # clang and libclang-rt-14-dev among them
+
 if [[ ! -f build-fuzz/build.ninja ]]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DRELAIS_FUZZ=ON -DRELAIS_BUILD_BENCH=OFF -DRELAIS_BUILD_TESTS=ON
 fi
-cmake --build build-fuzz -j2 --target request_fuzz stored_event_fuzz
-seconds=${RELAIS_FUZZ_SECONDS:-60}
-corpus=build-fuzz/corpus-request
-mkdir -p "$corpus" build-fuzz/corpus-stored
-# Seeds: every line of the worked example.
-i=0
-while IFS= read -r line; do
-  printf '%s' "$line" > "$corpus/example-$i.json"
-  i=$((i + 1))
-done < tests/data/examples/journey.ndjson
-cd build-fuzz
-ASAN_OPTIONS=detect_leaks=0 ./tests/request_fuzz -max_total_time="$seconds" -max_len=4096 corpus-request
-ASAN_OPTIONS=detect_leaks=0 ./tests/stored_event_fuzz -max_total_time="$seconds" -max_len=4096 corpus-stored
+cmake --build build-fuzz -j"$jobs" --target "${targets[@]}"
+
+# Leaks are findings too; abort_on_error so that UBSan and ASan reports reach
+# libFuzzer as crashes with their input saved.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+
+failed=()
+for t in "${targets[@]}"; do
+  corpus="tests/fuzz/corpus/$t"
+  work="build-fuzz/fuzz-work/$t"
+  artifacts="build-fuzz/artifacts/$t"
+  if [[ ! -d "$corpus" ]]; then
+    echo "fuzz: no corpus folder $corpus for $t" >&2
+    exit 2
+  fi
+  rm -rf "$artifacts"  # only this run's findings are reported
+  mkdir -p "$work" "$artifacts"
+  printf '\n==> fuzz %s for %ss (corpus %s: %s files)\n' "$t" "$seconds" "$corpus" \
+    "$(find "$corpus" -type f | wc -l)" >&2
+  # The committed corpus is read, new inputs are written to $work only. A
+  # wall-clock guard above libFuzzer's own limit catches a hung process.
+  if timeout --kill-after=30 $((seconds + 300)) "build-fuzz/tests/$t" \
+      -max_total_time="$seconds" -max_len=4096 -timeout="$per_input" -rss_limit_mb=2048 \
+      -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "$corpus" \
+      > "build-fuzz/fuzz-$t.log" 2>&1; then
+    grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "build-fuzz/fuzz-$t.log" >&2 || true
+    if [[ "${RELAIS_FUZZ_MERGE:-0}" == "1" ]]; then
+      "build-fuzz/tests/$t" -merge=1 -max_len=4096 -timeout=10 "$corpus" "$work" \
+        > "build-fuzz/merge-$t.log" 2>&1
+      echo "fuzz: merged into $corpus ($(find "$corpus" -type f | wc -l) files): review, then commit" >&2
+    fi
+  else
+    failed+=("$t")
+    echo "fuzz: $t FAILED; the end of build-fuzz/fuzz-$t.log:" >&2
+    grep -v -E '^#[0-9]+' "build-fuzz/fuzz-$t.log" | tail -60 >&2
+    for f in "$artifacts"/*; do
+      [[ -f "$f" ]] || continue
+      echo "fuzz: input saved as $f ($(stat -c %s "$f") bytes):" >&2
+      od -A d -t x1z -v "$f" | head -40 >&2
+    done
+  fi
+done
+
+if ((${#failed[@]})); then
+  echo "fuzz: failing targets: ${failed[*]}" >&2
+  exit 1
+fi
+echo "fuzz: ${targets[*]}: no finding in ${seconds}s each" >&2

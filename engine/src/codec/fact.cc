@@ -221,16 +221,108 @@ Fact ToFact(schema::EventData::Reader d, const Subject& subject) {
   return f;
 }
 
+namespace {
+
+constexpr uint64_t kOptionalAnnotation = 0xb0c1a7e4d2f30001ull;  // relais.capnp $optional
+constexpr uint64_t kDateAnnotation = 0xb0c1a7e4d2f30006ull;      // relais.capnp $date
+
+bool Annotated(capnp::StructSchema::Field f, uint64_t id) {
+  for (auto a : f.getProto().getAnnotations())
+    if (a.getId() == id) return true;
+  return false;
+}
+
+// The days the codec accepts on input (ParseDate: years 1800 to 9999). Stored
+// dates outside them were never written by relais, and calendar arithmetic on
+// them (FormatDate, AddMonthsClamped) would overflow an int.
+bool InCalendar(int64_t days) {
+  static const int32_t lo = DateFromCivil(1800, 1, 1).days;
+  static const int32_t hi = DateFromCivil(9999, 12, 31).days;
+  return days >= lo && days <= hi;
+}
+
+std::optional<std::string> CheckStruct(capnp::DynamicStruct::Reader r);
+
+// Reads one value the way a later reader will, so that what would throw there
+// throws here: a Text without its NUL terminator, an unknown union member or
+// enumerant (which ToFact and the domain would copy into a Fact unchecked).
+std::optional<std::string> CheckValue(capnp::DynamicValue::Reader v, capnp::Type type,
+                                      capnp::StructSchema::Field field) {
+  using capnp::schema::Type;
+  switch (type.which()) {
+    case Type::TEXT:
+      (void)v.as<capnp::Text>();  // throws on a missing NUL terminator
+      return std::nullopt;
+    case Type::INT32: {
+      if (!Annotated(field, kDateAnnotation)) return std::nullopt;
+      int32_t days = v.as<int32_t>();
+      if (InCalendar(days) || (days == schema::K_NO_DATE && Annotated(field, kOptionalAnnotation)))
+        return std::nullopt;
+      return std::string("field ") + field.getProto().getName().cStr() + " holds no valid date (" +
+             std::to_string(days) + " days)";
+    }
+    case Type::ENUM:
+      if (v.as<capnp::DynamicEnum>().getEnumerant() == nullptr)
+        return std::string("unknown value of field ") + field.getProto().getName().cStr();
+      return std::nullopt;
+    case Type::STRUCT:
+      return CheckStruct(v.as<capnp::DynamicStruct>());
+    case Type::LIST: {
+      auto elem = type.asList().getElementType();
+      for (auto item : v.as<capnp::DynamicList>())
+        if (auto bad = CheckValue(item, elem, field)) return bad;
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<std::string> CheckStruct(capnp::DynamicStruct::Reader r) {
+  auto s = r.getSchema();
+  if (s.getUnionFields().size() > 0) {
+    KJ_IF_MAYBE(member, r.which()) {
+      if (auto bad = CheckValue(r.get(*member), member->getType(), *member)) return bad;
+    } else {
+      return std::string("unknown union member in ") + s.getShortDisplayName().cStr();
+    }
+  }
+  for (auto f : s.getNonUnionFields())
+    if (auto bad = CheckValue(r.get(f), f.getType(), f)) return bad;
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<std::string> CheckStoredEvent(kj::ArrayPtr<const capnp::word> words) {
   try {
     capnp::ReaderOptions options;
-    options.traversalLimitInWords = words.size() * 2 + 64;  // a stored event is small
+    // A few passes over the message (size, fields, copy), each charged to the
+    // limit; what claims much more than that is an amplification (a list of
+    // zero-sized elements, pointers sharing a target), not a stored event.
+    options.traversalLimitInWords = words.size() * 8 + 64;
     options.nestingLimit = 16;
     capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&words, 1), options);
     auto se = reader.getRoot<schema::StoredEvent>();
     se.totalSize();  // visits every pointer: throws on anything out of bounds
     if (static_cast<int>(se.getData().which()) > static_cast<int>(EventType::kEventRetracted))
       return std::string("unknown event type ") + std::to_string(static_cast<int>(se.getData().which()));
+    // totalSize() checks bounds, not contents: read every field once.
+    if (auto bad = CheckStruct(capnp::toDynamic(se))) return "undecodable event: " + *bad;
+    // And copy it, as readers do (msg->setRoot(se.getData())): a copy takes
+    // every pointer slot, also those the schema does not know, which no read
+    // by field visits.
+    {
+      capnp::MallocMessageBuilder copy(static_cast<unsigned>(words.size()) + 8);
+      copy.setRoot(se);
+    }
+    // The envelope's date and time are not annotated (always present).
+    if (!InCalendar(se.getEffectiveDate()))
+      return "effectiveDate holds no valid date (" + std::to_string(se.getEffectiveDate()) + " days)";
+    constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
+    int64_t recorded = se.getRecordedAt();
+    if (!InCalendar(recorded / kMicrosPerDay - (recorded % kMicrosPerDay < 0)))
+      return "recordedAt holds no valid time (" + std::to_string(recorded) + " us)";
     if (se.getId().size() != 16) return std::string("the event id is not 16 bytes");
     if (se.getPrevHash().size() != 32) return std::string("prevHash is not 32 bytes");
     std::string why;

@@ -7,11 +7,13 @@
 #include <capnp/schema.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_map>
 
 #include "codec/codec.h"
+#include "relais/engine.h"
 
 namespace relais::codec {
 
@@ -229,9 +231,19 @@ Err Expect(const std::string& path, const char* what, simdjson::dom::element v) 
   return "field '" + path + "' must be " + what + ", not " + JsonTypeName(v.type());
 }
 
+// A NUL (\u0000) is valid JSON but not text: Cap'n Proto Text is read back as a
+// C string in places (subjects, cStr()), which would cut it short, so that what
+// is stored would differ from what was accepted.
+Err CheckNul(const std::string& path, std::string_view s) {
+  if (s.find('\0') != std::string_view::npos)
+    return "field '" + path + "' must not contain NUL characters (\\u0000)";
+  return std::nullopt;
+}
+
 Err CheckText(const std::string& path, std::string_view s, const FieldMeta& m) {
   if (s.size() > kTextBytesMax)
     return "field '" + path + "' is longer than " + std::to_string(kTextBytesMax) + " bytes";
+  if (auto e = CheckNul(path, s)) return e;
   if (m.bare_id && !IsBareId(s))
     return "field '" + path + "' must be a bare id matching [A-Za-z0-9_-]{1,64} (no 'dwelling/' prefix)";
   return std::nullopt;
@@ -352,6 +364,7 @@ Err SetField(const FieldMeta& m, simdjson::dom::element v, capnp::DynamicStruct:
             if (item.type() != ET::STRING) return Expect(p, "a string", item);
             std::string_view s = item.get_string().value_unsafe();
             if (s.size() > kTextBytesMax) return "field '" + p + "' is too long";
+            if (auto e = CheckNul(p, s)) return e;
             list.set(i, capnp::Text::Reader(s.data(), s.size()));
             break;
           }
@@ -541,10 +554,13 @@ Err ParseActor(simdjson::dom::element v, ActorValue* out) {
   for (auto [key, value] : object) {
     if (key != "id" && key != "role" && key != "org")
       return "unknown field 'actor." + std::string(key) + "'";
+    bool& seen = key == "id" ? has_id : key == "org" ? has_org : has_role;
+    if (seen) return "field 'actor." + std::string(key) + "' appears twice";
     if (value.type() != ET::STRING) return Expect("actor." + std::string(key), "a string", value);
     std::string_view s = value.get_string().value_unsafe();
     if (s.empty() || s.size() > 256)
       return "field 'actor." + std::string(key) + "' must be 1 to 256 bytes";
+    if (auto e = CheckNul("actor." + std::string(key), s)) return e;
     if (key == "id") {
       out->id = s;
       has_id = true;
@@ -668,6 +684,12 @@ schema::Visibility DeclaredVisibility(EventType t) {
 std::optional<ParseError> ParseRequest(std::string_view text, std::vector<ParsedEvent>* out,
                                        bool* is_batch) {
   // One parser per thread: simdjson parsers are reusable and not thread-safe.
+  // The engine checks this first too (engine_impl.cc); repeated here so that
+  // no caller of the codec can make simdjson allocate for an unbounded input.
+  if (text.size() > kRequestBytesMax)
+    return ParseError{"the request is " + std::to_string(text.size()) +
+                          " bytes, over the limit of " + std::to_string(kRequestBytesMax),
+                      std::nullopt};
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   auto err = parser.parse(text.data(), text.size(), true).get(root);
@@ -676,10 +698,16 @@ std::optional<ParseError> ParseRequest(std::string_view text, std::vector<Parsed
   if (*is_batch) {
     auto arr = root.get_array().value_unsafe();
     if (arr.size() == 0) return ParseError{"a batch must hold at least one event", std::nullopt};
-    out->resize(arr.size());
+    // One event at a time, not resize(arr.size()): an item costs 3 bytes of
+    // input ("{},") and an event hundreds, so a batch refused at its first
+    // item must not have paid for all of them. Events past kBatchEventsMax
+    // still parse (a malformed one is reported before the batch's size); they
+    // cost real input bytes each.
+    out->clear();
+    out->reserve(std::min(arr.size(), kBatchEventsMax));
     size_t i = 0;
     for (auto el : arr) {
-      if (auto e = ParseOne(el, &(*out)[i])) {
+      if (auto e = ParseOne(el, &out->emplace_back())) {
         if (!e->id && i > 0) e->id = (*out)[0].id_text;
         e->message = "event " + std::to_string(i + 1) + " of the batch: " + e->message;
         return e;
@@ -718,6 +746,14 @@ std::unique_ptr<capnp::MallocMessageBuilder> MergeData(schema::EventData::Reader
   auto root = capnp::toDynamic(msg->getRoot<schema::EventData>());
   auto preader = capnp::toDynamic(partial);
   KJ_IF_MAYBE(member, root.which()) {
+    // A partial of another type cannot come from relais (a correction is
+    // decoded against its target's type), only from a damaged log: keep the
+    // base rather than get() an inactive member, which throws.
+    KJ_IF_MAYBE(pmember, preader.which()) {
+      if (*pmember != *member) return msg;
+    } else {
+      return msg;
+    }
     auto out = root.get(*member).as<capnp::DynamicStruct>();
     auto in = preader.get(*member).as<capnp::DynamicStruct>();
     const StructMeta& sm = Registry::Get().Struct(out.getSchema());
