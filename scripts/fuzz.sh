@@ -11,7 +11,7 @@ if [[ ! -f build-fuzz/build.ninja ]]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DRELAIS_FUZZ=ON -DRELAIS_BUILD_BENCH=OFF -DRELAIS_BUILD_TESTS=ON
 fi
-cmake --build build-fuzz -j2 --target request_fuzz stored_event_fuzz
+cmake --build build-fuzz -j2 --target request_fuzz stored_event_fuzz http_fuzz
 seconds=${RELAIS_FUZZ_SECONDS:-60}
 corpus=build-fuzz/corpus-request
 mkdir -p "$corpus" build-fuzz/corpus-stored
@@ -24,3 +24,8 @@ done < tests/data/examples/journey.ndjson
 cd build-fuzz
 ASAN_OPTIONS=detect_leaks=0 ./tests/request_fuzz -max_total_time="$seconds" -max_len=4096 corpus-request
 ASAN_OPTIONS=detect_leaks=0 ./tests/stored_event_fuzz -max_total_time="$seconds" -max_len=4096 corpus-stored
+# The HTTP handler: raw requests, seeded from the committed corpus (copied so
+# that the run's finds stay in build-fuzz/).
+mkdir -p corpus-http
+cp ../tests/fuzz/corpus/http/* corpus-http/
+ASAN_OPTIONS=detect_leaks=0 ./tests/http_fuzz -max_total_time="$seconds" -max_len=8192 corpus-http
