@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 
@@ -187,6 +188,20 @@ TEST(PseudonymKey, EmptyOrTornKeyIsAnErrorNamingTheFile) {
 TEST_F(HandlerTest, BadLastEventIdIs400) {
   Response r = Do(http::verb::get, "/v1/feed", "", {{"Last-Event-ID", "18446744073709551615"}});
   EXPECT_EQ(r.status, http::status::bad_request) << r.body;
+}
+
+// Defect 13: metrics labels never grow without bound, whatever codes and
+// routes arrive.
+TEST(MetricsBound, LabelSetsAreCapped) {
+  Metrics m;
+  for (int i = 0; i < 5000; ++i) {
+    m.Refusal("code_" + std::to_string(i));
+    m.Request("route_" + std::to_string(i), 200 + i, 0.001);
+  }
+  std::string page = m.Render(0, 0);
+  size_t lines = std::count(page.begin(), page.end(), '\n');
+  EXPECT_LT(lines, 20u * Metrics::kLabelSetsMax);
+  EXPECT_NE(page.find("code=\"other\""), std::string::npos);
 }
 
 }  // namespace
