@@ -1,6 +1,7 @@
 #include "server/server_harness.h"
 
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -27,14 +29,26 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-HttpResult Http(uint16_t port, const std::string& method, const std::string& target,
-                const std::string& body, const std::string& token,
-                const std::vector<std::pair<std::string, std::string>>& headers) {
+std::string RelaisBin() {
+  const char* bin = std::getenv("RELAIS_TEST_BIN");
+  return bin && *bin ? bin : RELAIS_BIN;
+}
+
+namespace {
+
+HttpResult HttpImpl(const std::string& source, uint16_t port, const std::string& method,
+                    const std::string& target, const std::string& body, const std::string& token,
+                    const std::vector<std::pair<std::string, std::string>>& headers,
+                    int timeout_ms = 60000) {
   HttpResult out;
   try {
     net::io_context ioc;
     beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::seconds(60));
+    stream.expires_after(std::chrono::milliseconds(timeout_ms));
+    if (!source.empty()) {
+      stream.socket().open(tcp::v4());
+      stream.socket().bind(tcp::endpoint(net::ip::make_address(source), 0));
+    }
     stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     http::request<http::string_body> req(http::string_to_verb(method), target, 11);
     req.set(http::field::host, "127.0.0.1");
@@ -68,15 +82,41 @@ HttpResult Http(uint16_t port, const std::string& method, const std::string& tar
   return out;
 }
 
+}  // namespace
+
+HttpResult Http(uint16_t port, const std::string& method, const std::string& target,
+                const std::string& body, const std::string& token,
+                const std::vector<std::pair<std::string, std::string>>& headers,
+                int timeout_ms) {
+  return HttpImpl("", port, method, target, body, token, headers, timeout_ms);
+}
+
+HttpResult HttpFrom(const std::string& source, uint16_t port, const std::string& method,
+                    const std::string& target, const std::string& body,
+                    const std::string& token, int timeout_ms) {
+  return HttpImpl(source, port, method, target, body, token, {}, timeout_ms);
+}
+
 namespace {
 
-int Connect(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+int Connect(uint16_t port, const std::string& source = "", bool nonblocking = false) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+  if (fd < 0) return -1;
+  if (!source.empty()) {
+    sockaddr_in l{};
+    l.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source.c_str(), &l.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&l), sizeof l) != 0) {
+      ::close(fd);
+      return -1;
+    }
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 &&
+      !(nonblocking && errno == EINPROGRESS)) {
     ::close(fd);
     return -1;
   }
@@ -112,6 +152,13 @@ pid_t Spawn(const std::vector<std::string>& args, int* stdout_fd) {
 
 }  // namespace
 
+int OpenIdleConnectionFrom(const std::string& source, uint16_t port, const std::string& bytes,
+                           bool nonblocking) {
+  int fd = Connect(port, source, nonblocking);
+  if (fd >= 0 && !bytes.empty()) WriteAll(fd, bytes);
+  return fd;
+}
+
 int OpenIdleConnection(uint16_t port, const std::string& bytes) {
   int fd = Connect(port);
   if (fd >= 0 && !bytes.empty()) WriteAll(fd, bytes);
@@ -136,8 +183,52 @@ std::string RawExchange(uint16_t port, const std::string& bytes, int timeout_ms)
   return out;
 }
 
+std::string RawExchangeFrom(const std::string& source, uint16_t port, const std::string& bytes,
+                            int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto left = [&] {
+    return static_cast<int>(std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(
+               deadline - std::chrono::steady_clock::now())
+               .count()));
+  };
+  int fd = Connect(port, source, /*nonblocking=*/true);
+  if (fd < 0) return "";
+  pollfd w{fd, POLLOUT, 0};
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::poll(&w, 1, left()) <= 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
+      err != 0) {
+    ::close(fd);
+    return "";
+  }
+  size_t off = 0;
+  while (off < bytes.size() && left() > 0) {
+    ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, std::min(100, left()));
+    } else {
+      break;
+    }
+  }
+  std::string out;
+  char buf[4096];
+  while (left() > 0) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, std::min(100, left())) <= 0) continue;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
 int RunRelais(const std::vector<std::string>& args, std::string* out) {
-  std::vector<std::string> full = {RELAIS_BIN};
+  std::vector<std::string> full = {RelaisBin()};
   full.insert(full.end(), args.begin(), args.end());
   int fd = -1;
   pid_t pid = Spawn(full, &fd);
@@ -168,7 +259,13 @@ std::string AddToken(const std::string& dir, const std::string& name, const std:
 
 bool ServerProcess::Start() {
   int fd = -1;
-  std::vector<std::string> args = {RELAIS_BIN, "--data", dir_, "serve", "--listen", "127.0.0.1:0"};
+  std::vector<std::string> args;
+  if (nofile_ > 0)
+    args = {"/usr/bin/prlimit", "--nofile=" + std::to_string(nofile_) + ":" +
+                                    std::to_string(nofile_), "--"};
+  for (std::string a : {RelaisBin(), std::string("--data"), dir_, std::string("serve"),
+                        std::string("--listen"), std::string("127.0.0.1:0")})
+    args.push_back(a);
   args.insert(args.end(), extra_.begin(), extra_.end());
   pid_ = Spawn(args, &fd);
   if (pid_ < 0) return false;

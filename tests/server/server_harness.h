@@ -21,12 +21,31 @@ struct HttpResult {
 // One request on a fresh connection.
 HttpResult Http(uint16_t port, const std::string& method, const std::string& target,
                 const std::string& body = "", const std::string& token = "",
-                const std::vector<std::pair<std::string, std::string>>& headers = {});
+                const std::vector<std::pair<std::string, std::string>>& headers = {},
+                int timeout_ms = 60000);
 // Raw bytes on a fresh connection; returns what the server answered (until
 // it closes or `timeout_ms`).
 // An open connection that sends nothing (or `bytes`); -1 on failure. Close it with ::close.
 int OpenIdleConnection(uint16_t port, const std::string& bytes = "");
 std::string RawExchange(uint16_t port, const std::string& bytes, int timeout_ms = 5000);
+// The same from a source address, with `timeout_ms` bounding the connect too
+// (a listener that does not accept cannot hold the test).
+std::string RawExchangeFrom(const std::string& source, uint16_t port, const std::string& bytes,
+                            int timeout_ms);
+
+// The same from a chosen local source address (e.g. "127.0.0.3"): the whole
+// of 127/8 is this host, so tests can play several clients.
+HttpResult HttpFrom(const std::string& source, uint16_t port, const std::string& method,
+                    const std::string& target, const std::string& body = "",
+                    const std::string& token = "", int timeout_ms = 60000);
+// `nonblocking`: returns as soon as the SYN is sent, connected or not (to
+// queue many connections on a listener that is not accepting).
+int OpenIdleConnectionFrom(const std::string& source, uint16_t port,
+                           const std::string& bytes = "", bool nonblocking = false);
+
+// The binary under test: $RELAIS_TEST_BIN when set (to run the tests against
+// an older build and see them fail), else the one CMake built.
+std::string RelaisBin();
 
 // Runs `relais ARGS...`, returns its exit code and stdout.
 int RunRelais(const std::vector<std::string>& args, std::string* out);
@@ -45,6 +64,8 @@ class ServerProcess {
   // SIGTERM and wait; returns the exit status (or -1).
   int Stop();
   void Kill();  // SIGKILL and reap
+  // Runs the server with this open-file limit (soft and hard), via prlimit.
+  void set_nofile(int n) { nofile_ = n; }
   uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
 
@@ -53,6 +74,7 @@ class ServerProcess {
   std::vector<std::string> extra_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  int nofile_ = 0;
 };
 
 // An SSE client: connects to /v1/feed and collects events.

@@ -3,7 +3,12 @@
 // on a fresh data directory and a free port.
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <chrono>
 #include <random>
@@ -558,34 +563,154 @@ TEST(TokenCommand, UsageErrors) {
 namespace relais::testing {
 namespace {
 
-// Idle and half-sent requests do not lock others out; beyond the cap a new
-// connection gets a 503 at once, and a freed slot is usable again.
+// Defect 9: one address holding connections (idle, or a half-sent head) up
+// to the cap does not lock out an authenticated client from another address;
+// the holder gets a 503 beyond its per-address share, and a freed slot is
+// usable again. Seen failing before the fix: 127.0.0.3 got 503.
 TEST(ServerConnections, IdleClientsDoNotLockOthersOut) {
   TempDir dir;
+  std::string admin = AddToken(dir.path(), "admin", "admin");
   ServerProcess server(dir.path(), {"--max-connections", "64"});
   ASSERT_TRUE(server.Start());
   std::vector<int> idle;
-  for (int i = 0; i < 40; ++i) idle.push_back(OpenIdleConnection(server.port()));
+  for (int i = 0; i < 54; ++i) idle.push_back(OpenIdleConnectionFrom("127.0.0.2", server.port()));
   for (int i = 0; i < 10; ++i)
-    idle.push_back(OpenIdleConnection(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n"));
-  EXPECT_EQ(Http(server.port(), "GET", "/healthz").status, 200);
-  for (int i = 0; i < 30; ++i) idle.push_back(OpenIdleConnection(server.port()));
-  // 80 open, cap 64: a new one is refused with 503 (once the server has
-  // accepted the idle ones; poll, since accepting is asynchronous).
+    idle.push_back(OpenIdleConnectionFrom("127.0.0.2", server.port(),
+                                          "GET /healthz HTTP/1.1\r\nHost: x\r\n"));
+  // 64 open from 127.0.0.2, the whole cap: its next one is refused at once
+  // (poll: accepting is asynchronous)...
   int status = 0;
   for (int i = 0; i < 200 && status != 503; ++i) {
-    status = Http(server.port(), "GET", "/healthz").status;
+    status = HttpFrom("127.0.0.2", server.port(), "GET", "/healthz").status;
     if (status != 503) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(status, 503);
+  // ... and another address is served.
+  EXPECT_EQ(HttpFrom("127.0.0.3", server.port(), "GET", "/v1/verify", "", admin).status, 200);
   for (int fd : idle)
     if (fd >= 0) ::close(fd);
   status = 0;
   for (int i = 0; i < 500 && status != 200; ++i) {
-    status = Http(server.port(), "GET", "/healthz").status;
+    status = HttpFrom("127.0.0.2", server.port(), "GET", "/healthz").status;
     if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(status, 200);
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+// Defect 9 under a descriptor limit (1,024) below the default cap (4,096):
+// 127.0.0.2 opening 4,096 connections does not stop 127.0.0.3. The server
+// caps itself below its limit, so accept() never runs out of descriptors.
+// Seen failing before the fix: 127.0.0.3 got no answer.
+TEST(ServerConnections, CapStaysBelowTheDescriptorLimit) {
+  TempDir dir;
+  std::string admin = AddToken(dir.path(), "admin", "admin");
+  ServerProcess server(dir.path());
+  server.set_nofile(1024);
+  ASSERT_TRUE(server.Start());
+  // Non-blocking connects: all 4,096 are queued at once, as an attacker
+  // would, without waiting for the server to accept each.
+  std::vector<int> held;
+  for (int i = 0; i < 4096; ++i) {
+    int fd = OpenIdleConnectionFrom("127.0.0.2", server.port(), "", /*nonblocking=*/true);
+    if (fd >= 0) held.push_back(fd);
+  }
+  ASSERT_GT(held.size(), 2000u);
+  // The bound is far below the 30 s for which an accepted idle connection
+  // may be held, so a server that lets 127.0.0.2 fill its descriptors cannot
+  // pass by waiting for them to time out.
+  std::string other = RawExchangeFrom(
+      "127.0.0.3", server.port(),
+      "GET /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + admin +
+          "\r\nConnection: close\r\n\r\n",
+      20000);
+  EXPECT_EQ(other.substr(0, 12), "HTTP/1.1 200") << other.substr(0, 200);
+  for (int fd : held) ::close(fd);
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+// Defect 9: a client that trickles its request head, one byte every 200 ms,
+// is dropped by the head deadline (5 s), long before the body/idle timeout
+// (30 s). Seen failing before the fix: the connection lived 30 s.
+TEST(ServerConnections, SlowlorisHeadIsDropped) {
+  TempDir dir;
+  ServerProcess server(dir.path());
+  ASSERT_TRUE(server.Start());
+  int fd = OpenIdleConnection(server.port(), "GET /healthz HTTP/1.1\r\n");
+  ASSERT_GE(fd, 0);
+  auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  const std::string trickle = "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  for (size_t i = 0; !closed && std::chrono::steady_clock::now() - start < std::chrono::seconds(20);
+       ++i) {
+    char c = trickle[i % trickle.size()];
+    if (::send(fd, &c, 1, MSG_NOSIGNAL) != 1) closed = true;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) > 0) {
+      char buf[256];
+      if (::recv(fd, buf, sizeof buf, 0) <= 0) closed = true;
+    }
+  }
+  ::close(fd);
+  EXPECT_TRUE(closed) << "a trickled head held its connection for 20 s";
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+// Item 7: with a umask of 022, everything `relais token add` and `relais
+// serve` create under the data directory is owner-only. Seen failing before
+// the fix: RocksDB's files were 0644 and the directories 0755.
+TEST(ServerFiles, DataDirectoryIsOwnerOnlyWhateverTheUmask) {
+  mode_t old = ::umask(022);
+  TempDir dir;
+  std::string admin = AddToken(dir.path(), "admin", "admin");
+  ServerProcess server(dir.path());
+  ASSERT_TRUE(server.Start());
+  EXPECT_EQ(Http(server.port(), "POST", "/v1/events",
+                 Event(Uuid(1), "HouseholdRegistered", "household/U1", "2024-01-01",
+                       Registered("lille", "U")),
+                 admin)
+                .status,
+            201);
+  EXPECT_EQ(Http(server.port(), "GET", "/v1/streams/household%2FU1/status", "", admin).status,
+            200);
+  EXPECT_EQ(server.Stop(), 0);
+  ::umask(old);
+  size_t checked = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path())) {
+    struct stat st;
+    ASSERT_EQ(::lstat(e.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 077, 0u) << e.path() << " is " << std::oct << (st.st_mode & 0777);
+    ++checked;
+  }
+  struct stat root;
+  ASSERT_EQ(::stat(dir.path().c_str(), &root), 0);
+  EXPECT_EQ(root.st_mode & 077, 0u) << "the data directory itself";
+  EXPECT_GT(checked, 5u);
+}
+
+// Defect 12: a Last-Event-ID that would wrap (2^64 - 1) or is beyond the
+// position range is a 400, never a replay from position 1. Seen failing
+// before the fix: 200 and the whole feed.
+TEST(ServerFeed, OutOfRangeLastEventIdIs400) {
+  TempDir dir;
+  std::string admin = AddToken(dir.path(), "admin", "admin");
+  ServerProcess server(dir.path());
+  ASSERT_TRUE(server.Start());
+  // Raw exchanges with a bound: a server that accepts the id streams and
+  // never ends.
+  auto feed = [&](const std::string& target, const std::string& last_id) {
+    std::string req = "GET " + target + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + admin +
+                      "\r\n" + (last_id.empty() ? "" : "Last-Event-ID: " + last_id + "\r\n") +
+                      "Connection: close\r\n\r\n";
+    return RawExchange(server.port(), req, 3000);
+  };
+  for (const char* id : {"18446744073709551615", "9223372036854775808", "+5", "-1", "5x"}) {
+    std::string answer = feed("/v1/feed", id);
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 400") << id << "\n" << answer.substr(0, 200);
+    EXPECT_NE(answer.find("Last-Event-ID"), std::string::npos) << answer.substr(0, 200);
+  }
+  std::string answer = feed("/v1/feed?from=18446744073709551616", "");
+  EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 400") << answer.substr(0, 200);
   EXPECT_EQ(server.Stop(), 0);
 }
 

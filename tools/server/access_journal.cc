@@ -9,21 +9,78 @@
 #include <cstring>
 #include <fstream>
 
+#include "relais/files.h"
 #include "relais/json_writer.h"
 
 namespace relais::server {
 
-Result<std::unique_ptr<AccessJournal>> AccessJournal::Open(const std::string& data_dir) {
-  std::string path = data_dir + "/access-journal.ndjson";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
-  struct stat st;
-  int64_t size = ::fstat(fd, &st) == 0 ? st.st_size : 0;
-  return std::unique_ptr<AccessJournal>(new AccessJournal(path, fd, size));
+namespace {
+
+std::string Errno() { return std::strerror(errno); }
+
+// The length of the file up to and including its last '\n' (0 when none),
+// reading backwards in blocks: the journal may be large, the tail is short.
+Result<int64_t> LastWholeLineEnd(int fd, int64_t size, const std::string& path) {
+  char buf[8192];
+  int64_t end = size;
+  while (end > 0) {
+    int64_t start = end > static_cast<int64_t>(sizeof buf) ? end - sizeof buf : 0;
+    ssize_t n = ::pread(fd, buf, static_cast<size_t>(end - start), start);
+    if (n != end - start) return Status::IoError("cannot read " + path + ": " + Errno());
+    for (int64_t i = n - 1; i >= 0; --i)
+      if (buf[i] == '\n') return start + i + 1;
+    end = start;
+  }
+  return int64_t{0};
 }
 
-AccessJournal::AccessJournal(std::string path, int fd, int64_t size)
-    : path_(std::move(path)), fd_(fd), bytes_(size) {
+}  // namespace
+
+Result<std::unique_ptr<AccessJournal>> AccessJournal::Open(const std::string& data_dir,
+                                                           JournalIo io) {
+  std::string path = data_dir + "/access-journal.ndjson";
+  bool created = false;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+                  files::kPrivateFileMode);
+  if (fd >= 0) {
+    created = true;
+  } else if (errno == EEXIST) {
+    fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  }
+  if (fd < 0) return Status::IoError("cannot open " + path + ": " + Errno());
+  auto fail = [&](Status st) {
+    ::close(fd);
+    return st;
+  };
+  if (::fchmod(fd, files::kPrivateFileMode) != 0)
+    return fail(Status::IoError("cannot chmod " + path + ": " + Errno()));
+  if (created) {
+    // The new file's name must survive a power cut, or the entries written
+    // to it are lost with it.
+    Status st = files::FsyncDirectory(data_dir);
+    if (!st.ok()) return fail(st);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return fail(Status::IoError("cannot stat " + path + ": " + Errno()));
+  int64_t size = st.st_size;
+  // A crash during a write may have left part of a line: cut it, so that the
+  // next entry does not run into it.
+  auto whole = LastWholeLineEnd(fd, size, path);
+  if (!whole.ok()) return fail(whole.status());
+  if (*whole != size) {
+    std::fprintf(stderr, "relais serve: %s: cutting a torn last line (%lld bytes)\n",
+                 path.c_str(), static_cast<long long>(size - *whole));
+    if (::ftruncate(fd, *whole) != 0 || ::fsync(fd) != 0)
+      return fail(Status::IoError("cannot repair the torn tail of " + path + ": " + Errno()));
+    size = *whole;
+  }
+  return std::unique_ptr<AccessJournal>(new AccessJournal(path, fd, size, io));
+}
+
+AccessJournal::AccessJournal(std::string path, int fd, int64_t size, JournalIo io)
+    : path_(std::move(path)), fd_(fd), bytes_(size), io_(io) {
+  if (!io_.write) io_.write = ::write;
+  if (!io_.fdatasync) io_.fdatasync = ::fdatasync;
   syncer_ = std::thread([this] { SyncLoop(); });
 }
 
@@ -34,20 +91,45 @@ AccessJournal::~AccessJournal() {
   }
   cv_.notify_all();
   syncer_.join();
-  ::fdatasync(fd_);
+  Status st = Sync();
+  if (!st.ok()) std::fprintf(stderr, "relais serve: %s\n", st.message().c_str());
   ::close(fd_);
+}
+
+void AccessJournal::SetIoForTest(JournalIo io) {
+  std::lock_guard<std::mutex> lock(mu_);
+  io_.write = io.write ? io.write : ::write;
+  io_.fdatasync = io.fdatasync ? io.fdatasync : ::fdatasync;
+}
+
+Status AccessJournal::SyncLocked(std::unique_lock<std::mutex>& lock) {
+  if (!failed_.empty()) return Status::IoError(failed_);
+  if (!dirty_) return Status::Ok();
+  dirty_ = false;
+  auto sync = io_.fdatasync;
+  lock.unlock();
+  int rc = sync(fd_);
+  int err = errno;
+  lock.lock();
+  if (rc != 0) {
+    failed_ = "access journal: fdatasync failed: " + std::string(std::strerror(err)) +
+              "; restart the server once the disk is healthy";
+    std::fprintf(stderr, "relais serve: %s\n", failed_.c_str());
+    return Status::IoError(failed_);
+  }
+  return Status::Ok();
+}
+
+Status AccessJournal::Sync() {
+  std::unique_lock<std::mutex> lock(mu_);
+  return SyncLocked(lock);
 }
 
 void AccessJournal::SyncLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     cv_.wait_for(lock, std::chrono::milliseconds(100));
-    if (dirty_) {
-      dirty_ = false;
-      lock.unlock();
-      ::fdatasync(fd_);
-      lock.lock();
-    }
+    (void)SyncLocked(lock);  // a failure latches `failed_`: Record() reports it
   }
 }
 
@@ -64,11 +146,26 @@ Status AccessJournal::Record(const AccessEntry& e) {
   std::string line = w.Take();
   line.push_back('\n');
   std::lock_guard<std::mutex> lock(mu_);
-  // One write() of the whole line under O_APPEND: lines never interleave.
-  ssize_t n = ::write(fd_, line.data(), line.size());
-  if (n != static_cast<ssize_t>(line.size()))
-    return Status::IoError("access journal: write failed: " + std::string(std::strerror(errno)));
-  bytes_ += n;
+  if (!failed_.empty()) return Status::IoError(failed_);
+  // The whole line, retrying short writes, under the lock: lines never
+  // interleave. O_APPEND puts each piece at the end.
+  size_t off = 0;
+  while (off < line.size()) {
+    ssize_t n = io_.write(fd_, line.data() + off, line.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      std::string why = n < 0 ? Errno() : "no progress";
+      if (off > 0 && ::ftruncate(fd_, bytes_.load()) != 0) {
+        // The torn line stays: nothing may be appended after it.
+        failed_ = "access journal: a torn line could not be cut: " + Errno() +
+                  "; restart the server (it repairs the tail)";
+        return Status::IoError(failed_);
+      }
+      return Status::IoError("access journal: write failed: " + why);
+    }
+    off += static_cast<size_t>(n);
+  }
+  bytes_ += static_cast<int64_t>(line.size());
   dirty_ = true;
   return Status::Ok();
 }
@@ -87,7 +184,7 @@ Result<std::string> AccessJournal::QueryJson(const std::string& subject,
   std::string line;
   while (std::getline(in, line)) {
     simdjson::dom::element e;
-    if (parser.parse(line).get(e)) continue;  // a torn last line after a crash
+    if (parser.parse(line).get(e)) continue;  // a line being written right now
     std::string_view at_text, subj;
     if (e["at"].get_string().get(at_text) || e["subject"].get_string().get(subj)) continue;
     if (!subject.empty() && subj != subject) continue;

@@ -1,15 +1,16 @@
 // `relais serve`: the HTTP/1.1 face of the engine (interfaces.md §2, docs/server.md).
 //
+// The parts: server/transport.h (listener, sessions, deadlines, connection
+// caps), server/router.h (the route table, and HandleRequest: the
+// socket-free entry point of tests and the fuzzer), one server/handler_*.cc
+// per resource, server/state.h (what the handlers share).
+//
 // Threads: two io threads run the Asio io_context (accepting, parsing,
 // writing); a small worker pool runs the engine reads and projections (a
 // report may take a while and must not stall the io threads); one waiter
 // thread completes appends when the engine's futures are ready, so no io
 // thread ever blocks on an fsync; one thread per feed subscriber (bounded)
 // streams Server-Sent Events with blocking writes on its own socket.
-//
-// Role rules live in projections/visibility.h; this layer authenticates the
-// caller, routes, maps outcomes to status codes and records the access
-// journal.
 #pragma once
 
 #include <cstdint>
@@ -24,9 +25,15 @@ namespace relais::server {
 inline constexpr size_t kBodyBytesMax = 1 << 20;     // 413
 inline constexpr size_t kUrlBytesMax = 8 << 10;      // 414
 inline constexpr size_t kHeaderBytesMax = 16 << 10;  // 431 (all header fields)
-inline constexpr int64_t kReadTimeoutMs = 30000;     // one whole request, keep-alive idle included
+// A request head (request line and fields) must arrive whole within this
+// from its first byte, or from accept for a new connection: a client that
+// trickles it (slowloris) is dropped within seconds.
+inline constexpr int64_t kHeadTimeoutMs = 5000;
+inline constexpr int64_t kBodyTimeoutMs = 30000;  // the body, once the head is in
+inline constexpr int64_t kIdleTimeoutMs = 30000;  // kept alive, between two requests
 inline constexpr int64_t kWriteTimeoutMs = 30000;
 inline constexpr size_t kConnectionsMax = 4096;     // default; beyond: 503 and close
+                                                    // (kept below the descriptor limit)
 inline constexpr size_t kFeedSubscribersMax = 256;  // beyond: 503
 inline constexpr uint64_t kFeedLagMax = 100000;     // events a live subscriber may lag
 inline constexpr int64_t kFeedSendTimeoutMs =
@@ -38,6 +45,7 @@ struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8080;  // 0: any free port (the chosen one is printed)
   size_t connections_max = kConnectionsMax;
+  size_t connections_per_address_max = 0;  // 0: a quarter of the total cap
   uint64_t feed_lag_max = kFeedLagMax;
   int io_threads = 2;
   int worker_threads = 4;

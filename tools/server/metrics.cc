@@ -4,10 +4,24 @@
 
 namespace relais::server {
 
+namespace {
+
+// The key itself while the map has room, else "other" (status 0).
+template <typename Map, typename Key>
+typename Map::mapped_type& Bounded(Map& m, const Key& key, const Key& other) {
+  auto it = m.find(key);
+  if (it != m.end()) return it->second;
+  if (m.size() >= Metrics::kLabelSetsMax - 1) return m[other];
+  return m[key];
+}
+
+}  // namespace
+
 void Metrics::Request(const std::string& route, int status, double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
-  ++requests_[{route, status}];
-  Histogram& h = latency_[route];
+  ++Bounded(requests_, std::pair<std::string, int>{route, status},
+            std::pair<std::string, int>{"other", 0});
+  Histogram& h = Bounded(latency_, route, std::string("other"));
   for (size_t i = 0; i < kBuckets.size(); ++i)
     if (seconds <= kBuckets[i]) ++h.buckets[i];
   ++h.count;
@@ -16,7 +30,7 @@ void Metrics::Request(const std::string& route, int status, double seconds) {
 
 void Metrics::Refusal(const std::string& code) {
   std::lock_guard<std::mutex> lock(mu_);
-  ++refusals_[code];
+  ++Bounded(refusals_, code, std::string("other"));
 }
 
 std::string Metrics::Render(int64_t journal_bytes, uint64_t log_position) {

@@ -13,6 +13,11 @@ namespace relais::server {
 
 class Metrics {
  public:
+  // Distinct label sets per family: the labels come from fixed sets (routes,
+  // status codes, contract codes), but a hostile request must never grow
+  // memory through them, so anything beyond is counted under "other".
+  static constexpr size_t kLabelSetsMax = 256;
+
   // Request latency buckets, in seconds (upper bounds; +Inf implied).
   static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                       0.05,   0.1,   0.25,   0.5,   1,    5};

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "relais/engine.h"
+#include "relais/files.h"
 #include "relais/json_writer.h"
 #include "relais/types.h"
 
@@ -95,51 +96,18 @@ std::string Render(const std::vector<TokenEntry>& tokens) {
   return s;
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) return Status::NotFound(path + ": " + ec.message());
-  if (size > kTokenFileBytesMax) return Status::ResourceExhausted(path + " is larger than 8 MiB");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::IoError("cannot read " + path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-// Atomic replacement: readers see the old file or the new one, never half.
+// Atomic replacement (files::WriteFileAtomic): readers see the old file or
+// the new one, never half, and a crash never leaves an empty tokens.json.
 Status WriteAtomically(const std::string& dir, const std::string& text) {
-  std::string tmp = TokensPath(dir) + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IoError("cannot write " + tmp + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return Status::IoError("writing " + tmp + " failed");
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    return Status::IoError("fsync " + tmp + " failed");
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), TokensPath(dir).c_str()) != 0)
-    return Status::IoError("rename to tokens.json failed: " + std::string(std::strerror(errno)));
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
+  return files::WriteFileAtomic(TokensPath(dir), text);
 }
 
 // Serialises token commands of one directory (held until destruction).
 class DirLock {
  public:
   explicit DirLock(const std::string& dir) {
-    fd_ = ::open((dir + "/tokens.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    fd_ = ::open((dir + "/tokens.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC,
+                 files::kPrivateFileMode);
     if (fd_ >= 0) ::flock(fd_, LOCK_EX);
   }
   ~DirLock() {
@@ -161,7 +129,7 @@ std::string Sha256Hex(std::string_view data) {
 }
 
 Result<std::vector<TokenEntry>> LoadTokens(const std::string& data_dir) {
-  auto text = ReadFile(TokensPath(data_dir));
+  auto text = files::ReadFile(TokensPath(data_dir), kTokenFileBytesMax);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) return std::vector<TokenEntry>{};
     return text.status();
@@ -172,9 +140,7 @@ Result<std::vector<TokenEntry>> LoadTokens(const std::string& data_dir) {
 Result<std::string> AddToken(const std::string& data_dir, TokenEntry entry) {
   if (!ValidName(entry.name))
     return Status::InvalidArgument("--name: '" + entry.name + "' must match [A-Za-z0-9_.-]{1,64}");
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) return Status::IoError("cannot create " + data_dir + ": " + ec.message());
+  RETURN_IF_ERROR(files::MakePrivateDirectory(data_dir));
   DirLock lock(data_dir);
   if (!lock.ok()) return Status::IoError("cannot lock " + data_dir + "/tokens.lock");
   ASSIGN_OR_RETURN(std::vector<TokenEntry> tokens, LoadTokens(data_dir));

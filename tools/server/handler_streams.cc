@@ -1,0 +1,64 @@
+// GET /v1/streams/{subject}/status and /events: one stream's fold or history
+// as the caller's role may see it. Every read, allowed or refused, is
+// journaled before it is answered; when the journal cannot record it, the
+// answer is 503 and never the data.
+#include "relais/projections/views.h"
+#include "server/handlers.h"
+
+namespace relais::server {
+
+namespace {
+
+Response StreamRead(State& s, const Caller& caller, const Subject& subject, bool status,
+                    const Query& q) {
+  projections::ViewTime t;
+  if (auto bad = ParseViewTime(q, &t)) return *bad;
+  const char* endpoint = status ? "/v1/streams/status" : "/v1/streams/events";
+  auto view = status ? projections::StatusFor(*s.engine, caller, subject, t, Today())
+                     : projections::HistoryFor(*s.engine, caller, subject, t.known_at);
+  if (!view.ok()) {
+    if (view.status().code() == StatusCode::kNotFound) {
+      if (!s.Journal(caller, subject, endpoint, true).ok())
+        return Unavailable("journal_unavailable", "the access journal cannot record this read");
+      return Error(http::status::not_found, "not_found", "not_found",
+                   "no event of " + subject.text + " is known at that time");
+    }
+    return Internal(view.status().message());
+  }
+  bool allowed = view->access != projections::Access::kForbidden;
+  if (!s.Journal(caller, subject, endpoint, allowed).ok())
+    return Unavailable("journal_unavailable", "the access journal cannot record this read");
+  if (!allowed) return Forbidden("the token may not read " + subject.text);
+  return Json(std::move(view->json));
+}
+
+}  // namespace
+
+Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query& q) {
+  Routed r;
+  size_t slash = rest.rfind('/');
+  std::string_view what = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  if (what != "status" && what != "events") {
+    r.route = "unknown";
+    r.response = Error(http::status::not_found, "not_found", "no_route", "no such endpoint");
+    return r;
+  }
+  bool status = what == "status";
+  r.route = status ? "status" : "history";
+  bool ok = true;
+  std::string subject_text = PercentDecode(rest.substr(0, slash), false, &ok);
+  std::string why;
+  auto subject = ok ? ParseSubject(subject_text, &why) : std::nullopt;
+  if (!subject) {
+    r.response =
+        Malformed("subject '" + subject_text + "': " + (ok ? why : "bad percent escape"));
+    return r;
+  }
+  r.kind = Routed::Kind::kWork;
+  r.work = [c = caller, subj = std::move(*subject), status, q](State& s) {
+    return StreamRead(s, c, subj, status, q);
+  };
+  return r;
+}
+
+}  // namespace relais::server

@@ -1,0 +1,46 @@
+// The handlers, one file per resource (handler_*.cc). Each validates its
+// parameters, checks the role and returns what to do (server/router.h).
+#pragma once
+
+#include <future>
+#include <string_view>
+#include <variant>
+
+#include "relais/engine.h"
+#include "server/router.h"
+
+namespace relais::server {
+
+using projections::Caller;
+
+// GET /healthz (no token) and GET /metrics.
+Response Healthz();
+Response MetricsPage(State& s);
+
+// GET /v1/streams/{subject}/status|events; `rest` is the path after /v1/streams/.
+Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query& q);
+
+// POST /v1/events. StartAppend authorises (engine reads: on a worker) and
+// submits; the future completes when the batch is durable.
+std::variant<Response, std::future<AppendOutcome>> StartAppend(State& s, const Caller& caller,
+                                                              std::string body);
+Response AppendResponse(State& s, const AppendOutcome& o);
+
+// GET /v1/reports/indicators
+Response Report(State& s, const Caller& caller, const Query& q);
+// GET /v1/verify
+Response Verify(State& s, const Caller& caller);
+// GET /v1/audit/access
+Response Audit(State& s, const Caller& caller, const Query& q);
+
+// GET /v1/feed: Server-Sent Events. `follow` false stops at the head.
+Routed RouteFeed(State& s, const Caller& caller, const Request& req, const Query& q,
+                 bool follow);
+// GET /v1/export: pseudonymised NDJSON.
+Routed RouteExport(State& s, const Caller& caller, const Query& q);
+
+// asOf / knownAt; an error response when one is bad.
+std::optional<Response> ParseViewTime(const Query& q, projections::ViewTime* t);
+Date Today();
+
+}  // namespace relais::server

@@ -1,0 +1,58 @@
+// The socket-free request and response of the HTTP face: what the transport
+// parses off a connection and what a handler answers. Nothing here knows
+// about sockets, so that tests and the fuzzer drive the handlers directly.
+#pragma once
+
+#include <ostream>  // before Beast: its string_view headers need it
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace relais::server {
+
+namespace http = boost::beast::http;
+
+struct Request {
+  http::verb method = http::verb::get;
+  std::string target;  // as sent: path and query, still percent-encoded
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // The first field named `name` (case-insensitive), or nullopt.
+  std::optional<std::string_view> Header(std::string_view name) const;
+};
+
+struct Response {
+  http::status status = http::status::ok;
+  std::string content_type = "application/json";
+  std::string body;
+  bool close = false;  // close the connection after this answer
+};
+
+// Where a streamed answer (feed, export) writes its body. Returns false when
+// the reader is gone or stopped reading: the stream then ends.
+using Sink = std::function<bool(std::string_view)>;
+
+// The contract's error body (interfaces.md §2).
+Response Error(http::status status, std::string_view kind, std::string_view code,
+               std::string_view message, const std::optional<std::string>& id = std::nullopt,
+               std::optional<int64_t> current_version = std::nullopt);
+Response Json(std::string body, http::status status = http::status::ok);
+Response Forbidden(std::string_view message);
+Response Malformed(std::string_view message);
+Response Internal(std::string_view message);
+// 503 kind "unavailable": used when the access journal cannot record a read,
+// so that no data leaves unjournaled.
+Response Unavailable(std::string_view code, std::string_view message);
+
+using Query = std::vector<std::pair<std::string, std::string>>;
+std::string PercentDecode(std::string_view s, bool plus_is_space, bool* ok);
+bool ParseQuery(std::string_view q, Query* out);
+std::optional<std::string> Param(const Query& q, std::string_view key);
+
+}  // namespace relais::server

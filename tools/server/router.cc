@@ -1,0 +1,172 @@
+#include "server/router.h"
+
+#include "server/handlers.h"
+
+namespace relais::server {
+
+Date Today() { return UtcDate(SystemClock()->Now()); }
+
+std::optional<Response> ParseViewTime(const Query& q, projections::ViewTime* t) {
+  if (auto v = Param(q, "asOf"); v && !v->empty()) {
+    t->as_of = ParseDate(*v);
+    if (!t->as_of) return Malformed("asOf: '" + v->substr(0, 64) + "' is not a date YYYY-MM-DD");
+  }
+  if (auto v = Param(q, "knownAt"); v && !v->empty()) {
+    t->known_at = ParseTimestamp(*v);
+    if (!t->known_at)
+      return Malformed("knownAt: '" + v->substr(0, 64) + "' is not an RFC 3339 UTC instant");
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+Routed Respond(const char* route, Response r) {
+  Routed out;
+  out.route = route;
+  out.response = std::move(r);
+  return out;
+}
+
+Routed WorkOn(const char* route, std::function<Response(State&)> fn) {
+  Routed out;
+  out.route = route;
+  out.kind = Routed::Kind::kWork;
+  out.work = std::move(fn);
+  return out;
+}
+
+Response MethodNotAllowed(const char* allow) {
+  return Error(http::status::method_not_allowed, "malformed", "method_not_allowed",
+               std::string("this endpoint takes ") + allow);
+}
+
+// The table: exact paths, then the one prefix. Each entry's method is the
+// only one it takes (405 otherwise).
+struct RouteEntry {
+  std::string_view path;
+  http::verb method;
+  const char* label;
+  Routed (*route)(State& s, const Caller& c, Request& req, const Query& q, bool follow);
+};
+
+const RouteEntry kRoutes[] = {
+    {"/metrics", http::verb::get, "metrics",
+     [](State& s, const Caller&, Request&, const Query&, bool) {
+       return Respond("metrics", MetricsPage(s));
+     }},
+    {"/v1/events", http::verb::post, "append",
+     [](State&, const Caller& c, Request& req, const Query&, bool) {
+       Routed r;
+       r.route = "append";
+       r.kind = Routed::Kind::kAppend;
+       r.caller = c;
+       r.body = std::move(req.body);
+       return r;
+     }},
+    {"/v1/reports/indicators", http::verb::get, "report",
+     [](State&, const Caller& c, Request&, const Query& q, bool) {
+       return WorkOn("report", [c, q](State& s) { return Report(s, c, q); });
+     }},
+    {"/v1/verify", http::verb::get, "verify",
+     [](State&, const Caller& c, Request&, const Query&, bool) {
+       return WorkOn("verify", [c](State& s) { return Verify(s, c); });
+     }},
+    {"/v1/audit/access", http::verb::get, "audit",
+     [](State&, const Caller& c, Request&, const Query& q, bool) {
+       return WorkOn("audit", [c, q](State& s) { return Audit(s, c, q); });
+     }},
+    {"/v1/feed", http::verb::get, "feed",
+     [](State& s, const Caller& c, Request& req, const Query& q, bool follow) {
+       return RouteFeed(s, c, req, q, follow);
+     }},
+    {"/v1/export", http::verb::get, "export",
+     [](State& s, const Caller& c, Request&, const Query& q, bool) { return RouteExport(s, c, q); }},
+};
+
+constexpr std::string_view kStreamsPrefix = "/v1/streams/";
+
+}  // namespace
+
+Routed Route(State& s, Request& req, bool follow_feed) {
+  std::string_view target = req.target;
+  if (target.size() > kUrlBytesMax) {
+    Routed r = Respond("invalid", Error(http::status::uri_too_long, "malformed", "uri_too_long",
+                                        "the URL is longer than 8 KiB"));
+    r.response.close = true;
+    return r;
+  }
+  size_t header_bytes = 0;
+  for (const auto& [k, v] : req.headers) header_bytes += k.size() + v.size() + 4;
+  if (header_bytes > kHeaderBytesMax) {
+    Routed r = Respond("invalid", Error(http::status::request_header_fields_too_large,
+                                        "malformed", "header_too_large",
+                                        "the header fields exceed 16 KiB"));
+    r.response.close = true;
+    return r;
+  }
+  size_t qm = target.find('?');
+  std::string_view path = target.substr(0, qm);
+  Query query;
+  if (qm != std::string_view::npos && !ParseQuery(target.substr(qm + 1), &query))
+    return Respond("invalid", Malformed("the query string has a bad percent escape"));
+
+  if (path == "/healthz") {
+    if (req.method != http::verb::get) return Respond("healthz", MethodNotAllowed("GET"));
+    return Respond("healthz", Healthz());
+  }
+  if (s.stopping.load()) {
+    Routed r = Respond("other", Unavailable("shutting_down", "the server is shutting down"));
+    r.response.close = true;
+    return r;
+  }
+  auto auth = req.Header("Authorization");
+  std::optional<Caller> caller = Authenticate(s, auth);
+  if (!caller)
+    return Respond("other", Error(http::status::unauthorized, "unauthorized", "unauthorized",
+                                  auth ? "unknown or revoked token"
+                                       : "no Authorization: Bearer token"));
+  for (const RouteEntry& e : kRoutes) {
+    if (path != e.path) continue;
+    if (req.method != e.method)
+      return Respond(e.label, MethodNotAllowed(e.method == http::verb::get ? "GET" : "POST"));
+    return e.route(s, *caller, req, query, follow_feed);
+  }
+  if (path.substr(0, kStreamsPrefix.size()) == kStreamsPrefix) {
+    Routed r = RouteStreamRead(*caller, path.substr(kStreamsPrefix.size()), query);
+    if (r.kind != Routed::Kind::kRespond && req.method != http::verb::get)
+      return Respond(r.route, MethodNotAllowed("GET"));
+    return r;
+  }
+  return Respond("unknown", Error(http::status::not_found, "not_found", "no_route",
+                                  "no such endpoint"));
+}
+
+Response HandleRequest(State& s, Request req, size_t stream_bytes_max) {
+  // The feed in catch-up mode: a socket-free caller cannot wait for live events.
+  Routed r = Route(s, req, /*follow_feed=*/false);
+  switch (r.kind) {
+    case Routed::Kind::kRespond:
+      return std::move(r.response);
+    case Routed::Kind::kWork:
+      return r.work(s);
+    case Routed::Kind::kAppend: {
+      auto started = StartAppend(s, r.caller, std::move(r.body));
+      if (auto* resp = std::get_if<Response>(&started)) return std::move(*resp);
+      return AppendResponse(s, std::get<std::future<AppendOutcome>>(started).get());
+    }
+    case Routed::Kind::kStream: {
+      Response out;
+      out.content_type = r.content_type;
+      r.stream(s, [&](std::string_view bytes) {
+        size_t room = stream_bytes_max - std::min(stream_bytes_max, out.body.size());
+        out.body.append(bytes.substr(0, room));
+        return bytes.size() <= room;
+      });
+      return out;
+    }
+  }
+  return Internal("unreachable");
+}
+
+}  // namespace relais::server

@@ -1,0 +1,78 @@
+#include "server/state.h"
+
+#include <openssl/rand.h>
+
+#include "relais/files.h"
+
+namespace relais::server {
+
+inline constexpr size_t kPseudonymKeyBytes = 32;
+
+Status State::Journal(const projections::Caller& c, const Subject& subject,
+                      std::string_view endpoint, bool allowed) {
+  if (subject.kind == StreamKind::kTerritory) return Status::Ok();
+  return JournalText(c, subject.text, endpoint, allowed);
+}
+
+Status State::JournalText(const projections::Caller& c, std::string_view subject,
+                          std::string_view endpoint, bool allowed) {
+  AccessEntry e{SystemClock()->Now(),        c.name, std::string(projections::RoleName(c.role)),
+                std::string(subject),        std::string(endpoint), allowed};
+  Status st = journal->Record(e);
+  if (!st.ok()) std::fprintf(stderr, "relais serve: %s\n", st.message().c_str());
+  return st;
+}
+
+std::string ActorOrg(const projections::Caller& c) {
+  if (!c.org.empty()) return c.org;
+  if (!c.territory.empty()) return c.territory;
+  return "-";
+}
+
+std::optional<projections::Caller> Authenticate(State& s, std::optional<std::string_view> auth) {
+  if (!auth) return std::nullopt;
+  std::string_view v = *auth;
+  if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer "))
+    return s.tokens->Lookup(v.substr(7));
+  return std::nullopt;
+}
+
+Result<std::string> LoadPseudonymKey(const std::string& dir) {
+  std::string path = dir + "/pseudonym.key";
+  auto key = files::ReadFile(path, 4096);
+  if (!key.ok() && key.status().code() == StatusCode::kNotFound) {
+    unsigned char bytes[kPseudonymKeyBytes];
+    if (RAND_bytes(bytes, sizeof bytes) != 1)
+      return Status::Internal("no random bytes for the pseudonym key");
+    // Temp file + fsync + rename + directory fsync: a crash leaves no key
+    // or the whole key, never an empty file.
+    RETURN_IF_ERROR(files::WriteFileAtomic(
+        path, std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes)));
+    key = files::ReadFile(path, 4096);
+  }
+  if (!key.ok()) return key.status();
+  if (key->size() != kPseudonymKeyBytes)
+    return Status::Corruption(path + " holds " + std::to_string(key->size()) +
+                              " bytes, not a 32-byte key (torn by a crash?): restore it from a "
+                              "backup; a new key would break the joins of past exports");
+  return std::move(*key);
+}
+
+Result<std::unique_ptr<State>> OpenState(const ServerOptions& options) {
+  auto s = std::make_unique<State>();
+  s->options = options;
+  RETURN_IF_ERROR(files::MakePrivateDirectory(options.data_dir));
+  Options eo;
+  eo.data_dir = options.data_dir;
+  ASSIGN_OR_RETURN(s->engine, Engine::Open(eo));
+  RETURN_IF_ERROR(s->engine->WarmAll({}));
+  ASSIGN_OR_RETURN(s->journal, AccessJournal::Open(options.data_dir));
+  ASSIGN_OR_RETURN(s->pseudonym_key, LoadPseudonymKey(options.data_dir));
+  s->tokens = std::make_unique<TokenStore>(options.data_dir);
+  // Files created before this server (older versions, a umask of 022) are
+  // made owner-only too; what the server creates from now on is, by umask.
+  RETURN_IF_ERROR(files::RestrictTree(options.data_dir));
+  return s;
+}
+
+}  // namespace relais::server

@@ -1,0 +1,437 @@
+#include "server/transport.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <future>
+#include <thread>
+
+#include "server/handlers.h"
+#include "server/router.h"
+
+namespace relais::server {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+// Beast's own ceiling on the request head; the finer 414/431 limits are
+// checked on the parsed head (Route) so each gets its own status.
+constexpr size_t kHeadParseBytesMax = 64 << 10;
+
+// Completes appends when the engine's futures are ready, off the io threads.
+// The engine acknowledges requests in submission order, so waiting on the
+// oldest first never holds a ready one for long. The queue holds at most one
+// entry per connection (a session reads its next request only after its
+// answer), so it is bounded by the connection cap.
+class Waiter {
+ public:
+  Waiter() : thread_([this] { Loop(); }) {}
+  ~Waiter() { Stop(); }
+  void Add(std::future<AppendOutcome> f, std::function<void(AppendOutcome)> done) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.emplace_back(std::move(f), std::move(done));
+    }
+    cv_.notify_one();
+  }
+  // Completes everything queued, then stops.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      auto item = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      AppendOutcome o = item.first.get();
+      item.second(std::move(o));
+      lock.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<std::future<AppendOutcome>, std::function<void(AppendOutcome)>>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+Runtime::Runtime(State& state, size_t connections_max, size_t per_address_max, int worker_threads)
+    : s(state),
+      limits(connections_max, per_address_max),
+      workers(std::make_unique<net::thread_pool>(worker_threads)),
+      waiter(std::make_unique<Waiter>()) {}
+
+Runtime::~Runtime() = default;
+
+void Runtime::StopWaiter() { waiter->Stop(); }
+
+namespace {
+
+bool SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;  // closed, or SO_SNDTIMEO passed: a reader that stopped reading
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+Request FromBeast(beast::http::request<beast::http::string_body>&& req) {
+  Request out;
+  out.method = req.method();
+  out.target = std::string(req.target());
+  for (const auto& f : req) out.headers.emplace_back(f.name_string(), f.value());
+  out.body = std::move(req.body());
+  return out;
+}
+
+}  // namespace
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Runtime& rt, std::string address)
+      : stream_(std::move(socket)), rt_(rt), s_(rt.s), address_(std::move(address)) {
+    ++s_.metrics.connections;
+  }
+  ~Session() {
+    --s_.metrics.connections;
+    rt_.limits.Release(address_);
+  }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHead(); });
+  }
+
+ private:
+  // Between two requests of a kept-alive connection: wait up to the idle
+  // timeout for the next request's first byte, then give its head the head
+  // deadline.
+  void WaitForNext() {
+    if (buffer_.size() > 0) return ReadHead();
+    stream_.expires_after(std::chrono::milliseconds(kIdleTimeoutMs));
+    stream_.async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+          if (ec) return self->Close();
+          self->buffer_.commit(n);
+          self->ReadHead();
+        });
+  }
+
+  // The whole head (request line and fields) must arrive within
+  // kHeadTimeoutMs: a client that trickles it (slowloris) is dropped.
+  void ReadHead() {
+    parser_.emplace();
+    parser_->body_limit(kBodyBytesMax);
+    parser_->header_limit(static_cast<std::uint32_t>(kHeadParseBytesMax));
+    stream_.expires_after(std::chrono::milliseconds(kHeadTimeoutMs));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  // Clients such as curl send `Expect: 100-continue` before a large body and
+  // wait for the interim answer: give it, unless the head already failed (a
+  // body over the limit is refused with 413 before the client sends it).
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnRead(ec);
+    auto& req = parser_->get();
+    stream_.expires_after(std::chrono::milliseconds(kBodyTimeoutMs));
+    auto expect = req.find(http::field::expect);
+    if (expect != req.end() && beast::iequals(expect->value(), "100-continue") &&
+        !parser_->is_done()) {
+      static const std::string k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(k100),
+                       [self = shared_from_this()](beast::error_code ec, size_t) {
+                         if (ec) return self->Close();
+                         self->ReadBody();
+                       });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (parser_->is_done()) return OnRead({});
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    start_ = SteadyClock::now();
+    route_ = "invalid";
+    keep_alive_ = false;
+    if (ec == http::error::body_limit) {
+      drain_ = true;
+      return Send(Error(http::status::payload_too_large, "malformed", "payload_too_large",
+                        "the body is larger than 1 MiB"),
+                  true);
+    }
+    if (ec == http::error::header_limit) {
+      return Send(Error(http::status::request_header_fields_too_large, "malformed",
+                        "header_too_large", "the request head is larger than 64 KiB"),
+                  true);
+    }
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+      return Close();
+    }
+    if (ec) {
+      if (ec.category() == http::make_error_code(http::error::bad_method).category())
+        return Send(Error(http::status::bad_request, "malformed", "bad_request",
+                          "malformed HTTP request: " + ec.message()),
+                    true);
+      return Close();
+    }
+    keep_alive_ = parser_->get().keep_alive();
+    Request req = FromBeast(parser_->release());
+    Routed r = Route(s_, req);
+    route_ = r.route;
+    switch (r.kind) {
+      case Routed::Kind::kRespond:
+        return Send(std::move(r.response));
+      case Routed::Kind::kWork:
+        return Work(std::move(r.work));
+      case Routed::Kind::kAppend:
+        return Append(std::move(r.caller), std::move(r.body));
+      case Routed::Kind::kStream:
+        return Detach(std::move(r));
+    }
+  }
+
+  // Runs `fn` on the worker pool and sends its response from this session's strand.
+  void Work(std::function<Response(State&)> fn) {
+    net::post(*rt_.workers, [self = shared_from_this(), fn = std::move(fn)]() mutable {
+      Response r;
+      try {
+        r = fn(self->s_);
+      } catch (const std::exception& e) {
+        r = Internal(e.what());
+      }
+      self->SendFromWorker(std::move(r));
+    });
+  }
+
+  void SendFromWorker(Response r) {
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), r = std::move(r)]() mutable { self->Send(std::move(r)); });
+  }
+
+  void Append(projections::Caller caller, std::string body) {
+    ++s_.in_flight_writes;
+    net::post(*rt_.workers, [self = shared_from_this(), caller = std::move(caller),
+                             body = std::move(body)]() mutable {
+      auto started = StartAppend(self->s_, caller, std::move(body));
+      if (auto* refused = std::get_if<Response>(&started)) {
+        --self->s_.in_flight_writes;
+        return self->SendFromWorker(std::move(*refused));
+      }
+      self->rt_.waiter->Add(std::move(std::get<std::future<AppendOutcome>>(started)),
+                            [self](AppendOutcome outcome) {
+                              Response r = AppendResponse(self->s_, outcome);
+                              --self->s_.in_flight_writes;
+                              self->SendFromWorker(std::move(r));
+                            });
+    });
+  }
+
+  // Hands the socket to a thread of its own (feed, export): a slow reader
+  // then only ever holds its own thread.
+  void Detach(Routed r) {
+    {
+      std::lock_guard<std::mutex> lock(rt_.streams_mu);
+      if (rt_.streams >= static_cast<int64_t>(kFeedSubscribersMax)) {
+        return Send(Unavailable("too_many_streams",
+                                "too many feed or export streams are open; retry later"),
+                    true);
+      }
+      ++rt_.streams;
+    }
+    s_.metrics.Request(route_, 200, 0);
+    stream_.expires_never();
+    beast::error_code ec;
+    int fd = stream_.socket().release(ec);
+    if (ec || fd < 0) {
+      std::lock_guard<std::mutex> lock(rt_.streams_mu);
+      --rt_.streams;
+      return;
+    }
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    timeval tv{kFeedSendTimeoutMs / 1000, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    Runtime* rt = &rt_;
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Type: " + r.content_type + "\r\n" +
+                       r.extra_headers + "Connection: close\r\n\r\n";
+    std::thread([rt, fd, head = std::move(head), fn = std::move(r.stream)]() mutable {
+      try {
+        if (SendAll(fd, head)) fn(rt->s, [fd](std::string_view b) { return SendAll(fd, b); });
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "relais serve: stream: %s\n", e.what());
+      }
+      ::shutdown(fd, SHUT_RDWR);
+      ::close(fd);
+      std::lock_guard<std::mutex> lock(rt->streams_mu);
+      --rt->streams;
+      rt->streams_cv.notify_all();
+    }).detach();
+  }
+
+  void Send(Response r, bool close = false) {
+    auto res = std::make_shared<http::response<http::string_body>>(r.status, 11);
+    res->set(http::field::server, "relais");
+    res->set(http::field::content_type, r.content_type);
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive_ && !close && !r.close && !s_.stopping.load());
+    res->prepare_payload();
+    int code = static_cast<int>(r.status);
+    stream_.expires_after(std::chrono::milliseconds(kWriteTimeoutMs));
+    http::async_write(
+        stream_, *res, [self = shared_from_this(), res, code](beast::error_code ec, size_t) {
+          double secs = std::chrono::duration<double>(SteadyClock::now() - self->start_).count();
+          self->s_.metrics.Request(self->route_, code, secs);
+          if (ec || !res->keep_alive()) return self->Close();
+          self->WaitForNext();
+        });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (!drain_) return stream_.close();
+    // The request was refused before its body was read (413): read and drop
+    // what the client still sends for a moment, so that closing with unread
+    // bytes does not reset the connection before the client reads our answer.
+    drain_ = false;
+    stream_.expires_after(std::chrono::seconds(2));
+    Drain();
+  }
+  void Drain() {
+    stream_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->stream_.close();
+                              self->Drain();
+                            });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Runtime& rt_;
+  State& s_;
+  std::string address_;
+  SteadyClock::time_point start_;
+  const char* route_ = "invalid";
+  bool keep_alive_ = false;
+  bool drain_ = false;
+  std::array<char, 16384> scratch_;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& ioc, tcp::acceptor acceptor, Runtime& rt)
+      : ioc_(ioc), acceptor_(std::move(acceptor)), retry_(ioc), rt_(rt) {}
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                             self->OnAccept(ec, std::move(socket));
+                           });
+  }
+  void Stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+      self->retry_.cancel();
+    });
+  }
+
+ private:
+  void OnAccept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      beast::error_code pe;
+      auto peer = socket.remote_endpoint(pe);
+      std::string address = pe ? std::string("?") : peer.address().to_string();
+      auto verdict = rt_.limits.Admit(address);
+      if (verdict == ConnectionLimits::Verdict::kAdmitted) {
+        std::make_shared<Session>(std::move(socket), rt_, std::move(address))->Start();
+      } else {
+        Refuse(std::move(socket), verdict == ConnectionLimits::Verdict::kAddressFull);
+      }
+    } else if (ec == net::error::no_descriptors) {
+      // Out of file descriptors (the cap keeps us below the limit, so only
+      // streams or the engine can get here): retry shortly, on a timer, so
+      // that the io thread keeps serving the open connections meanwhile.
+      retry_.expires_after(std::chrono::milliseconds(50));
+      retry_.async_wait([self = shared_from_this()](beast::error_code e) {
+        if (!e) self->Accept();
+      });
+      return;
+    }
+    Accept();
+  }
+
+  // Over a cap: a short answer and close, never a silent queue.
+  void Refuse(tcp::socket socket, bool address_full) {
+    ++rt_.s.metrics.connections_refused;
+    static const std::string kTotal = BusyAnswer(
+        "too_many_connections", "too many open connections; retry later");
+    static const std::string kAddress = BusyAnswer(
+        "too_many_connections_from_address", "too many open connections from your address");
+    const std::string& text = address_full ? kAddress : kTotal;
+    auto sock = std::make_shared<tcp::socket>(std::move(socket));
+    net::async_write(*sock, net::buffer(text), [sock](beast::error_code, size_t) {
+      beast::error_code e;
+      sock->shutdown(tcp::socket::shutdown_send, e);
+      sock->close(e);
+    });
+  }
+
+  static std::string BusyAnswer(const char* code, const char* message) {
+    std::string body = "{\"error\":{\"kind\":\"unavailable\",\"code\":\"" + std::string(code) +
+                       "\",\"message\":\"" + message + "\",\"id\":null}}\n";
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+           "Connection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_;
+  Runtime& rt_;
+};
+
+std::shared_ptr<Listener> StartListener(net::io_context& ioc, tcp::acceptor acceptor,
+                                        Runtime& rt) {
+  auto l = std::make_shared<Listener>(ioc, std::move(acceptor), rt);
+  l->Accept();
+  return l;
+}
+
+void StopListener(const std::shared_ptr<Listener>& listener) { listener->Stop(); }
+
+}  // namespace relais::server

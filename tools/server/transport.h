@@ -1,0 +1,45 @@
+// The HTTP/1.1 transport: the listener, one session per connection, the
+// deadlines and the connection caps. Parses each request into a
+// server::Request, routes it (server/router.h) and runs what the route says
+// where it belongs: work on the worker pool, appends completed by the
+// waiter, feeds and exports on a thread of their own with blocking sends.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+#include "server/connection_limits.h"
+#include "server/state.h"
+
+namespace relais::server {
+
+class Waiter;
+
+// What the transport adds to the shared State.
+struct Runtime {
+  Runtime(State& state, size_t connections_max, size_t per_address_max, int worker_threads);
+  ~Runtime();
+  State& s;
+  ConnectionLimits limits;
+  std::unique_ptr<boost::asio::thread_pool> workers;
+  std::unique_ptr<Waiter> waiter;
+  // Threads that own a detached socket (feeds, exports).
+  std::mutex streams_mu;
+  std::condition_variable streams_cv;
+  int64_t streams = 0;
+  // Waits for queued appends, then stops the waiter (after the workers joined).
+  void StopWaiter();
+};
+
+class Listener;
+
+// Starts accepting on `acceptor`. Stop() closes it.
+std::shared_ptr<Listener> StartListener(boost::asio::io_context& ioc,
+                                        boost::asio::ip::tcp::acceptor acceptor, Runtime& rt);
+void StopListener(const std::shared_ptr<Listener>& listener);
+
+}  // namespace relais::server
