@@ -423,7 +423,11 @@ Result<Report> ComputeReport(Engine& engine, const ReportRequest& request) {
   Report r;
   r.as_of = AsOfDate(request.time, request.today);
   r.known_at = request.time.known_at;
-  ASSIGN_OR_RETURN(r.log_position, KnownAtPosition(engine, request.time));
+  if (request.known_at_position) {
+    r.log_position = std::min(*request.known_at_position, engine.GetHead().position);
+  } else {
+    ASSIGN_OR_RETURN(r.log_position, KnownAtPosition(engine, request.time));
+  }
   ASSIGN_OR_RETURN(r.log_hash, engine.HashAt(r.log_position));
   const Date D = r.as_of;
   std::array<Walk, kWorkers> walks;

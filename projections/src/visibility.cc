@@ -189,6 +189,7 @@ Result<StreamClasses> ClassesOf(Engine& engine, const Subject& subject, Position
   RETURN_IF_ERROR(engine.ReadStream(subject, [&](const std::vector<EventRecord>& records) {
     out.emplace(records, known_at);
   }));
+  if (!out) return StreamClasses({}, known_at);  // a stream with no event
   return std::move(*out);
 }
 

@@ -326,7 +326,7 @@ Response Report(State& s, const Caller& caller, const Query& q) {
 Response Verify(State& s, const Caller& caller) {
   if (!projections::MayVerify(caller)) return Forbidden("the token may not run verify");
   VerifyReport r = s.engine->Verify({});
-  return Json(projections::VerifyJson(r));
+  return Json(projections::VerifyJson(*s.engine, &r));
 }
 
 Response Audit(State& s, const Caller& caller, const Query& q) {

@@ -22,6 +22,11 @@ enum class ReportFormat { kJson, kCsv, kMarkdown, kHtml };
 struct ReportRequest {
   ViewTime time;
   Date today;  // D when neither as_of nor known_at is given
+  // When set, the report is known at this log position (capped at the head)
+  // instead of the last position recorded at or before time.known_at, which
+  // is still the knownAt the report states. The replay digest uses it.
+  // Default: unset.
+  std::optional<Position> known_at_position;
 };
 
 // One territory block, with the raw values medians are taken of.
