@@ -366,8 +366,8 @@ std::string VerifyJson(Engine& engine, VerifyReport* r) {
   if (!digest.ok()) {
     r->ok = false;
     r->first_bad_position = 0;
-    r->problem = "the projections cannot be folded for the replay digest: " +
-                 digest.status().message();
+    r->problem =
+        "the projections cannot be folded for the replay digest: " + digest.status().message();
     return VerifyJson(*r);
   }
   return VerifyJson(*r, *digest);

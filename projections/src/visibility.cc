@@ -186,9 +186,8 @@ class StreamClasses {
 // The classes of `subject`'s events known at position `known_at`.
 Result<StreamClasses> ClassesOf(Engine& engine, const Subject& subject, Position known_at) {
   std::optional<StreamClasses> out;
-  RETURN_IF_ERROR(engine.ReadStream(subject, [&](const std::vector<EventRecord>& records) {
-    out.emplace(records, known_at);
-  }));
+  RETURN_IF_ERROR(engine.ReadStream(
+      subject, [&](const std::vector<EventRecord>& records) { out.emplace(records, known_at); }));
   if (!out) return StreamClasses({}, known_at);  // a stream with no event
   return std::move(*out);
 }

@@ -8,6 +8,8 @@
 // before and after each correction. The expected class of every event at
 // every stage is written out by hand below (kClass), not derived from the
 // code under test.
+#include "relais/projections/visibility.h"
+
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -16,7 +18,6 @@
 #include <string>
 #include <vector>
 
-#include "relais/projections/visibility.h"
 #include "support/test_support.h"
 
 namespace relais::testing {
@@ -52,12 +53,17 @@ struct Script {
 // D M->H then retracted, E M->M (severity only), plus the S events.
 std::vector<Script> Scripts(bool data_sharing) {
   std::vector<Script> s = {
-      {1, 0, "HouseholdRegistered",
+      {1,
+       0,
+       "HouseholdRegistered",
        R"({"territory":"lille","commune":"Lille","adults":1,"children":0,)"
        R"("headOfHousehold":{"name":"PERSONAL-NAME","birthDate":"1980-01-01"}})",
        {kM, kM, kM}},
       {2, 0, "ConsentRecorded", R"({"purpose":"support","given":true})", {kS, kS, kS}},
-      {4, 0, "SupportStarted", R"({"episodeId":"ep1","kind":"asll","association":"asso-a"})",
+      {4,
+       0,
+       "SupportStarted",
+       R"({"episodeId":"ep1","kind":"asll","association":"asso-a"})",
        {kS, kS, kS}},
       // A
       {10, 0, "DifficultyReported", R"({"category":"neighbourhood","severity":2})", {kM, kH, kH}},
@@ -69,31 +75,47 @@ std::vector<Script> Scripts(bool data_sharing) {
       {13, 0, "DifficultyReported", R"({"category":"dwelling_upkeep","severity":1})", {kM, kH, kH}},
       // E
       {14, 0, "DifficultyReported", R"({"category":"isolation","severity":1})", {kM, kM, kM}},
-      {20, 1, "EventCorrected",
+      {20,
+       1,
+       "EventCorrected",
        R"({"targetId":"@10","data":{"category":"mental_health"},"reason":"SECRET-REASON-20"})",
        {kUnknown, kH, kH}},
-      {21, 1, "EventCorrected",
+      {21,
+       1,
+       "EventCorrected",
        R"({"targetId":"@11","data":{"category":"neighbourhood"},"reason":"SECRET-REASON-21"})",
        {kUnknown, kH, kH}},
-      {22, 1, "EventRetracted", R"({"targetId":"@12","reason":"SECRET-REASON-22"})",
+      {22,
+       1,
+       "EventRetracted",
+       R"({"targetId":"@12","reason":"SECRET-REASON-22"})",
        {kUnknown, kM, kM}},
-      {23, 1, "EventCorrected",
+      {23,
+       1,
+       "EventCorrected",
        R"({"targetId":"@13","data":{"category":"mental_health"},"reason":"SECRET-REASON-23"})",
        {kUnknown, kH, kH}},
-      {24, 1, "EventCorrected",
+      {24,
+       1,
+       "EventCorrected",
        R"({"targetId":"@14","data":{"severity":2},"reason":"SECRET-REASON-24"})",
        {kUnknown, kM, kM}},
       // A corrected back: the strictest form known (mental_health) still rules.
-      {30, 2, "EventCorrected",
+      {30,
+       2,
+       "EventCorrected",
        R"({"targetId":"@10","data":{"category":"isolation"},"reason":"SECRET-REASON-30"})",
        {kUnknown, kUnknown, kH}},
       // D retracted after its correction to mental_health.
-      {31, 2, "EventRetracted", R"({"targetId":"@13","reason":"SECRET-REASON-31"})",
+      {31,
+       2,
+       "EventRetracted",
+       R"({"targetId":"@13","reason":"SECRET-REASON-31"})",
        {kUnknown, kUnknown, kH}},
   };
   if (data_sharing)
-    s.push_back({3, 0, "ConsentRecorded", R"({"purpose":"data_sharing","given":true})",
-                 {kS, kS, kS}});
+    s.push_back(
+        {3, 0, "ConsentRecorded", R"({"purpose":"data_sharing","given":true})", {kS, kS, kS}});
   return s;
 }
 
@@ -102,8 +124,7 @@ struct Household {
   int base;  // event ids are IdOf(base + n)
   bool data_sharing;
 };
-const Household kHouseholds[] = {{"household/h-nods", 1000, false},
-                                 {"household/h-ds", 2000, true}};
+const Household kHouseholds[] = {{"household/h-nods", 1000, false}, {"household/h-ds", 2000, true}};
 
 std::string Resolve(std::string data, int base) {
   for (size_t at; (at = data.find('@')) != std::string::npos;) {
@@ -171,8 +192,8 @@ class VisibilityMatrixTest : public ::testing::Test {
       for (const Script& e : Scripts(h.data_sharing)) {
         if (e.phase != p) continue;
         std::string extra = std::string(",\"recordedAt\":\"") + kRecordedAt[p] + "\"";
-        std::string line = Ev(h.base + e.n, e.type, h.subject, kEffective[p],
-                              Resolve(e.data, h.base), extra);
+        std::string line =
+            Ev(h.base + e.n, e.type, h.subject, kEffective[p], Resolve(e.data, h.base), extra);
         AppendOutcome o = Import(*f_.engine, line);
         ASSERT_EQ(o.kind, AppendOutcome::Kind::kAccepted) << line << ": " << OutcomeText(o);
       }
@@ -356,10 +377,9 @@ TEST_F(VisibilityMatrixTest, ACorrectionOfACorrectionIsRefused) {
   Phase(0);
   Phase(1);
   const Household& h = kHouseholds[0];
-  std::string line =
-      Ev(h.base + 99, "EventCorrected", h.subject, "2025-06-01",
-         "{\"targetId\":\"" + IdOf(h.base + 20) + "\",\"data\":{},\"reason\":\"r\"}",
-         ",\"recordedAt\":\"2025-06-01T10:00:00Z\"");
+  std::string line = Ev(h.base + 99, "EventCorrected", h.subject, "2025-06-01",
+                        "{\"targetId\":\"" + IdOf(h.base + 20) + "\",\"data\":{},\"reason\":\"r\"}",
+                        ",\"recordedAt\":\"2025-06-01T10:00:00Z\"");
   AppendOutcome o = Import(*f_.engine, line);
   ASSERT_EQ(o.kind, AppendOutcome::Kind::kRefused) << OutcomeText(o);
   EXPECT_EQ(o.refusal.code, "target_not_found");
