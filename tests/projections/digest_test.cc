@@ -158,6 +158,27 @@ TEST(ReplayDigestTest, OneMoreEventChangesTheDigest) {
   EXPECT_EQ(Digest(*f.engine), after);
 }
 
+// What verify relies on with writers running: the digest at the verified
+// position ignores later events, even one sharing the head's recordedAt
+// (a view "known at" that time would include it).
+TEST(ReplayDigestTest, IsKnownAtAPositionNotATime) {
+  EngineFixture f;
+  ImportJourney(*f.engine);
+  Head head = f.engine->GetHead();
+  std::string at_head = Digest(*f.engine);
+  AppendOutcome o =
+      Import(*f.engine, Ev(901, "PartnerMeetingHeld", "territory/sud", "2018-06-03",
+                           R"({"partners":["synthetic"],"topic":"t"})",
+                           ",\"recordedAt\":\"" + FormatTimestamp(head.recorded_at) + "\""));
+  ASSERT_EQ(o.kind, AppendOutcome::Kind::kAccepted) << OutcomeText(o);
+  ASSERT_EQ(f.engine->GetHead().recorded_at, head.recorded_at);
+  auto at_p = projections::ReplayDigestAt(*f.engine, head.position);
+  ASSERT_TRUE(at_p.ok()) << at_p.status().message();
+  EXPECT_EQ(*at_p, at_head);
+  EXPECT_NE(Digest(*f.engine), at_head);
+  EXPECT_FALSE(projections::ReplayDigestAt(*f.engine, head.position + 2).ok());
+}
+
 TEST(ReplayDigestTest, AnEmptyLogHasAFixedDigest) {
   EngineFixture a, b;
   std::string d = Digest(*a.engine);
