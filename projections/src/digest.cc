@@ -104,8 +104,7 @@ Result<std::string> ReplayDigestAt(Engine& engine, Position p) {
   request.time.as_of = as_of;
   request.time.known_at = known_at;
   request.today = as_of;
-  request.known_at_position = p;
-  ASSIGN_OR_RETURN(Report report, ComputeReport(engine, request));
+  ASSIGN_OR_RETURN(Report report, ComputeReportAt(engine, request, p));
   if (report.log_position != p)
     return Status::Internal("the report was folded at position " +
                             std::to_string(report.log_position) + ", not " + std::to_string(p));

@@ -22,11 +22,6 @@ enum class ReportFormat { kJson, kCsv, kMarkdown, kHtml };
 struct ReportRequest {
   ViewTime time;
   Date today;  // D when neither as_of nor known_at is given
-  // When set, the report is known at this log position (capped at the head)
-  // instead of the last position recorded at or before time.known_at, which
-  // is still the knownAt the report states. The replay digest uses it.
-  // Default: unset.
-  std::optional<Position> known_at_position;
 };
 
 // One territory block, with the raw values medians are taken of.
@@ -70,6 +65,10 @@ struct Report {
 inline constexpr std::array<const char*, 4> kTerritoryKeys = {"all", "lille", "sud", "flandres"};
 
 Result<Report> ComputeReport(Engine& engine, const ReportRequest& request);
+// The same, known at log position `known_at` (capped at the head) instead of
+// the last position recorded at or before request.time.known_at, which is
+// still the knownAt the report states. The replay digest uses it.
+Result<Report> ComputeReportAt(Engine& engine, const ReportRequest& request, Position known_at);
 std::string RenderReport(const Report& report, ReportFormat format);
 struct SeriesRow;
 // The HTML rendering: the indicator table and inline SVG charts of `series`.
