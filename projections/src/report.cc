@@ -420,10 +420,15 @@ void TerritoryFigures::Add(const TerritoryFigures& o) {
 }
 
 Result<Report> ComputeReport(Engine& engine, const ReportRequest& request) {
+  ASSIGN_OR_RETURN(Position p, KnownAtPosition(engine, request.time));
+  return ComputeReportAt(engine, request, p);
+}
+
+Result<Report> ComputeReportAt(Engine& engine, const ReportRequest& request, Position known_at) {
   Report r;
   r.as_of = AsOfDate(request.time, request.today);
   r.known_at = request.time.known_at;
-  ASSIGN_OR_RETURN(r.log_position, KnownAtPosition(engine, request.time));
+  r.log_position = std::min(known_at, engine.GetHead().position);
   ASSIGN_OR_RETURN(r.log_hash, engine.HashAt(r.log_position));
   const Date D = r.as_of;
   std::array<Walk, kWorkers> walks;

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "relais/json_writer.h"
+#include "relais/projections/digest.h"
 
 namespace relais::projections {
 
@@ -151,7 +152,11 @@ Result<HouseholdState> FoldHousehold(Engine& engine, const Subject& subject, Pos
 Result<std::string> StatusJson(Engine& engine, const Subject& subject, const ViewTime& t,
                                Date today, bool pretty) {
   ASSIGN_OR_RETURN(Position p, KnownAtPosition(engine, t));
-  Date d = AsOfDate(t, today);
+  return StatusJsonAt(engine, subject, p, AsOfDate(t, today), pretty);
+}
+
+Result<std::string> StatusJsonAt(Engine& engine, const Subject& subject, Position p, Date d,
+                                 bool pretty) {
   std::vector<EventRecord> storage;
   bool found = false;
   ASSIGN_OR_RETURN(auto timeline, Timeline(engine, subject, p, d, &storage, &found));
@@ -336,13 +341,14 @@ std::string RenderHistory(const Subject& subject, std::optional<Timestamp> known
   return w.Take();
 }
 
-std::string VerifyJson(const VerifyReport& r) {
+std::string VerifyJson(const VerifyReport& r, std::string_view digest) {
   JsonWriter w;
   w.BeginObject();
   if (r.ok) {
     w.Key("ok").Bool(true);
     w.Key("events").Int(r.events);
     w.Key("head").String(r.head);
+    if (!digest.empty()) w.Key("digest").String(digest);
   } else {
     w.Key("ok").Bool(false);
     w.Key("firstBadPosition").Uint(r.first_bad_position);
@@ -350,6 +356,21 @@ std::string VerifyJson(const VerifyReport& r) {
   }
   w.EndObject();
   return w.Take();
+}
+
+std::string VerifyJson(Engine& engine, VerifyReport* r) {
+  if (!r->ok) return VerifyJson(*r);
+  // The verified head, not the head now: with writers running the two differ,
+  // and the digest must describe the log that was checked.
+  Result<std::string> digest = ReplayDigestAt(engine, static_cast<Position>(r->events));
+  if (!digest.ok()) {
+    r->ok = false;
+    r->first_bad_position = 0;
+    r->problem =
+        "the projections cannot be folded for the replay digest: " + digest.status().message();
+    return VerifyJson(*r);
+  }
+  return VerifyJson(*r, *digest);
 }
 
 }  // namespace relais::projections

@@ -10,6 +10,9 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
+#include <map>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -133,18 +136,60 @@ bool ClassVisible(const Caller& caller, sc::Visibility v, const Scope& scope) {
   return false;
 }
 
-// The class of each event of a stream, corrections taking their target's.
-// A correction that turns a difficulty into mental_health makes both health.
-sc::Visibility ClassOf(const EventRecord& r, const std::vector<const EventRecord*>& stream) {
-  if (!IsCorrection(r.type)) return VisibilityOf(r.type, r.fact);
-  for (const EventRecord* t : stream) {
-    if (!(t->id == r.fact.target_id)) continue;
-    sc::Visibility v = VisibilityOf(t->type, t->fact);
-    if (r.type == EventType::kEventCorrected && r.fact.type == t->type)
-      v = std::max(v, VisibilityOf(t->type, r.fact));
-    return v;
+// The class of every event of one stream known at a position (events.md §3):
+// a corrected event, and each of its corrections and retractions, has the
+// strictest of the target's original form and of every corrected form known
+// then (H over S over M). A difficulty corrected to mental_health and back
+// stays health: the health detail is in the history, whatever came after.
+//
+// Built from the engine's ReadStream records, whose EventCorrected facts are
+// the target's fact after that correction (engine.h), so each correction is
+// one corrected form. Anything the table cannot place is health: it reveals
+// nothing to a role that may not read health.
+class StreamClasses {
+ public:
+  StreamClasses(const std::vector<EventRecord>& records, Position known_at) {
+    for (const EventRecord& r : records)
+      if (r.position <= known_at && !IsCorrection(r.type))
+        by_id_.emplace(r.id, Entry{r.type, VisibilityOf(r.type, r.fact)});
+    for (const EventRecord& r : records) {
+      if (r.position > known_at || r.type != EventType::kEventCorrected) continue;
+      auto it = by_id_.find(r.fact.target_id);
+      if (it == by_id_.end()) continue;
+      // A fact not merged into the target's type cannot be classed: strictest.
+      sc::Visibility corrected = r.fact.type == it->second.type
+                                     ? VisibilityOf(it->second.type, r.fact)
+                                     : sc::Visibility::HEALTH;
+      it->second.cls = std::max(it->second.cls, corrected);
+    }
   }
-  return sc::Visibility::MANAGEMENT;  // a dangling target: nothing to reveal
+
+  // The class of an event of the stream (an ordinary event or a correction).
+  sc::Visibility Of(const EventRecord& r) const {
+    return OfTarget(IsCorrection(r.type) ? r.fact.target_id : r.id);
+  }
+  // The class of the ordinary event `id`, and so of any correction of it.
+  sc::Visibility OfTarget(const Uuid& id) const {
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? sc::Visibility::HEALTH : it->second.cls;
+  }
+  bool Has(const Uuid& id) const { return by_id_.count(id) != 0; }
+
+ private:
+  struct Entry {
+    EventType type;
+    sc::Visibility cls;
+  };
+  std::map<Uuid, Entry> by_id_;
+};
+
+// The classes of `subject`'s events known at position `known_at`.
+Result<StreamClasses> ClassesOf(Engine& engine, const Subject& subject, Position known_at) {
+  std::optional<StreamClasses> out;
+  RETURN_IF_ERROR(engine.ReadStream(
+      subject, [&](const std::vector<EventRecord>& records) { out.emplace(records, known_at); }));
+  if (!out) return StreamClasses({}, known_at);  // a stream with no event
+  return std::move(*out);
 }
 
 // Removes the top-level `drop` keys of a JSON object (the event's data).
@@ -254,14 +299,17 @@ Result<FilteredView> HistoryFor(Engine& engine, const Caller& caller, const Subj
     return out;
   }
   ASSIGN_OR_RETURN(std::vector<StoredEventView> events, EventsKnownAt(engine, subject, known_at));
-  std::vector<const EventRecord*> records;
-  records.reserve(events.size());
-  for (const auto& v : events) records.push_back(&v.record);
+  // `events` holds every event of the stream up to the known-at position, so
+  // its last position bounds the classes to what is known at T. The decoded
+  // views carry a correction's own data, not the corrected target's: the
+  // classes come from the stream's records, where each correction is merged.
+  ASSIGN_OR_RETURN(StreamClasses classes,
+                   ClassesOf(engine, subject, events.back().record.position));
 
   bool filtered = false;
   std::vector<bool> shown(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
-    shown[i] = ClassVisible(caller, ClassOf(events[i].record, records), scope);
+    shown[i] = ClassVisible(caller, classes.Of(events[i].record), scope);
     if (!shown[i]) filtered = true;
   }
   std::vector<std::string> data(events.size());
@@ -276,20 +324,15 @@ std::optional<std::string> FeedEventFor(Engine& engine, const Caller& caller,
                                         const StoredEventView& event, bool* filtered) {
   *filtered = false;
   if (!MayReadFeed(caller)) return std::nullopt;
-  sc::Visibility v = VisibilityOf(event.record.type, event.record.fact);
   if (caller.role != Role::kAdmin && caller.role != Role::kAuditor) {
     auto scope = ScopeOf(engine, caller, event.subject);
     if (!scope.ok() || !scope->readable) return std::nullopt;
-    if (IsCorrection(event.record.type)) {
-      v = sc::Visibility::MANAGEMENT;
-      Status st = engine.ReadStream(event.subject, [&](const std::vector<EventRecord>& records) {
-        std::vector<const EventRecord*> ptrs;
-        for (const auto& r : records) ptrs.push_back(&r);
-        v = ClassOf(event.record, ptrs);
-      });
-      if (!st.ok()) return std::nullopt;
-    }
-    if (!ClassVisible(caller, v, *scope)) return std::nullopt;
+    // The feed is judged when it is read, on every correction known then: an
+    // event delivered before its correction to mental_health is not delivered
+    // again on a replay, and neither is any correction of it.
+    auto classes = ClassesOf(engine, event.subject, std::numeric_limits<Position>::max());
+    if (!classes.ok() || !ClassVisible(caller, classes->Of(event.record), *scope))
+      return std::nullopt;
   }
   JsonWriter w;
   w.BeginObject();
@@ -363,7 +406,8 @@ Status AuthoriseWrite(Engine& engine, const Caller& caller, std::string_view bod
     const Scope& scope = it->second;
     if (!scope.readable)
       return Status::FailedPrecondition("the token may not write to " + subject->text);
-    // The class of the event: a correction's is its target's.
+    // The class of the event: a correction's is its target's strictest form
+    // known now, so that no role corrects or retracts what it may not read.
     sc::Visibility v = TypeVisibility(*type);
     std::string_view category;
     if (*type == EventType::kDifficultyReported &&
@@ -373,10 +417,10 @@ Status AuthoriseWrite(Engine& engine, const Caller& caller, std::string_view bod
       std::string_view target_text;
       if (!e["data"]["targetId"].get_string().get(target_text)) {
         if (auto target = ParseUuid(target_text)) {
-          RETURN_IF_ERROR(engine.ReadStream(*subject, [&](const std::vector<EventRecord>& records) {
-            for (const auto& r : records)
-              if (r.id == *target) v = VisibilityOf(r.type, r.fact);
-          }));
+          ASSIGN_OR_RETURN(StreamClasses classes,
+                           ClassesOf(engine, *subject, std::numeric_limits<Position>::max()));
+          // An unknown target is the engine's to refuse (target_not_found).
+          if (classes.Has(*target)) v = classes.OfTarget(*target);
         }
       }
       // A correction that would turn a difficulty into mental_health is health.

@@ -392,6 +392,7 @@ TEST_F(ServerTest, ReportsAndVerify) {
   HttpResult v = Get("audit", "/v1/verify");
   EXPECT_EQ(v.status, 200);
   EXPECT_NE(v.body.find("\"ok\":true"), std::string::npos);
+  EXPECT_NE(v.body.find("\"digest\":\""), std::string::npos) << v.body;  // the replay digest
   EXPECT_EQ(Get("sw_a", "/v1/verify").status, 403);
 }
 

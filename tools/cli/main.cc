@@ -359,7 +359,7 @@ int RunVerify(const std::string& dir) {
   Progress progress("verify");
   VerifyReport r = (*engine)->Verify([&](Position p, Position) { progress.Update(p, "events"); });
   progress.Done();
-  std::printf("%s\n", projections::VerifyJson(r).c_str());
+  std::printf("%s\n", projections::VerifyJson(**engine, &r).c_str());
   return r.ok ? kExitOk : kExitVerify;
 }
 

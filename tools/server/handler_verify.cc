@@ -7,7 +7,7 @@ namespace relais::server {
 Response Verify(State& s, const Caller& caller) {
   if (!projections::MayVerify(caller)) return Forbidden("the token may not run verify");
   VerifyReport r = s.engine->Verify({});
-  return Json(projections::VerifyJson(r));
+  return Json(projections::VerifyJson(*s.engine, &r));
 }
 
 }  // namespace relais::server

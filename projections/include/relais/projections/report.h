@@ -65,6 +65,10 @@ struct Report {
 inline constexpr std::array<const char*, 4> kTerritoryKeys = {"all", "lille", "sud", "flandres"};
 
 Result<Report> ComputeReport(Engine& engine, const ReportRequest& request);
+// The same, known at log position `known_at` (capped at the head) instead of
+// the last position recorded at or before request.time.known_at, which is
+// still the knownAt the report states. The replay digest uses it.
+Result<Report> ComputeReportAt(Engine& engine, const ReportRequest& request, Position known_at);
 std::string RenderReport(const Report& report, ReportFormat format);
 struct SeriesRow;
 // The HTML rendering: the indicator table and inline SVG charts of `series`.

@@ -29,6 +29,10 @@ Date AsOfDate(const ViewTime& t, Date today);
 // has no event known at T.
 Result<std::string> StatusJson(Engine& engine, const Subject& subject, const ViewTime& t,
                                Date today, bool pretty);
+// The same, known at a log position rather than a time (the replay digest:
+// "known at the head" is exact even when later events share its recordedAt).
+Result<std::string> StatusJsonAt(Engine& engine, const Subject& subject, Position known_at,
+                                 Date as_of, bool pretty);
 
 // interfaces.md §1 `relais history`.
 Result<std::string> HistoryJson(Engine& engine, const Subject& subject,
@@ -48,8 +52,13 @@ std::string RenderHistory(const Subject& subject, std::optional<Timestamp> known
                           bool filtered, bool pretty);
 // One event's envelope keys (position ... hash), `data_json` as its data.
 void WriteEnvelope(JsonWriter& w, const StoredEventView& v, std::string_view data_json);
-// `relais verify` / GET /v1/verify.
-std::string VerifyJson(const VerifyReport& r);
+// `relais verify` / GET /v1/verify. `digest` is written only when r.ok.
+std::string VerifyJson(const VerifyReport& r, std::string_view digest = {});
+// What `relais verify` and GET /v1/verify print: when `*r` is ok, with the
+// replay digest (digest.h) of the verified head, position r->events. A digest
+// that cannot be computed (the log cannot be folded) turns `*r` into a
+// failure naming why, so the caller's exit code / status follows it.
+std::string VerifyJson(Engine& engine, VerifyReport* r);
 
 // The household state folded for (D, T); `found` false when the stream has no
 // event known at T.

@@ -75,7 +75,9 @@ Result<FilteredView> StatusFor(Engine& engine, const Caller& caller, const Subje
                                const ViewTime& t, Date today);
 
 // `relais history` for a caller, with "filtered" set when events or fields
-// were hidden.
+// were hidden. An event's class is the strictest of its original and every
+// corrected form known at `known_at`, and each correction or retraction of it
+// has that class too.
 Result<FilteredView> HistoryFor(Engine& engine, const Caller& caller, const Subject& subject,
                                 std::optional<Timestamp> known_at);
 
@@ -99,7 +101,10 @@ Status AuthoriseWrite(Engine& engine, const Caller& caller, std::string_view bod
 // The feed: renders one stored event as the caller may see it, in the
 // history's envelope shape (without correctedBy/retractedBy). nullopt when
 // the event is hidden from the caller; `*filtered` tells whether the event was
-// reduced. Subject rights are judged as of now, on each call.
+// reduced. Subject rights are judged as of now, on each call, and so is the
+// event's class: the strictest of its forms after every correction recorded
+// by then (events.md §3), so a replay after a correction to mental_health no
+// longer delivers the corrected event or its corrections to a role without H.
 std::optional<std::string> FeedEventFor(Engine& engine, const Caller& caller,
                                         const StoredEventView& event, bool* filtered);
 
