@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <atomic>
+#include <thread>
 
 #include "server/server_harness.h"
 #include "support/test_support.h"
@@ -150,6 +152,59 @@ TEST_F(BackupCli, HeldDirectoryExitsSixNamingThePid) {
   EXPECT_NE(r.err.find("process " + std::to_string(again.pid())), std::string::npos) << r.err;
   // Reads still work while held.
   EXPECT_EQ(Relais(dir.path(), {"--data", data, "verify"}).code, 0);
+}
+
+// With a server holding the directory, the backup goes through it: POST
+// /v1/backup while clients append; the restored copy verifies, its head is the
+// position and hash the server reported, and it holds every event answered
+// before the backup was asked for.
+TEST_F(BackupCli, ServerBacksUpUnderLoad) {
+  std::string admin = AddToken(data, "adm", "admin");
+  std::string coord = AddToken(data, "coord", "coordinator", "lille");
+  ServerProcess server(data);
+  ASSERT_TRUE(server.Start());
+  std::atomic<bool> stop{false};
+  std::atomic<int> before{0};
+  std::atomic<bool> asked{false};
+  std::thread writer([&] {
+    for (int i = 100; !stop && i < 100000; ++i) {
+      HttpResult r = Http(server.port(), "POST", "/v1/events", Household(i), admin);
+      if (r.status == 201 && !asked) before = i;
+    }
+  });
+  while (before < 120) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::string dest = dir.path() + "/served-backup";
+  int answered_before = before;
+  asked = true;
+  EXPECT_EQ(Http(server.port(), "POST", "/v1/backup", "{\"dest\":\"" + dest + "\"}", coord).status, 403);
+  EXPECT_EQ(Http(server.port(), "POST", "/v1/backup", "{\"dest\":\"relative\"}", admin).status, 400);
+  HttpResult b = Http(server.port(), "POST", "/v1/backup", "{\"dest\":\"" + dest + "\"}", admin);
+  ASSERT_EQ(b.status, 200) << b.body;
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // writes go on after it
+  stop = true;
+  writer.join();
+  EXPECT_EQ(Http(server.port(), "POST", "/v1/backup", "{\"dest\":\"" + dest + "\"}", admin).status, 400)
+      << "an existing destination is refused";
+  size_t at = b.body.find("\"head\":\"");
+  ASSERT_NE(at, std::string::npos) << b.body;
+  std::string head = b.body.substr(at + 8, 64);
+  size_t pos_at = b.body.find("\"position\":");
+  ASSERT_NE(pos_at, std::string::npos);
+  long position = std::stol(b.body.substr(pos_at + 11));
+  EXPECT_GE(position, 30 + (answered_before - 99)) << b.body;
+
+  std::string target = dir.path() + "/from-server";
+  CliRun r = Relais(dir.path(), {"--data", target, "restore", dest});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"position\":" + std::to_string(position) + ",\"head\":\"" + head +
+                       "\",\"erasuresApplied\":0}\n");
+  CliRun v = Relais(dir.path(), {"--data", target, "verify"});
+  EXPECT_EQ(v.code, 0) << v.out << v.err;
+  EXPECT_NE(v.out.find(head), std::string::npos) << v.out;
+  CliRun h = Relais(dir.path(), {"--data", target, "history", "household/H" + std::to_string(answered_before)});
+  EXPECT_EQ(h.code, 0) << h.err;
+  EXPECT_NE(h.out.find("Nom-" + std::to_string(answered_before)), std::string::npos) << h.out;
+  EXPECT_TRUE(fs::exists(target + "/tokens.json")) << "the tokens come with the backup";
 }
 
 // The head `relais verify` reports for `dir`, or "" when it does not verify.

@@ -30,6 +30,8 @@ Response AppendResponse(State& s, const AppendOutcome& o);
 Response Report(State& s, const Caller& caller, const Query& q);
 // GET /v1/verify
 Response Verify(State& s, const Caller& caller);
+// POST /v1/backup
+Response Backup(State& s, const Caller& caller, const std::string& body);
 // GET /v1/audit/access
 Response Audit(State& s, const Caller& caller, const Query& q);
 

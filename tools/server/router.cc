@@ -72,6 +72,10 @@ const RouteEntry kRoutes[] = {
      [](State&, const Caller& c, Request&, const Query&, bool) {
        return WorkOn("verify", [c](State& s) { return Verify(s, c); });
      }},
+    {"/v1/backup", http::verb::post, "backup",
+     [](State&, const Caller& c, Request& req, const Query&, bool) {
+       return WorkOn("backup", [c, body = std::move(req.body)](State& s) { return Backup(s, c, body); });
+     }},
     {"/v1/audit/access", http::verb::get, "audit",
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("audit", [c, q](State& s) { return Audit(s, c, q); });
