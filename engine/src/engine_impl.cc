@@ -10,6 +10,7 @@
 // was not written is ever shown.
 #include <capnp/message.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <capnp/serialize.h>
 
 #include <algorithm>
@@ -822,10 +823,13 @@ class EngineImpl : public Engine {
 
   Result<BackupPoint> Backup(const std::string& dest) override {
     if (options_.read_only) return Status::FailedPrecondition("the engine is open read-only");
-    std::error_code ec;
-    if (std::filesystem::exists(dest, ec))
-      return Status::InvalidArgument("the backup destination " + dest + " already exists");
-    RETURN_IF_ERROR(files::MakePrivateDirectory(dest));
+    // One mkdir, not a check then a create: whoever creates `dest` owns it,
+    // and a destination that appeared meanwhile is refused, never reused.
+    std::string parent = std::filesystem::path(dest).parent_path().string();
+    if (!parent.empty()) RETURN_IF_ERROR(files::MakePrivateDirectory(parent));
+    if (::mkdir(dest.c_str(), files::kPrivateDirMode) != 0)
+      return Status::InvalidArgument("the backup destination " + dest + " cannot be created: " +
+                                     std::strerror(errno));
     // The log first: every event it holds had its key written before it, so
     // the key store copied next holds them all.
     RETURN_IF_ERROR(store_->CreateCheckpoint(dest + "/log"));

@@ -428,9 +428,15 @@ Status AuthoriseWrite(Engine& engine, const Caller& caller, std::string_view bod
           category == "mental_health")
         v = sc::Visibility::HEALTH;
     }
-    if (!ClassVisible(caller, v, scope))
+    if (!ClassVisible(caller, v, scope)) {
+      // For a correction or a retraction the class is its target's: naming it
+      // would tell the caller what the event it may not read is.
+      if (IsCorrection(*type))
+        return Status::FailedPrecondition("the token may not write " + std::string(type_name) +
+                                          " events for that target in " + subject->text);
       return Status::FailedPrecondition("the token may not write " + std::string(type_name) +
                                         " events (class " + ClassName(v) + ") to " + subject->text);
+    }
   }
   return Status::Ok();
 }

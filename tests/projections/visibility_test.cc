@@ -367,6 +367,8 @@ TEST_F(VisibilityMatrixTest, WritesFollowTheStrictestClass) {
                      MaxFor(r, h) != kUnknown && c <= MaxFor(r, h);
           Status st = projections::AuthoriseWrite(*f_.engine, r.caller, retract(h, target));
           EXPECT_EQ(st.ok(), may) << st.message();
+          // A refusal never names the class of the event the caller may not read.
+          EXPECT_EQ(st.message().find("class"), std::string::npos) << st.message();
         }
   }
 }

@@ -119,9 +119,15 @@ Result<BackupManifest> BackupDataDir(Engine& engine, const std::string& data_dir
                                      const std::string& dest) {
   // Engine::Backup checks that dest does not exist and then creates it: two
   // backups to one dest at once must not both pass that check.
+  // One at a time, and a second one is told so at once rather than holding
+  // a server worker while it waits.
   static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
+  std::unique_lock<std::mutex> lock(mu, std::try_to_lock);
+  if (!lock.owns_lock()) return Status::ResourceExhausted("another backup is running; retry later");
   if (dest.empty()) return Status::InvalidArgument("the backup destination is empty");
+  for (unsigned char c : dest)
+    if (c < 0x20 || c == 0x7f)
+      return Status::InvalidArgument("the backup destination holds a control character");
   struct stat st;
   if (::lstat(dest.c_str(), &st) == 0)
     return Status::InvalidArgument("the backup destination " + dest + " already exists");

@@ -24,6 +24,11 @@ Response Backup(State& s, const Caller& caller, const std::string& body) {
   if (dest.front() != '/')
     return Error(http::status::bad_request, "malformed", "malformed",
                  "dest must be an absolute path (the server's working directory is not the caller's)");
+  // The largest read there is (every household's data, keys included, to a
+  // path the caller names): journaled, and refused if it cannot be.
+  if (!s.JournalText(caller, "*", "/v1/backup", true).ok())
+    return Error(http::status::service_unavailable, "unavailable", "journal_unavailable",
+                 "the access journal cannot be written; backups are refused until it can");
   auto m = backup::BackupDataDir(*s.engine, s.options.data_dir, std::string(dest));
   if (!m.ok()) {
     if (m.status().code() == StatusCode::kInvalidArgument)
