@@ -49,7 +49,9 @@ Status RunServer(const ServerOptions& options) {
   Runtime rt(s, cap, per_address, options.worker_threads);
 
   net::io_context ioc(options.io_threads);
-  tcp::acceptor acceptor(ioc);
+  // On a strand: Listener::Stop posts the close to the acceptor's executor,
+  // which must not run beside an accept handler on another io thread (TSan).
+  tcp::acceptor acceptor(net::make_strand(ioc));
   boost::system::error_code ec;
   auto address = net::ip::make_address(options.address, ec);
   if (ec) return Status::InvalidArgument("--listen: '" + options.address + "' is not an address");
