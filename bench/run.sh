@@ -14,7 +14,17 @@ scripts/install-deps.sh
 if [[ ! -f build-release/build.ninja ]]; then
   cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DRELAIS_BUILD_TESTS=OFF
 fi
-cmake --build build-release -j2 --target relais_bench
+# Everything the bench runs: relais_bench itself, and the relais binary W6
+# spawns (`relais token add`, `relais serve`) from build-release/tools/.
+targets=(relais_bench relais)
+cmake --build build-release -j2 --target "${targets[@]}"
+for exe in build-release/bench/relais_bench build-release/tools/relais; do
+  if [[ ! -x "$exe" ]]; then
+    echo "run.sh: $exe is missing after the build (targets: ${targets[*]}); not running the bench" >&2
+    exit 1
+  fi
+done
 json=${RELAIS_BENCH_JSON:-bench/results.json}
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" >&2
-exec build-release/bench/relais_bench --json "$json" --dir "${RELAIS_BENCH_DIR:-/tmp/relais-bench}" "$@"
+RELAIS_BIN="$PWD/build-release/tools/relais" \
+  exec build-release/bench/relais_bench --json "$json" --dir "${RELAIS_BENCH_DIR:-/tmp/relais-bench}" "$@"
