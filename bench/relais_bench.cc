@@ -6,12 +6,18 @@
 // events as plain key/values (an event key by position plus a (stream,
 // version) index key, one WriteBatch per append, the same sync setting), with
 // no validation, hashing or projections. relais / raw is the figure to track.
+// W1-W4 also run, in the same runs, against a PostgreSQL 15 event table in a
+// private cluster the bench starts and removes (pg_cluster.h, pg_baseline.h);
+// without PostgreSQL (or libpq at build time) the bench says so and leaves
+// the postgres column empty.
 //
 //   relais_bench [--quick] [--events N] [--runs R] [--json FILE] [--dir DIR]
-//                [--workloads W1,W2a,W2b,W3,W4,W5,W6]
+//                [--workloads W1,W2a,W2b,W3,W4,W5,W6] [--no-postgres]
+//                [--pg-payload jsonb|text]
 //
-// W6 runs the real `relais serve` (RELAIS_BIN) on loopback and drives it with
-// 32 keep-alive Beast connections: status reads, then durable appends.
+// W6 runs the real `relais serve` (RELAIS_BIN, else tools/relais beside the
+// bench's own build directory) on loopback and drives it with 32 keep-alive
+// Beast connections: status reads, then durable appends.
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 #include <signal.h>
@@ -35,12 +41,17 @@
 #include <sstream>
 #include <thread>
 
+#include "bench_line.h"
 #include "generate/generator.h"
 #include "relais/domain.h"
 #include "relais/engine.h"
 #include "relais/json_writer.h"
 #include "relais/projections/report.h"
 #include "relais/projections/views.h"
+#ifdef RELAIS_BENCH_POSTGRES
+#include "pg_baseline.h"
+#include "pg_cluster.h"
+#endif
 
 extern char** environ;
 
@@ -84,12 +95,8 @@ struct Result {
   int64_t peak_rss = 0;
   int64_t events = 0;
   std::string note;
-};
-
-// One event line, as the generator writes it, with what the raw baseline keys on.
-struct Line {
-  std::string json;
-  std::vector<std::string> subjects;  // one per event of the line
+  // The PostgreSQL baseline (W1-W4), when it ran: ops/s (0 = did not run).
+  double pg_ops = 0, pg_p50_ms = 0, pg_p99_ms = 0, pg_bytes_per_event = 0;
 };
 
 std::vector<Line> Generate(int64_t events, uint64_t seed) {
@@ -173,7 +180,27 @@ struct Context {
   int64_t events = 0;
   int runs = 3;
   bool quick = false;
+#ifdef RELAIS_BENCH_POSTGRES
+  PgBaseline* pg = nullptr;  // null: the postgres column is skipped
+#endif
 };
+
+#ifdef RELAIS_BENCH_POSTGRES
+template <typename T>
+T PgOrDie(relais::Result<T> r) {
+  if (!r.ok()) {
+    // std::exit runs the cluster's atexit hook: nothing is left behind.
+    std::fprintf(stderr, "%s\n", r.status().message().c_str());
+    std::exit(1);
+  }
+  return std::move(*r);
+}
+
+// W3 and W4 read W1's table; when W1 is not in this run, load it untimed.
+void PgEnsureLoaded(Context& c) {
+  if (c.pg != nullptr && !c.pg->loaded()) (void)PgOrDie(c.pg->Import(c.lines, 256));
+}
+#endif
 
 std::unique_ptr<Engine> OpenRelais(const std::string& dir, bool fresh) {
   if (fresh) std::filesystem::remove_all(dir);
@@ -189,7 +216,7 @@ std::unique_ptr<Engine> OpenRelais(const std::string& dir, bool fresh) {
 
 Result W1(Context& c) {
   Result r{"W1 bulk import"};
-  std::vector<double> relais_rates, raw_rates;
+  std::vector<double> relais_rates, raw_rates, pg_rates;
   for (int run = 0; run < c.runs; ++run) {
     std::string dir = c.dir + "/relais-w1";
     auto engine = OpenRelais(dir, true);
@@ -225,9 +252,18 @@ Result W1(Context& c) {
     raw_rates.push_back(raw.positions() / Seconds(t0, t1));
     raw.db()->Flush(rocksdb::FlushOptions());
     r.raw_bytes_per_event = static_cast<double>(DirBytes(c.dir + "/raw-w1")) / raw.positions();
+#ifdef RELAIS_BENCH_POSTGRES
+    // The same lines in batches of 256 (relais's AppendManyAsync chunk), each
+    // committed without waiting, the last one durable (pg_baseline.h).
+    if (c.pg != nullptr) {
+      pg_rates.push_back(PgOrDie(c.pg->Import(c.lines, 256)));
+      r.pg_bytes_per_event = static_cast<double>(PgOrDie(c.pg->TableBytes())) / c.pg->loaded_events();
+    }
+#endif
   }
   r.relais_ops = Median(relais_rates);
   r.raw_ops = Median(raw_rates);
+  r.pg_ops = Median(pg_rates);
   r.peak_rss = PeakRssBytes();
   return r;
 }
@@ -254,7 +290,7 @@ std::string NewHousehold(int64_t n) {
 Result Durable(Context& c, int writers) {
   Result r{writers == 1 ? "W2a durable appends, 1 writer" : "W2b durable appends, " + std::to_string(writers) + " writers"};
   const int per_writer = (c.quick ? 400 : 1500) / writers * (writers == 1 ? 1 : 4);
-  std::vector<double> relais_rates, raw_rates, lat;
+  std::vector<double> relais_rates, raw_rates, lat, pg_rates, pg_lat;
   std::atomic<int64_t> next{writers * 1000000};
   for (int run = 0; run < c.runs; ++run) {
     auto engine = OpenRelais(c.dir + "/relais-w2", true);
@@ -302,9 +338,23 @@ Result Durable(Context& c, int writers) {
     for (auto& t : threads) t.join();
     t1 = Clock::now();
     raw_rates.push_back(writers * per_writer / Seconds(t0, t1));
+#ifdef RELAIS_BENCH_POSTGRES
+    // The same appends, one expected-version INSERT each, autocommit with
+    // synchronous_commit=on, one connection per writer.
+    if (c.pg != nullptr) {
+      PgLatencies p = PgOrDie(c.pg->DurableAppends(
+          writers, per_writer, [](int w) { return NewHousehold(w); },
+          [](int w, int i) { return Difficulty(w * 1000000 + i, w); }));
+      pg_rates.push_back(p.ops_per_second);
+      pg_lat.insert(pg_lat.end(), p.ms.begin(), p.ms.end());
+    }
+#endif
   }
   r.relais_ops = Median(relais_rates);
   r.raw_ops = Median(raw_rates);
+  r.pg_ops = Median(pg_rates);
+  r.pg_p50_ms = Percentile(pg_lat, 0.5);
+  r.pg_p99_ms = Percentile(pg_lat, 0.99);
   r.p50_ms = Percentile(lat, 0.5);
   r.p99_ms = Percentile(lat, 0.99);
   r.events = writers * per_writer;
@@ -315,7 +365,10 @@ Result Durable(Context& c, int writers) {
 // W3: open from cold and fold every stream into its status.
 Result W3(Context& c) {
   Result r{"W3 replay into status"};
-  std::vector<double> relais_rates, raw_rates;
+  std::vector<double> relais_rates, raw_rates, pg_rates;
+#ifdef RELAIS_BENCH_POSTGRES
+  PgEnsureLoaded(c);
+#endif
   for (int run = 0; run < c.runs; ++run) {
     auto t0 = Clock::now();
     auto engine = OpenRelais(c.dir + "/relais-w1", false);
@@ -352,9 +405,17 @@ Result W3(Context& c) {
     }
     t1 = Clock::now();
     raw_rates.push_back(n / Seconds(t0, t1));
+#ifdef RELAIS_BENCH_POSTGRES
+    // Keyset pages of 10,000 rows over the whole table, every payload read.
+    if (c.pg != nullptr) {
+      int64_t pg_events = 0;
+      pg_rates.push_back(PgOrDie(c.pg->Scan(10000, &pg_events)));
+    }
+#endif
   }
   r.relais_ops = Median(relais_rates);
   r.raw_ops = Median(raw_rates);
+  r.pg_ops = Median(pg_rates);
   r.peak_rss = PeakRssBytes();
   return r;
 }
@@ -409,6 +470,18 @@ Result W4(Context& c) {
   t1 = Clock::now();
   r.raw_ops = n / Seconds(t0, t1);
   r.raw_p99_ms = Percentile(raw_lat, 0.99);
+#ifdef RELAIS_BENCH_POSTGRES
+  // A random household's whole stream, in version order (its history).
+  if (c.pg != nullptr) {
+    PgEnsureLoaded(c);
+    std::vector<std::string> streams;
+    for (const Subject& s : households) streams.push_back(s.text);
+    PgLatencies p = PgOrDie(c.pg->StreamReads(streams, n, 7));
+    r.pg_ops = p.ops_per_second;
+    r.pg_p50_ms = Percentile(p.ms, 0.5);
+    r.pg_p99_ms = Percentile(p.ms, 0.99);
+  }
+#endif
   r.peak_rss = PeakRssBytes();
   return r;
 }
@@ -446,6 +519,14 @@ Result W5(Context& c) {
   return r;
 }
 
+// The relais binary W6 runs: RELAIS_BIN (bench/run.sh sets it), else the one
+// beside the bench in the build tree (tools/relais).
+std::string RelaisBin() {
+  if (const char* env = std::getenv("RELAIS_BIN"); env != nullptr && *env != '\0') return env;
+  std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  return (std::filesystem::path(exe).parent_path().parent_path() / "tools" / "relais").string();
+}
+
 // W6: the HTTP API on loopback, 32 keep-alive connections (issue #4 targets:
 // >= 20,000 status reads/s and >= 10,000 durable appends/s, p99 <= 10 ms).
 Result W6(Context& c) {
@@ -456,10 +537,7 @@ Result W6(Context& c) {
   const std::string dir = c.dir + "/relais-w6";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  // The relais binary sits beside the bench in the build tree (tools/relais).
-  std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
-  const std::string relais_bin =
-      (std::filesystem::path(exe).parent_path().parent_path() / "tools" / "relais").string();
+  const std::string relais_bin = RelaisBin();
   // Runs relais with `args`, returns its stdout.
   auto run = [&](std::vector<std::string> args) {
     int fds[2];
@@ -576,7 +654,19 @@ void Print(const Result& r) {
               "bytes/event %6.1f (raw %6.1f)  peak RSS %5.0f MB  %s\n",
               r.name.c_str(), r.relais_ops, r.raw_ops, r.raw_ops > 0 ? r.relais_ops / r.raw_ops : 0.0, r.p50_ms,
               r.p99_ms, r.bytes_per_event, r.raw_bytes_per_event, r.peak_rss / 1048576.0, r.note.c_str());
+  if (r.pg_ops > 0) {
+    std::printf("%-32s postgres %10.0f ops/s  relais/postgres %5.2f", "", r.pg_ops, r.relais_ops / r.pg_ops);
+    if (r.pg_p99_ms > 0) std::printf("  p50 %8.3f ms  p99 %8.3f ms", r.pg_p50_ms, r.pg_p99_ms);
+    if (r.pg_bytes_per_event > 0) std::printf("  bytes/event %6.1f (table and indexes)", r.pg_bytes_per_event);
+    std::printf("\n");
+  }
   std::fflush(stdout);
+}
+
+std::string Fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
 }
 
 }  // namespace
@@ -589,6 +679,10 @@ int main(int argc, char** argv) {
   c.events = 1000000;
   std::string json_path = "bench-results.json";
   std::string workloads = "W1,W2a,W2b,W3,W4,W5,W6";
+  bool postgres = true;
+#ifdef RELAIS_BENCH_POSTGRES
+  PgPayload pg_payload = PgPayload::kJsonb;
+#endif
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -612,12 +706,31 @@ int main(int argc, char** argv) {
       c.dir = next();
     } else if (a == "--workloads") {
       workloads = next();
+    } else if (a == "--no-postgres") {
+      postgres = false;
+    } else if (a == "--pg-payload") {
+      std::string v = next();
+#ifdef RELAIS_BENCH_POSTGRES
+      if (!ParsePgPayload(v, &pg_payload)) {
+        std::fprintf(stderr, "--pg-payload: jsonb or text, not %s\n", v.c_str());
+        return 2;
+      }
+#endif
     } else {
       std::fprintf(stderr,
                    "usage: relais_bench [--quick] [--events N] [--runs R] [--json FILE] [--dir DIR] "
-                   "[--workloads W1,W2a,W2b,W3,W4,W5,W6]\n");
+                   "[--workloads W1,W2a,W2b,W3,W4,W5,W6] [--no-postgres] [--pg-payload jsonb|text]\n");
       return a == "--help" ? 0 : 2;
     }
+  }
+  auto want = [&](const char* w) { return ("," + workloads + ",").find(std::string(",") + w + ",") != std::string::npos; };
+  // Said before minutes of other workloads, not when W6 gets to it.
+  if (want("W6") && ::access(RelaisBin().c_str(), X_OK) != 0) {
+    std::fprintf(stderr,
+                 "W6 runs %s, which is missing or not executable: build the relais target "
+                 "(bench/run.sh does), set RELAIS_BIN, or leave W6 out (--workloads)\n",
+                 RelaisBin().c_str());
+    return 1;
   }
   std::filesystem::create_directories(c.dir);
   auto t0 = Clock::now();
@@ -627,7 +740,33 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "generated %zu lines, %lld events in %.1f s\n", c.lines.size(),
                static_cast<long long>(c.events), Seconds(t0, Clock::now()));
   std::vector<Result> results;
-  auto want = [&](const char* w) { return ("," + workloads + ",").find(std::string(",") + w + ",") != std::string::npos; };
+#ifdef RELAIS_BENCH_POSTGRES
+  // One private cluster for the whole run; stopped and removed below, at
+  // exit, or on a signal (pg_cluster.h).
+  PgCluster cluster;
+  std::unique_ptr<PgBaseline> pg;
+  if (!postgres) {
+    std::fprintf(stderr, "postgres: skipped (--no-postgres)\n");
+  } else if (want("W1") || want("W2a") || want("W2b") || want("W3") || want("W4")) {
+    PgClusterOptions po;
+    po.bin_dir = DefaultPgBinDir();
+    if (std::string why = PgUnavailableReason(po.bin_dir); !why.empty()) {
+      std::fprintf(stderr, "postgres: skipped, the postgres column stays empty: %s\n", why.c_str());
+    } else {
+      auto t = Clock::now();
+      if (relais::Status s = cluster.Start(po); !s.ok()) {
+        std::fprintf(stderr, "postgres: could not start a cluster: %s\n", s.message().c_str());
+        return 1;
+      }
+      pg = PgOrDie(PgBaseline::Connect(cluster.ConnInfo(), pg_payload));
+      c.pg = pg.get();
+      std::fprintf(stderr, "postgres: private cluster in %s (payload %s), started in %.1f s\n",
+                   cluster.dir().c_str(), PgPayloadName(pg_payload), Seconds(t, Clock::now()));
+    }
+  }
+#else
+  if (postgres) std::fprintf(stderr, "postgres: skipped, relais_bench was built without libpq (libpq-dev)\n");
+#endif
   if (want("W1")) Print(results.emplace_back(W1(c)));
   if (want("W2a")) Print(results.emplace_back(Durable(c, 1)));
   if (want("W2b")) Print(results.emplace_back(Durable(c, 16)));
@@ -636,12 +775,18 @@ int main(int argc, char** argv) {
   if (want("W5")) Print(results.emplace_back(W5(c)));
   if (want("W6")) Print(results.emplace_back(W6(c)));
 
-  std::printf("\n| workload | relais ops/s | raw ops/s | ratio | p50 ms | p99 ms | bytes/event (raw) | peak RSS MB | note |\n"
-              "|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+#ifdef RELAIS_BENCH_POSTGRES
+  pg.reset();
+  cluster.Stop();
+#endif
+  std::printf("\n| workload | relais ops/s | raw ops/s | ratio | postgres ops/s | postgres ratio | p50 ms | p99 ms | bytes/event (raw) | peak RSS MB | note |\n"
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
   for (const auto& r : results)
-    std::printf("| %s | %.0f | %s | %s | %.3f | %.3f | %s | %.0f | %s |\n", r.name.c_str(), r.relais_ops,
+    std::printf("| %s | %.0f | %s | %s | %s | %s | %.3f | %.3f | %s | %.0f | %s |\n", r.name.c_str(), r.relais_ops,
                 r.raw_ops > 0 ? std::to_string(static_cast<int64_t>(r.raw_ops)).c_str() : "–",
-                r.raw_ops > 0 ? (std::to_string(r.relais_ops / r.raw_ops).substr(0, 4)).c_str() : "–", r.p50_ms,
+                r.raw_ops > 0 ? (std::to_string(r.relais_ops / r.raw_ops).substr(0, 4)).c_str() : "–",
+                r.pg_ops > 0 ? Fixed(r.pg_ops, 0).c_str() : "–",
+                r.pg_ops > 0 ? Fixed(r.relais_ops / r.pg_ops, 2).c_str() : "–", r.p50_ms,
                 r.p99_ms,
                 r.bytes_per_event > 0 ? (std::to_string(static_cast<int>(r.bytes_per_event)) + " (" +
                                          std::to_string(static_cast<int>(r.raw_bytes_per_event)) + ")")
@@ -658,6 +803,17 @@ int main(int argc, char** argv) {
     if (r.raw_ops > 0) w.Double(r.raw_ops); else w.Null();
     w.Key("ratio");
     if (r.raw_ops > 0) w.Double(r.relais_ops / r.raw_ops); else w.Null();
+    // The PostgreSQL baseline: null when it did not run (skipped, or W5/W6).
+    w.Key("postgres");
+    if (r.pg_ops > 0) w.Double(r.pg_ops); else w.Null();
+    w.Key("postgresRatio");
+    if (r.pg_ops > 0) w.Double(r.relais_ops / r.pg_ops); else w.Null();
+    w.Key("postgresP50Ms");
+    if (r.pg_p99_ms > 0) w.Double(r.pg_p50_ms); else w.Null();
+    w.Key("postgresP99Ms");
+    if (r.pg_p99_ms > 0) w.Double(r.pg_p99_ms); else w.Null();
+    w.Key("postgresBytesPerEvent");
+    if (r.pg_bytes_per_event > 0) w.Double(r.pg_bytes_per_event); else w.Null();
     w.Key("p50Ms").Double(r.p50_ms);
     w.Key("p99Ms").Double(r.p99_ms);
     w.Key("rawP99Ms").Double(r.raw_p99_ms);
