@@ -1,6 +1,8 @@
 // GET /v1/export: the pseudonymised NDJSON export (evaluator, admin). It is
 // journaled as one read of every subject ("*") before the first byte; a
 // journal that cannot record it refuses the export (503).
+#include <cstdio>
+
 #include "server/handlers.h"
 
 namespace relais::server {
