@@ -499,24 +499,46 @@ void Rewrite(simdjson::dom::element e, std::string_view key, JsonWriter& w,
 
 }  // namespace
 
-Status ExportPseudonymised(Engine& engine, std::optional<Timestamp> known_at, std::string_view key,
-                           const std::function<bool(std::string_view)>& emit) {
-  ViewTime t;
-  t.known_at = known_at;
-  ASSIGN_OR_RETURN(Position last, KnownAtPosition(engine, t));
-  if (last == 0) return Status::Ok();
+struct PseudonymisedExport::State {
+  Position next = 1;
+  Position last = 0;  // the last position known at `known_at`
   // Target types of corrections: a correction's data.data has the target's fields.
   std::unordered_map<std::string, EventType> types;
   simdjson::dom::parser parser;
+};
+
+PseudonymisedExport::PseudonymisedExport(Engine& engine, std::optional<Timestamp> known_at,
+                                         std::string key)
+    : engine_(&engine), known_at_(known_at), key_(std::move(key)) {}
+PseudonymisedExport::~PseudonymisedExport() = default;
+PseudonymisedExport::PseudonymisedExport(PseudonymisedExport&&) noexcept = default;
+
+Status PseudonymisedExport::Next(size_t bytes_min, std::string* out, bool* done) {
+  *done = false;
+  if (!state_) {
+    ViewTime t;
+    t.known_at = known_at_;
+    ASSIGN_OR_RETURN(Position last, KnownAtPosition(*engine_, t));
+    state_ = std::make_unique<State>();
+    state_->last = last;
+  }
+  State& st = *state_;
+  if (st.next > st.last) {
+    *done = true;
+    return Status::Ok();
+  }
+  const std::string_view key = key_;
+  const size_t start = out->size();
+  bool any = false;
   Status inner;
-  Status st = engine.Scan(1, [&](const StoredEventView& v) {
-    if (v.record.position > last) return false;
+  Status scanned = engine_->Scan(st.next, [&](const StoredEventView& v) {
+    if (v.record.position > st.last) return false;
     std::string id = FormatUuid(v.record.id);
-    types.emplace(id, v.record.type);
+    st.types.emplace(id, v.record.type);
     const std::vector<std::string>* inner_drop = nullptr;
     if (v.record.type == EventType::kEventCorrected) {
-      auto it = types.find(FormatUuid(v.record.fact.target_id));
-      if (it != types.end()) inner_drop = &PersonalFieldNames(it->second);
+      auto it = st.types.find(FormatUuid(v.record.fact.target_id));
+      if (it != st.types.end()) inner_drop = &PersonalFieldNames(it->second);
     }
     // Every $personal field goes, whatever the stream: an evaluator must never
     // identify anyone. The actor's name goes too; its role stays.
@@ -534,7 +556,7 @@ Status ExportPseudonymised(Engine& engine, std::optional<Timestamp> known_at, st
     w.Key("role").String(v.actor.role);
     w.EndObject();
     simdjson::dom::element data;
-    if (parser.parse(v.data_json.data(), v.data_json.size(), true).get(data)) {
+    if (st.parser.parse(v.data_json.data(), v.data_json.size(), true).get(data)) {
       inner = Status::Corruption("event at position " + std::to_string(v.record.position) +
                                  ": data does not parse");
       return false;
@@ -542,12 +564,39 @@ Status ExportPseudonymised(Engine& engine, std::optional<Timestamp> known_at, st
     w.Key("data");
     Rewrite(data, key, w, &PersonalFieldNames(v.record.type), inner_drop);
     w.EndObject();
-    std::string line = w.Take();
-    line.push_back('\n');
-    return emit(line);
+    out->append(w.Take());
+    out->push_back('\n');
+    st.next = v.record.position + 1;
+    any = true;
+    return out->size() - start < bytes_min;
   });
-  RETURN_IF_ERROR(st);
-  return inner;
+  RETURN_IF_ERROR(scanned);
+  RETURN_IF_ERROR(inner);
+  // (a log that ended before `last` cannot happen: a position known at some
+  // time stays; ending there keeps a caller's loop finite whatever happens)
+  *done = st.next > st.last || !any;
+  return Status::Ok();
+}
+
+Status ExportPseudonymised(Engine& engine, std::optional<Timestamp> known_at, std::string_view key,
+                           const std::function<bool(std::string_view)>& emit) {
+  // Pieces of 64 KiB (one Scan each), cut into their lines: a line is one
+  // JSON object, with no raw newline inside.
+  PseudonymisedExport exporter(engine, known_at, std::string(key));
+  std::string piece;
+  for (bool done = false; !done;) {
+    piece.clear();
+    // On an error, the lines before the failing event are still emitted.
+    Status st = exporter.Next(64 << 10, &piece, &done);
+    std::string_view rest = piece;
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      if (!emit(rest.substr(0, nl + 1))) return Status::Ok();
+      rest.remove_prefix(nl + 1);
+    }
+    RETURN_IF_ERROR(st);
+  }
+  return Status::Ok();
 }
 
 }  // namespace relais::projections

@@ -1,12 +1,41 @@
 // GET /v1/export: the pseudonymised NDJSON export (evaluator, admin). It is
 // journaled as one read of every subject ("*") before the first byte; a
 // journal that cannot record it refuses the export (503).
+#include <cstdio>
+
 #include "server/handlers.h"
 
 namespace relais::server {
 
 namespace {
+
+// A piece is at least this (so at most this plus one event's line): the
+// memory of one export stream, besides the exporter's table of event types.
 constexpr size_t kExportChunkBytes = 64 << 10;
+
+class ExportSource : public StreamSource {
+ public:
+  ExportSource(Engine& engine, std::optional<Timestamp> known_at, std::string key)
+      : export_(engine, known_at, std::move(key)) {}
+  Pulled Next(State& s) override {
+    if (done_ || s.stopping.load()) return End();
+    std::string piece;
+    Status st = export_.Next(kExportChunkBytes, &piece, &done_);
+    // A failed read ends the body after the last whole piece, never inside one.
+    if (!st.ok()) {
+      std::fprintf(stderr, "relais serve: export: %s\n", st.message().c_str());
+      done_ = true;
+      return End();
+    }
+    if (piece.empty()) return End();
+    return Chunk(std::move(piece));
+  }
+
+ private:
+  projections::PseudonymisedExport export_;
+  bool done_ = false;
+};
+
 }  // namespace
 
 Routed RouteExport(State& s, const Caller& caller, const Query& q) {
@@ -27,20 +56,7 @@ Routed RouteExport(State& s, const Caller& caller, const Query& q) {
   }
   r.kind = Routed::Kind::kStream;
   r.content_type = "application/x-ndjson";
-  r.stream = [known_at = t.known_at](State& s, const Sink& sink) {
-    std::string buf;
-    bool ok = true;
-    Status st = projections::ExportPseudonymised(*s.engine, known_at, s.pseudonym_key,
-                                                 [&](std::string_view line) {
-                                                   buf.append(line);
-                                                   if (buf.size() >= kExportChunkBytes) {
-                                                     ok = sink(buf);
-                                                     buf.clear();
-                                                   }
-                                                   return ok && !s.stopping.load();
-                                                 });
-    if (ok && st.ok()) sink(buf);
-  };
+  r.stream = std::make_unique<ExportSource>(*s.engine, t.known_at, s.pseudonym_key);
   return r;
 }
 

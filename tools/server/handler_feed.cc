@@ -37,68 +37,95 @@ std::string ErrorEvent(std::string_view kind, std::string_view code, std::string
          std::string(code) + "\",\"message\":\"" + std::string(message) + "\"}}\n\n";
 }
 
-void FeedLoop(State& s, const Sink& sink, const Caller& caller, Position next, bool follow) {
-  if (!sink("retry: 2000\n\n")) return;
-  const Position end = follow ? kPositionMax : s.engine->GetHead().position;
-  bool live = false;
-  auto last_send = SteadyClock::now();
-  while (!s.stopping.load() && next <= end) {
-    Position head_pos = s.engine->GetHead().position;
-    if (next > head_pos) {
-      live = true;
-      if (s.engine->WaitForHead(next - 1, 1000) < next &&
-          SteadyClock::now() - last_send > std::chrono::seconds(15)) {
-        // A comment keeps proxies from closing an idle stream.
-        if (!sink(": keepalive\n\n")) return;
-        last_send = SteadyClock::now();
-      }
-      continue;
-    }
-    if (live && head_pos - next + 1 > s.options.feed_lag_max) {
-      sink(ErrorEvent("feed", "too_far_behind",
-                      "the consumer fell more than " + std::to_string(s.options.feed_lag_max) +
-                          " events behind; reconnect with Last-Event-ID to resume"));
-      return;
-    }
-    std::string out;
-    std::set<std::string> subjects;  // of this batch: at most kFeedBatchEventsMax
-    Position last = next - 1;
-    size_t count = 0;
-    Status st = s.engine->Scan(next, [&](const StoredEventView& v) {
-      if (v.record.position > head_pos || v.record.position > end) return false;
-      last = v.record.position;
-      bool filtered = false;
-      auto json = projections::FeedEventFor(*s.engine, caller, v, &filtered);
-      if (json) {
-        out += "id: " + std::to_string(v.record.position) + "\ndata: " + *json + "\n\n";
-        if (v.subject.kind != StreamKind::kTerritory) subjects.insert(v.subject.text);
-      }
-      return ++count < kFeedBatchEventsMax && out.size() < kFeedBatchBytesMax;
-    });
-    if (!st.ok()) {
-      sink(ErrorEvent("internal", "internal", "reading the log failed"));
-      return;
-    }
-    for (const auto& subject : subjects) {
-      if (!s.JournalText(caller, subject, "/v1/feed", true).ok()) {
-        sink(ErrorEvent("unavailable", "journal_unavailable",
-                        "the access journal cannot record this read; retry later"));
-        return;
-      }
-    }
-    if (!out.empty()) {
-      if (!sink(out)) {
-        // The send timed out: the reader is too slow. Tell it if it can still hear.
-        sink(ErrorEvent("feed", "too_slow",
-                        "the consumer did not read for 10 s; reconnect with Last-Event-ID to "
-                        "resume"));
-        return;
-      }
-      last_send = SteadyClock::now();
-    }
-    next = last + 1;
+// The feed's loop, one chunk per Next(): the `retry:` field, then batches of
+// catch-up events, then (when following) live events as the head moves and
+// a keep-alive comment after 15 s without a chunk. Owned by one stream and
+// pulled by one caller at a time (server/router.h StreamSource).
+class FeedSource : public StreamSource {
+ public:
+  FeedSource(Caller caller, Position from, bool follow)
+      : caller_(std::move(caller)), next_(from), follow_(follow) {}
+  ~FeedSource() override {
+    if (metrics_) --metrics_->feed_subscribers;
   }
-}
+
+  Pulled Next(State& s) override {
+    if (!metrics_) {
+      metrics_ = &s.metrics;
+      ++s.metrics.feed_subscribers;
+      end_ = follow_ ? kPositionMax : s.engine->GetHead().position;
+      sent_chunk_ = true;
+      return Chunk("retry: 2000\n\n");
+    }
+    // The transport pulls only once the last chunk is written: its write
+    // ended now, which is when the keep-alive's 15 s start.
+    if (sent_chunk_) last_send_ = SteadyClock::now();
+    sent_chunk_ = false;
+    if (done_) return End();
+    while (!s.stopping.load() && next_ <= end_) {
+      Position head_pos = s.engine->GetHead().position;
+      if (next_ > head_pos) {
+        live_ = true;
+        if (SteadyClock::now() - last_send_ > std::chrono::seconds(15)) {
+          // A comment keeps proxies from closing an idle stream.
+          return Send(": keepalive\n\n");
+        }
+        return Wait(next_ - 1);
+      }
+      if (live_ && head_pos - next_ + 1 > s.options.feed_lag_max) {
+        return Last(ErrorEvent("feed", "too_far_behind",
+                               "the consumer fell more than " +
+                                   std::to_string(s.options.feed_lag_max) +
+                                   " events behind; reconnect with Last-Event-ID to resume"));
+      }
+      std::string out;
+      std::set<std::string> subjects;  // of this batch: at most kFeedBatchEventsMax
+      Position last = next_ - 1;
+      size_t count = 0;
+      Status st = s.engine->Scan(next_, [&](const StoredEventView& v) {
+        if (v.record.position > head_pos || v.record.position > end_) return false;
+        last = v.record.position;
+        bool filtered = false;
+        auto json = projections::FeedEventFor(*s.engine, caller_, v, &filtered);
+        if (json) {
+          out += "id: " + std::to_string(v.record.position) + "\ndata: " + *json + "\n\n";
+          if (v.subject.kind != StreamKind::kTerritory) subjects.insert(v.subject.text);
+        }
+        return ++count < kFeedBatchEventsMax && out.size() < kFeedBatchBytesMax;
+      });
+      if (!st.ok()) return Last(ErrorEvent("internal", "internal", "reading the log failed"));
+      for (const auto& subject : subjects) {
+        if (!s.JournalText(caller_, subject, "/v1/feed", true).ok())
+          return Last(ErrorEvent("unavailable", "journal_unavailable",
+                                 "the access journal cannot record this read; retry later"));
+      }
+      next_ = last + 1;
+      if (!out.empty()) return Send(std::move(out));
+    }
+    return End();
+  }
+
+ private:
+  Pulled Send(std::string bytes) {
+    sent_chunk_ = true;
+    return Chunk(std::move(bytes));
+  }
+  // The stream's last chunk.
+  Pulled Last(std::string bytes) {
+    done_ = true;
+    return Chunk(std::move(bytes));
+  }
+
+  const Caller caller_;
+  Position next_;
+  const bool follow_;
+  Position end_ = 0;
+  Metrics* metrics_ = nullptr;  // set by the first Next(): the subscriber counts from then
+  bool live_ = false;
+  bool done_ = false;
+  bool sent_chunk_ = false;
+  SteadyClock::time_point last_send_;
+};
 
 }  // namespace
 
@@ -127,11 +154,7 @@ Routed RouteFeed(State& s, const Caller& caller, const Request& req, const Query
   r.kind = Routed::Kind::kStream;
   r.content_type = "text/event-stream";
   r.extra_headers = "Cache-Control: no-cache\r\n";
-  r.stream = [c = caller, from, follow](State& s, const Sink& sink) {
-    ++s.metrics.feed_subscribers;
-    FeedLoop(s, sink, c, from, follow);
-    --s.metrics.feed_subscribers;
-  };
+  r.stream = std::make_unique<FeedSource>(caller, from, follow);
   return r;
 }
 

@@ -49,6 +49,13 @@ Status RunServer(const ServerOptions& options) {
   Runtime rt(s, cap, per_address, options.worker_threads);
 
   net::io_context ioc(options.io_threads);
+  // The io threads run until ioc.stop() below, even when no operation is
+  // pending on the io_context: a handler a worker (or the waiter) has yet to
+  // post, such as a stream's next chunk or a report's answer, counts as no
+  // work for it, and without this guard run() returned once the listener
+  // and the last sockets closed at shutdown, leaving that post unrun (a
+  // stream in the middle of a pull then held StopAll for its whole grace).
+  auto keep_running = net::make_work_guard(ioc);
   // On a strand: Listener::Stop posts the close to the acceptor's executor,
   // which must not run beside an accept handler on another io thread (TSan).
   tcp::acceptor acceptor(net::make_strand(ioc));
@@ -81,17 +88,19 @@ Status RunServer(const ServerOptions& options) {
   // accepted completes (and gets its answer) before the engine closes.
   s.stopping = true;
   StopListener(listener);
+  // Every feed and export ends now (its socket closed on its strand: the
+  // reader sees the connection end) and is gone before the io threads stop:
+  // none outlives the runtime. Each ends within one pull once its socket is
+  // closed (a feed batch or a 64 KiB export piece, on the worker pool).
+  if (!rt.streams->StopAll(std::chrono::milliseconds(kShutdownGraceMs)))
+    std::fprintf(stderr, "relais serve: streams still open after the grace period\n");
   using SteadyClock = std::chrono::steady_clock;
   auto deadline = SteadyClock::now() + std::chrono::milliseconds(kShutdownGraceMs);
   while (s.in_flight_writes.load() > 0 && SteadyClock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  {
-    // Feeds notice `stopping` within a second (their WaitForHead timeout).
-    std::unique_lock<std::mutex> lock(rt.streams_mu);
-    rt.streams_cv.wait_until(lock, deadline, [&] { return rt.streams == 0; });
-  }
   // Give the last answers a moment to leave the io threads.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  keep_running.reset();
   ioc.stop();
   for (auto& t : io) t.join();
   rt.workers->join();

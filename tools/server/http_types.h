@@ -34,10 +34,6 @@ struct Response {
   bool close = false;  // close the connection after this answer
 };
 
-// Where a streamed answer (feed, export) writes its body. Returns false when
-// the reader is gone or stopped reading: the stream then ends.
-using Sink = std::function<bool(std::string_view)>;
-
 // The contract's error body (interfaces.md §2).
 Response Error(http::status status, std::string_view kind, std::string_view code,
                std::string_view message, const std::optional<std::string>& id = std::nullopt,

@@ -160,13 +160,21 @@ Response HandleRequest(State& s, Request req, size_t stream_bytes_max) {
       return AppendResponse(s, std::get<std::future<AppendOutcome>>(started).get());
     }
     case Routed::Kind::kStream: {
+      // The same pulls as the transport's, written into one body: what a
+      // reader receives, cut at `stream_bytes_max`.
       Response out;
       out.content_type = r.content_type;
-      r.stream(s, [&](std::string_view bytes) {
+      for (;;) {
+        StreamSource::Pulled p = r.stream->Next(s);
+        if (p.kind == StreamSource::Pulled::Kind::kEnd) break;
+        if (p.kind == StreamSource::Pulled::Kind::kWait) {
+          s.engine->WaitForHead(p.after, 1000);  // this caller's own thread may block
+          continue;
+        }
         size_t room = stream_bytes_max - std::min(stream_bytes_max, out.body.size());
-        out.body.append(bytes.substr(0, room));
-        return bytes.size() <= room;
-      });
+        out.body.append(std::string_view(p.bytes).substr(0, room));
+        if (p.bytes.size() > room) break;
+      }
       return out;
     }
   }

@@ -1,11 +1,14 @@
 // The route table: authenticates a parsed request, finds its handler and
 // says what the transport must do with it. Routing itself is cheap and
 // never blocks (it runs on an io thread); the work it returns runs on the
-// worker pool, appends complete on the waiter, streams on their own thread.
+// worker pool, appends complete on the waiter, and a stream's source is
+// pulled on the worker pool, one chunk per completed write
+// (server/streaming.h).
 #pragma once
 
 #include <functional>
 #include <future>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -16,12 +19,37 @@
 
 namespace relais::server {
 
+// The body of a feed or an export, pulled one chunk at a time. The transport
+// calls Next() on the worker pool, never on an io thread, and only once the
+// previous chunk is written: a stream holds at most one chunk in memory, and
+// a reader that stops reading stops the pulling. Next() may read the engine
+// and write the journal but never waits for new events: it answers kWait
+// instead, and the transport calls it again once the head passed `after` or
+// about a second went by (for the feed's keep-alive). One caller at a time.
+class StreamSource {
+ public:
+  struct Pulled {
+    enum class Kind { kChunk, kWait, kEnd };
+    Kind kind = Kind::kEnd;
+    std::string bytes;   // kChunk: the next bytes of the body
+    Position after = 0;  // kWait: nothing more before the head is past this position
+  };
+  virtual ~StreamSource() = default;
+  virtual Pulled Next(State& s) = 0;
+
+  static Pulled Chunk(std::string bytes) {
+    return {Pulled::Kind::kChunk, std::move(bytes), 0};
+  }
+  static Pulled Wait(Position after) { return {Pulled::Kind::kWait, {}, after}; }
+  static Pulled End() { return {}; }
+};
+
 struct Routed {
   enum class Kind {
     kRespond,  // `response` now
     kWork,     // `work` on the worker pool
     kAppend,   // an append of `body` by `caller` (server/handler_append.h)
-    kStream,   // `stream` writes a body of `content_type` until it returns
+    kStream,   // `stream` gives a body of `content_type` chunk by chunk until kEnd
   };
   Kind kind = Kind::kRespond;
   const char* route = "invalid";  // the metrics label: one of a fixed set, never from the request
@@ -31,7 +59,7 @@ struct Routed {
   std::string body;
   std::string content_type;
   std::string extra_headers;  // "Name: value\r\n" lines of a stream's head
-  std::function<void(State&, const Sink&)> stream;
+  std::unique_ptr<StreamSource> stream;
 };
 
 // Validates the head (URL and header sizes), authenticates, and routes.

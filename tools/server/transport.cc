@@ -1,14 +1,9 @@
 #include "server/transport.h"
 
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -82,23 +77,14 @@ Runtime::Runtime(State& state, size_t connections_max, size_t per_address_max, i
     : s(state),
       limits(connections_max, per_address_max),
       workers(std::make_unique<net::thread_pool>(worker_threads)),
-      waiter(std::make_unique<Waiter>()) {}
+      waiter(std::make_unique<Waiter>()),
+      streams(std::make_unique<Streams>(state, *workers)) {}
 
 Runtime::~Runtime() = default;
 
 void Runtime::StopWaiter() { waiter->Stop(); }
 
 namespace {
-
-bool SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;  // closed, or SO_SNDTIMEO passed: a reader that stopped reading
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
 Request FromBeast(beast::http::request<beast::http::string_body>&& req) {
   Request out;
@@ -259,46 +245,20 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  // Hands the socket to a thread of its own (feed, export): a slow reader
-  // then only ever holds its own thread.
+  // Hands the connection (socket and strand) to the streams (feed, export):
+  // this session ends here, and with it the connection's place in the
+  // connection caps; the streams have their own cap.
   void Detach(Routed r) {
-    {
-      std::lock_guard<std::mutex> lock(rt_.streams_mu);
-      if (rt_.streams >= static_cast<int64_t>(kFeedSubscribersMax)) {
-        return Send(Unavailable("too_many_streams",
-                                "too many feed or export streams are open; retry later"),
-                    true);
-      }
-      ++rt_.streams;
+    if (!rt_.streams->Reserve()) {
+      return Send(Unavailable("too_many_streams",
+                              "too many feed or export streams are open; retry later"),
+                  true);
     }
     s_.metrics.Request(route_, 200, 0);
     stream_.expires_never();
-    beast::error_code ec;
-    int fd = stream_.socket().release(ec);
-    if (ec || fd < 0) {
-      std::lock_guard<std::mutex> lock(rt_.streams_mu);
-      --rt_.streams;
-      return;
-    }
-    int flags = ::fcntl(fd, F_GETFL);
-    if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    timeval tv{kFeedSendTimeoutMs / 1000, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    Runtime* rt = &rt_;
     std::string head = "HTTP/1.1 200 OK\r\nContent-Type: " + r.content_type + "\r\n" +
                        r.extra_headers + "Connection: close\r\n\r\n";
-    std::thread([rt, fd, head = std::move(head), fn = std::move(r.stream)]() mutable {
-      try {
-        if (SendAll(fd, head)) fn(rt->s, [fd](std::string_view b) { return SendAll(fd, b); });
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "relais serve: stream: %s\n", e.what());
-      }
-      ::shutdown(fd, SHUT_RDWR);
-      ::close(fd);
-      std::lock_guard<std::mutex> lock(rt->streams_mu);
-      --rt->streams;
-      rt->streams_cv.notify_all();
-    }).detach();
+    rt_.streams->Start(std::move(stream_), std::move(head), std::move(r.stream));
   }
 
   void Send(Response r, bool close = false) {

@@ -2,18 +2,18 @@
 // deadlines and the connection caps. Parses each request into a
 // server::Request, routes it (server/router.h) and runs what the route says
 // where it belongs: work on the worker pool, appends completed by the
-// waiter, feeds and exports on a thread of their own with blocking sends.
+// waiter, feeds and exports handed to server/streaming.h (asynchronous
+// writes on the same socket and strand).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 
 #include "server/connection_limits.h"
 #include "server/state.h"
+#include "server/streaming.h"
 
 namespace relais::server {
 
@@ -27,10 +27,8 @@ struct Runtime {
   ConnectionLimits limits;
   std::unique_ptr<boost::asio::thread_pool> workers;
   std::unique_ptr<Waiter> waiter;
-  // Threads that own a detached socket (feeds, exports).
-  std::mutex streams_mu;
-  std::condition_variable streams_cv;
-  int64_t streams = 0;
+  // The open feeds and exports (after `workers`, which their pulls use).
+  std::unique_ptr<Streams> streams;
   // Waits for queued appends, then stops the waiter (after the workers joined).
   void StopWaiter();
 };

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -115,6 +116,32 @@ std::optional<std::string> FeedEventFor(Engine& engine, const Caller& caller,
 // every personal-data field removed. `emit` returns false to stop.
 Status ExportPseudonymised(Engine& engine, std::optional<Timestamp> known_at, std::string_view key,
                            const std::function<bool(std::string_view)>& emit);
+
+// The same export in pieces, for a server that writes each piece before it
+// renders the next (tools/server, the streamed GET /v1/export): each Next()
+// renders the events after the last one it rendered, in position order,
+// until the piece holds at least `bytes_min` bytes (so at most that plus one
+// line) or the export is done. The pieces put end to end are the lines
+// ExportPseudonymised emits, byte for byte. The position known at
+// `known_at` is taken by the first Next(). Memory: one piece, plus the type
+// of every event rendered so far (corrections need their target's type).
+// One caller at a time.
+class PseudonymisedExport {
+ public:
+  PseudonymisedExport(Engine& engine, std::optional<Timestamp> known_at, std::string key);
+  ~PseudonymisedExport();
+  PseudonymisedExport(PseudonymisedExport&&) noexcept;
+  // Appends the next lines to `*out`; `*done` when none is left. An error
+  // ends the export (what `*out` received of this piece is to be dropped).
+  Status Next(size_t bytes_min, std::string* out, bool* done);
+
+ private:
+  struct State;
+  Engine* engine_;
+  std::optional<Timestamp> known_at_;
+  std::string key_;
+  std::unique_ptr<State> state_;  // from the first Next()
+};
 
 // The keyed pseudonym of one identifier (exposed for tests).
 std::string Pseudonym(std::string_view key, std::string_view id);
