@@ -5,7 +5,9 @@
 
 #include <array>
 #include <compare>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +61,16 @@ struct Uuid {
 std::optional<Uuid> ParseUuid(std::string_view text);
 std::string FormatUuid(const Uuid& u);
 Uuid UuidFromBytes(std::string_view b);  // b.size() must be 16
+// For unordered containers keyed by id: ids are random, so two words mixed
+// are enough (no need to hash all 16 bytes).
+struct UuidHash {
+  size_t operator()(const Uuid& u) const {
+    uint64_t a, b;
+    std::memcpy(&a, u.bytes.data(), 8);
+    std::memcpy(&b, u.bytes.data() + 8, 8);
+    return a * 0x9E3779B97F4A7C15ull ^ b;
+  }
+};
 
 enum class StreamKind : uint8_t { kHousehold = 0, kDwelling = 1, kTerritory = 2 };
 

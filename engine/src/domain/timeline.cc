@@ -7,17 +7,6 @@
 
 namespace relais {
 
-namespace {
-struct UuidHash {
-  size_t operator()(const Uuid& u) const {
-    uint64_t a, b;
-    std::memcpy(&a, u.bytes.data(), 8);
-    std::memcpy(&b, u.bytes.data() + 8, 8);
-    return a * 0x9E3779B97F4A7C15ull ^ b;
-  }
-};
-}  // namespace
-
 std::vector<TimelineEntry> BuildTimeline(const std::vector<const EventRecord*>& records,
                                          Position known_at, std::optional<Date> as_of) {
   // Corrections are rare: only build the lookup tables when the stream has one.

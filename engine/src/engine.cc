@@ -1,0 +1,421 @@
+// The Engine facade: opens the parts and wires them, parses appends on the
+// caller's thread, and answers reads from the parts. Who calls whom is in
+// docs/architecture.md ("Parts"):
+//   write/group_committer  the queue, the writer and its failure latch
+//   admit/admission        the checks of events.md §2 (the committer's judge)
+//   cache/*                streams, references, the writer's folds
+//   read/record_decoder    stored values -> records and views
+//   write/stored_template, write/sealer   the stored bytes and their sealing
+//   verify/verifier        `verify` on one snapshot
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "admit/admission.h"
+#include "admit/store_state.h"
+#include "cache/fold_cache.h"
+#include "cache/reference_index.h"
+#include "cache/stream_cache.h"
+#include "codec/codec.h"
+#include "crypto/crypto.h"
+#include "crypto/keystore.h"
+#include "log/log_format.h"
+#include "log/store.h"
+#include "read/record_decoder.h"
+#include "relais/engine.h"
+#include "relais/files.h"
+#include "verify/verifier.h"
+#include "write/group_committer.h"
+#include "write/sealer.h"
+#include "write/stored_template.h"
+
+namespace relais {
+
+namespace {
+
+class SystemClockImpl : public Clock {
+ public:
+  Timestamp Now() override {
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    return Timestamp{std::chrono::duration_cast<std::chrono::microseconds>(now).count()};
+  }
+};
+
+// The stream cache is dropped between groups past this many events.
+constexpr int64_t kCachedEventsMax = 8'000'000;
+
+// The log store and key store as the group committer writes them.
+class StoreSink : public write::LogSink {
+ public:
+  StoreSink(log::Store* store, crypto::KeyStore* keys) : store_(store), keys_(keys) {}
+  Status Write(rocksdb::WriteBatch* batch, bool sync) override {
+    // The keys first, synced, whatever the group's own durability: RocksDB
+    // may persist the log's memtable at any moment after its write.
+    RETURN_IF_ERROR(keys_->WritePending());
+    return store_->Write(batch, sync);
+  }
+  // Keys need no sync here: each group's are written synced before its
+  // events (KeyStore::WritePending).
+  Status SyncWal() override { return store_->SyncWal(); }
+  Status Resume() override {
+    RETURN_IF_ERROR(keys_->Resume());
+    return store_->Resume();
+  }
+  Result<std::optional<write::ChainTip>> StoredTip() override {
+    std::string key, value;
+    bool found = false;
+    RETURN_IF_ERROR(store_->Last(log::Store::kLog, &key, &value, &found));
+    if (!found) return std::optional<write::ChainTip>();
+    ASSIGN_OR_RETURN(write::StoredMessage m, write::StoredMessage::Decode(value));
+    write::ChainTip tip;
+    tip.next_position = m.Root().getPosition() + 1;
+    tip.last_hash = m.hash();
+    tip.last_recorded = Timestamp{m.Root().getRecordedAt()};
+    return std::optional<write::ChainTip>(tip);
+  }
+  Status Flush() override { return store_->FlushMemtables(); }
+
+ private:
+  log::Store* store_;
+  crypto::KeyStore* keys_;
+};
+
+// Admission as the committer's judge, and the publication of what it accepted.
+class WriterJudge : public write::GroupJudge {
+ public:
+  WriterJudge(admit::Admission* admission, cache::StreamCache* streams,
+              cache::ReferenceIndex* refs, cache::FoldCache* folds)
+      : admission_(admission), streams_(streams), refs_(refs), folds_(folds) {}
+  AppendOutcome Judge(write::CommitRequest& req, write::Group& g) override {
+    return admission_->Judge(static_cast<admit::AppendRequest&>(req), g);
+  }
+  void Publish(write::Group& g) override {
+    admit::GroupEvents& accepted = admit::EventsOf(g);
+    streams_->Publish(accepted.pending);
+    refs_->Publish(accepted.new_refs);
+  }
+  void Forget() override { folds_->Clear(); }
+  void Idle() override {
+    if (streams_->DropIfOver(kCachedEventsMax)) folds_->Clear();
+  }
+
+ private:
+  admit::Admission* admission_;
+  cache::StreamCache* streams_;
+  cache::ReferenceIndex* refs_;
+  cache::FoldCache* folds_;
+};
+
+}  // namespace
+
+std::shared_ptr<Clock> SystemClock() { return std::make_shared<SystemClockImpl>(); }
+
+class EngineImpl : public Engine {
+ public:
+  EngineImpl(Options options, std::unique_ptr<log::Store> store,
+             std::unique_ptr<crypto::KeyStore> keys)
+      : options_(std::move(options)),
+        store_(std::move(store)),
+        keys_(std::move(keys)),
+        key_source_(keys_.get()),
+        sealer_(&key_source_),
+        streams_(store_.get(), &writer_mu_, [this] { return committer_->GetHead().position; }),
+        refs_(store_.get()),
+        state_(store_.get(), &streams_, &refs_, &sealer_),
+        admission_(&state_, &key_source_, &folds_, options_.clock),
+        judge_(&admission_, &streams_, &refs_, &folds_),
+        sink_(store_.get(), keys_.get()) {}
+
+  ~EngineImpl() override { Close(); }
+
+  Status Init() {
+    std::string key, value;
+    bool found = false;
+    RETURN_IF_ERROR(store_->Last(log::Store::kLog, &key, &value, &found));
+    write::ChainTip tip;
+    if (found) {
+      ASSIGN_OR_RETURN(write::StoredMessage m, write::StoredMessage::Decode(value));
+      auto se = m.Root();
+      if (se.getPosition() != log::GetBE64(key))
+        return Status::Corruption("the last log entry's position does not match its key");
+      tip.next_position = se.getPosition() + 1;
+      tip.last_hash = m.hash();
+      tip.last_recorded = Timestamp{se.getRecordedAt()};
+    }
+    committer_ = std::make_unique<write::GroupCommitter>(&sink_, &judge_, &writer_mu_, tip);
+    if (!options_.read_only) committer_->Start();
+    return Status::Ok();
+  }
+
+  // ------------------------------------------------------------------ appends
+
+  AppendOutcome Append(std::string_view request, const AppendOptions& options) override {
+    return AppendAsync(std::string(request), options).get();
+  }
+
+  std::future<AppendOutcome> AppendAsync(std::string text, const AppendOptions& options) override {
+    std::vector<std::string> one;
+    one.push_back(std::move(text));
+    return std::move(AppendManyAsync(std::move(one), options)[0]);
+  }
+
+  std::vector<std::future<AppendOutcome>> AppendManyAsync(std::vector<std::string> texts,
+                                                          const AppendOptions& options) override {
+    std::vector<std::future<AppendOutcome>> futures;
+    std::vector<std::unique_ptr<write::CommitRequest>> ready;
+    futures.reserve(texts.size());
+    for (auto& text : texts) {
+      auto req = std::make_unique<admit::AppendRequest>();
+      req->options = options;
+      req->sync = options.sync;
+      futures.push_back(req->promise.get_future());
+      if (auto answer = Prepare(std::move(text), *req)) {
+        req->promise.set_value(std::move(*answer));
+      } else {
+        ready.push_back(std::move(req));
+      }
+    }
+    committer_->Submit(std::move(ready));
+    return futures;
+  }
+
+  Status Sync() override {
+    if (options_.read_only) return Status::Ok();
+    return committer_->Sync();
+  }
+
+  void Close() override {
+    if (committer_) committer_->Close();
+  }
+
+  // ------------------------------------------------------------------- reads
+
+  Head GetHead() override { return committer_->GetHead(); }
+
+  Position WaitForHead(Position after, int64_t timeout_ms) override {
+    return committer_->WaitForHead(after, timeout_ms);
+  }
+
+  Result<Position> PositionAt(Timestamp t) override {
+    Head h = GetHead();
+    Position lo = 0, hi = h.position;  // answer in [lo, hi]
+    if (h.position > 0 && h.recorded_at <= t) return h.position;
+    while (lo < hi) {
+      Position mid = lo + (hi - lo + 1) / 2;
+      ASSIGN_OR_RETURN(Timestamp at, RecordedAtOf(mid));
+      if (at <= t) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return lo;
+  }
+
+  Result<std::string> HashAt(Position p) override {
+    if (p == 0) return std::string(64, '0');
+    std::string value;
+    bool found = false;
+    RETURN_IF_ERROR(store_->Get(log::Store::kLog, log::PositionKey(p), &value, &found));
+    if (!found || value.size() < log::kHashBytes)
+      return Status::NotFound("no event at position " + std::to_string(p));
+    return crypto::ToHex(reinterpret_cast<const uint8_t*>(value.data()), log::kHashBytes);
+  }
+
+  Status ReadStream(const Subject& subject,
+                    const std::function<void(const std::vector<EventRecord>&)>& fn) override {
+    ASSIGN_OR_RETURN(std::shared_ptr<cache::StreamEntry> e, streams_.LoadedEntry(subject));
+    std::shared_lock<std::shared_mutex> lock(e->mu);
+    fn(e->records);
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::string>> HouseholdsReferencing(std::string_view dwelling_id) override {
+    ASSIGN_OR_RETURN(std::set<std::string> set, refs_.Households(std::string(dwelling_id)));
+    return std::vector<std::string>(set.begin(), set.end());
+  }
+
+  Result<std::vector<StoredEventView>> ReadStreamEvents(const Subject& subject) override {
+    ASSIGN_OR_RETURN(std::vector<std::string> values, streams_.StreamValues(subject));
+    std::vector<StoredEventView> out;
+    out.reserve(values.size());
+    for (const std::string& value : values) {
+      ASSIGN_OR_RETURN(StoredEventView v, read::View(value, sealer_));
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  Result<std::vector<Subject>> ListStreams() override { return streams_.ListStreams(); }
+
+  Status WarmAll(const std::function<void(Position, Position)>& progress) override {
+    return streams_.WarmAll(progress);
+  }
+
+  Status VisitStreams(StreamKind kind, int shard, int shards,
+                      const std::function<void(const Subject&, const std::vector<EventRecord>&)>& fn) override {
+    return streams_.VisitStreams(kind, shard, shards, fn);
+  }
+
+  Status Scan(Position from, const std::function<bool(const StoredEventView&)>& fn) override {
+    Status inner;
+    RETURN_IF_ERROR(store_->Scan(log::Store::kLog, {}, log::PositionKey(std::max<Position>(from, 1)),
+                                 [&](std::string_view, std::string_view v) {
+                                   auto view = read::View(v, sealer_);
+                                   if (!view.ok()) {
+                                     inner = view.status();
+                                     return false;
+                                   }
+                                   return fn(*view);
+                                 }));
+    return inner;
+  }
+
+  VerifyReport Verify(const std::function<void(Position, Position)>& progress) override {
+    return verify::Verify(store_.get(), keys_.get(), progress);
+  }
+
+  EngineStats Stats() override {
+    EngineStats st;
+    st.cached_streams = streams_.CachedStreams();
+    st.cached_events = streams_.CachedEvents();
+    st.cached_keys = static_cast<int64_t>(keys_->CachedKeys());
+    st.interned_bytes = static_cast<int64_t>(InternedBytes());
+    return st;
+  }
+
+  Result<BackupPoint> Backup(const std::string& dest) override {
+    if (options_.read_only) return Status::FailedPrecondition("the engine is open read-only");
+    // One mkdir, not a check then a create: whoever creates `dest` owns it,
+    // and a destination that appeared meanwhile is refused, never reused.
+    std::string parent = std::filesystem::path(dest).parent_path().string();
+    if (!parent.empty()) RETURN_IF_ERROR(files::MakePrivateDirectory(parent));
+    if (::mkdir(dest.c_str(), files::kPrivateDirMode) != 0)
+      return Status::InvalidArgument("the backup destination " + dest + " cannot be created: " +
+                                     std::strerror(errno));
+    // The log first: every event it holds had its key written before it, so
+    // the key store copied next holds them all.
+    RETURN_IF_ERROR(store_->CreateCheckpoint(dest + "/log"));
+    RETURN_IF_ERROR(keys_->CreateCheckpoint(dest + "/keys"));
+    RETURN_IF_ERROR(files::RestrictTree(dest));
+    RETURN_IF_ERROR(files::FsyncDirectory(dest));
+    ASSIGN_OR_RETURN(std::unique_ptr<log::Store> copy,
+                     log::Store::Open(dest + "/log", /*read_only=*/true, false,
+                                      options_.storage.get()));
+    std::string key, value;
+    bool found = false;
+    RETURN_IF_ERROR(copy->Last(log::Store::kLog, &key, &value, &found));
+    BackupPoint point;
+    point.head = std::string(64, '0');
+    if (found) {
+      ASSIGN_OR_RETURN(write::StoredMessage m, write::StoredMessage::Decode(value));
+      point.position = m.Root().getPosition();
+      point.head = crypto::ToHex(m.hash());
+    }
+    return point;
+  }
+
+ private:
+  // Parses a request on the caller's thread. Returns the answer when it is
+  // known without the writer (malformed, too large, engine read-only).
+  std::optional<AppendOutcome> Prepare(std::string text, admit::AppendRequest& req) {
+    if (options_.read_only) {
+      AppendOutcome o;
+      o.error = Status::FailedPrecondition("the engine is open read-only");
+      return o;
+    }
+    if (!write::RoleFromName(req.options.actor.role)) {
+      // A caller's bug (the server passes its tokens' roles): never record
+      // an event under a role that silently became another.
+      AppendOutcome o;
+      o.error = Status::InvalidArgument("unknown actor role '" + req.options.actor.role + "'");
+      return o;
+    }
+    if (text.size() > kRequestBytesMax)
+      return admit::Refused(admit::MakeRefusal(
+          "malformed",
+          "the request is " + std::to_string(text.size()) + " bytes, over the limit of " +
+              std::to_string(kRequestBytesMax),
+          std::nullopt));
+    // Parsing is pure and the costliest step of a small append: do it here, on
+    // the caller's thread, so the writer only judges and writes. Its text is
+    // interned in the request's own table until the request is accepted.
+    InternScope intern;
+    req.intern_table = intern.table();
+    if (auto err = codec::ParseRequest(text, &req.events, &req.is_batch))
+      return admit::Refused(admit::MakeRefusal("malformed", err->message, err->id));
+    if (req.events.size() > kBatchEventsMax)
+      return admit::Refused(admit::MakeRefusal(
+          "malformed", "a batch holds at most " + std::to_string(kBatchEventsMax) + " events",
+          req.events[0].id_text));
+    req.seal_keys.resize(req.events.size());
+    for (size_t i = 0; i < req.events.size(); ++i) {
+      auto& e = req.events[i];
+      if (e.type == EventType::kEventCorrected) continue;  // data known only in the writer
+      e.full_data = write::DataBytesOf(e.data->getRoot<schema::EventData>().asReader());
+      auto st = write::PreEncode(e, req.options, [&](schema::StoredEvent::Builder se) {
+        return sealer_.SealWithCandidate(e, se, &req.seal_keys[i]);
+      });
+      if (!st.ok()) {
+        AppendOutcome o;
+        o.error = st;
+        return o;
+      }
+    }
+    return std::nullopt;
+  }
+
+  Result<Timestamp> RecordedAtOf(Position p) {
+    std::string value;
+    bool found = false;
+    RETURN_IF_ERROR(store_->Get(log::Store::kLog, log::PositionKey(p), &value, &found));
+    if (!found) return Status::Corruption("position " + std::to_string(p) + " is missing");
+    ASSIGN_OR_RETURN(write::StoredMessage m, write::StoredMessage::Decode(value));
+    return Timestamp{m.Root().getRecordedAt()};
+  }
+
+  Options options_;
+  std::unique_ptr<log::Store> store_;
+  std::unique_ptr<crypto::KeyStore> keys_;
+  write::KeyStoreSource key_source_;
+  write::Sealer sealer_;
+  // Held by whoever judges and writes (GroupCommitter), and by the stream
+  // cache's warm-up while it installs what it read.
+  std::mutex writer_mu_;
+  cache::StreamCache streams_;
+  cache::ReferenceIndex refs_;
+  cache::FoldCache folds_;  // the writer's
+  admit::StoreState state_;
+  admit::Admission admission_;
+  WriterJudge judge_;
+  StoreSink sink_;
+  // Last: stopped (its threads joined) before the parts it uses go.
+  std::unique_ptr<write::GroupCommitter> committer_;
+};
+
+Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
+  crypto::InitOnce();
+  if (!options.read_only && options.create_if_missing) {
+    // Owner-only from the start: the log and the key store together open
+    // every household's personal data.
+    RETURN_IF_ERROR(files::MakePrivateDirectory(options.data_dir));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<log::Store> store,
+                   log::Store::Open(options.data_dir + "/log", options.read_only,
+                                    options.create_if_missing, options.storage.get()));
+  ASSIGN_OR_RETURN(std::unique_ptr<crypto::KeyStore> keys,
+                   crypto::KeyStore::Open(options.data_dir + "/keys", options.read_only,
+                                          options.key_generator, options.storage.get()));
+  if (!options.read_only) {
+    // Files an older relais (or another tool) left with the umask's modes;
+    // files created from now on are owner-only (log::PrivateFileSystem).
+    RETURN_IF_ERROR(files::RestrictTree(options.data_dir));
+  }
+  auto engine = std::make_unique<EngineImpl>(options, std::move(store), std::move(keys));
+  RETURN_IF_ERROR(engine->Init());
+  return std::unique_ptr<Engine>(std::move(engine));
+}
+
+}  // namespace relais

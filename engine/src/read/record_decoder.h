@@ -1,0 +1,31 @@
+// From stored values to what readers see: a stream's records (corrections
+// folded into their targets) and the API's StoredEventView.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codec/codec.h"
+#include "relais/engine.h"
+#include "write/sealer.h"
+
+namespace relais::read {
+
+// The record of one stored event, its correction (if it is one) not folded.
+EventRecord RecordOf(schema::StoredEvent::Reader se, const Subject& subject);
+
+// Folds one correction into the target's current framed data and date.
+void ApplyCorrection(schema::EventData::Reader correction, std::string* target_data,
+                     Date* target_effective);
+
+// Decodes a stream's stored values (position order) into records, folding
+// each correction into its target's data as it comes.
+Status RecordsFromValues(const Subject& subject, const std::vector<std::string>& values,
+                         std::vector<EventRecord>* out);
+
+// A stored value as the API shows it: personal fields opened with `sealer`,
+// or omitted when they cannot be.
+Result<StoredEventView> View(std::string_view value, write::Sealer& sealer);
+
+}  // namespace relais::read
