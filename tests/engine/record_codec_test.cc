@@ -72,6 +72,7 @@ TEST(RecordCodecTest, EveryRecordOfAGeneratedLogRoundTrips) {
 TEST(RecordCodecTest, SameRecordSeesEachField) {
   EventRecord a;
   a.position = 5;
+  a.effective = a.corrected_effective = Date{18000};
   a.fact.referral_id = Intern("R-1");
   a.fact.objectives.push_back({Intern("O-1"), sc::ObjectiveDomain::HEALTH, sc::ObjectiveStatus::ACHIEVED});
   std::vector<std::function<void(EventRecord&)>> changes = {

@@ -148,7 +148,7 @@ TEST_F(RecordSnapshotTest, APartlyWrittenSnapshotReadsTheSame) {
         half.push_back({(*subjects)[i].text, r});
       }).ok());
     Position head = e->GetHead().position;
-    e->Close();
+    e.reset();  // releases the directory
     auto store = log::Store::Open(dir_.path() + "/log", false, false);
     ASSERT_TRUE(store.ok());
     cache::SnapshotWriter w(store->get(), head);

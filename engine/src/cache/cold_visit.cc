@@ -27,7 +27,7 @@ bool InShard(std::string_view subject, int shard, int shards) {
 }  // namespace
 
 Result<bool> VisitCold(const ColdSource& source, StreamKind kind, int shard, int shards,
-                       const std::function<void(const Subject&, const std::vector<EventRecord>&)>& fn) {
+                       const std::function<void(const Subject&, std::vector<EventRecord>&)>& fn) {
   log::Store& store = *source.store;
   auto at = store.TakeSnapshot();
   ASSIGN_OR_RETURN(std::optional<Position> point, ReadSnapshotPoint(store, at.get()));

@@ -32,10 +32,10 @@ struct ColdSource {
 inline constexpr size_t kColdTailEventsMax = 2'000'000;
 
 // Visits shard `shard` of `shards` (by std::hash of the subject's text, as
-// the warm cache's walk) of the streams of `kind`. Returns false, having
-// visited nothing, when the directory has no usable snapshot point or its
-// tail is over kColdTailEventsMax.
+// the warm cache's walk) of the streams of `kind`; `fn` may move the records
+// out. Returns false, having visited nothing, when the directory has no
+// usable snapshot point or its tail is over kColdTailEventsMax.
 Result<bool> VisitCold(const ColdSource& source, StreamKind kind, int shard, int shards,
-                       const std::function<void(const Subject&, const std::vector<EventRecord>&)>& fn);
+                       const std::function<void(const Subject&, std::vector<EventRecord>&)>& fn);
 
 }  // namespace relais::cache

@@ -161,7 +161,8 @@ uint64_t MaskOf(const EventRecord& r) {
   set(f.step != d.step, kStep);
   set(f.category != d.category, kCategory);
   set(f.target_id != d.target_id, kTarget);
-  set(r.corrected_effective != EventRecord{}.corrected_effective, kCorrectedEffective);
+  // Decoding starts from the event's own date (what an uncorrected record holds).
+  set(r.corrected_effective != r.effective, kCorrectedEffective);
   // A correction's fact is its target's: of another type than the record.
   set(f.type != r.type, kFactType);
   return m;
@@ -307,6 +308,7 @@ Status DecodeRecords(std::string_view blob, std::vector<EventRecord>* out) {
     if (has(kStep)) f.step = in.Enum<sc::EvictionStep>();
     if (has(kCategory)) f.category = in.Enum<sc::DifficultyCategory>();
     if (has(kTarget)) in.Bytes(f.target_id.bytes.data(), f.target_id.bytes.size());
+    r.corrected_effective = r.effective;
     if (has(kCorrectedEffective)) r.corrected_effective.days = static_cast<int32_t>(in.Signed());
     if (has(kFactType)) {
       const uint8_t ft = in.Byte();
