@@ -7,9 +7,11 @@
 //   read/record_decoder    stored values -> records and views
 //   write/stored_template, write/sealer   the stored bytes and their sealing
 //   verify/verifier        `verify` on one snapshot
+#include <cstdio>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -187,7 +189,17 @@ class EngineImpl : public Engine {
   }
 
   void Close() override {
-    if (committer_) committer_->Close();
+    if (!committer_) return;
+    const bool snapshot = !options_.read_only && options_.write_record_snapshot;
+    committer_->Close([&](Position head) {
+      if (!snapshot) return;
+      // A failure costs the next cold open its speed, never an event: the
+      // point is written last, and the log is the source.
+      Status st = streams_.WriteSnapshot(head);
+      if (st.ok()) st = store_->FlushMemtables();
+      if (!st.ok())
+        std::fprintf(stderr, "relais: the record snapshot was not written: %s\n", st.message().c_str());
+    });
   }
 
   // ------------------------------------------------------------------- reads

@@ -210,7 +210,8 @@ constexpr int kWorkers = 2;
 
 template <typename Fn>
 Status ForEachTimeline(Engine& engine, Position p, Date as_of, StreamKind kind, const Fn& fn) {
-  RETURN_IF_ERROR(engine.WarmAll({}));
+  // No warm-up: a cold engine visits its streams from the record snapshot,
+  // one at a time, and warms itself only when it has none.
   std::array<Status, kWorkers> status;
   auto work = [&](int worker) {
     std::vector<const EventRecord*> ptrs;

@@ -58,6 +58,11 @@ struct Options {
   std::function<void(uint8_t* key32)> key_generator;
   // Default: null (the OS's file system). Tests only.
   std::shared_ptr<StorageHooks> storage;
+  // Whether a clean Close writes the record snapshot: every stream's records
+  // in a compact form beside the log, so that the next cold process folds
+  // reports without decoding the log (docs/on-disk-format.md, "records").
+  // Default: true. Tests turn it off to leave a log tail after the point.
+  bool write_record_snapshot = true;
 };
 
 // Who records an event (events.md §1).

@@ -1,10 +1,12 @@
 #include "cache/stream_cache.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <thread>
 #include <unordered_set>
 
+#include "cache/record_snapshot.h"
 #include "codec/codec.h"
 #include "log/log_format.h"
 #include "read/record_decoder.h"
@@ -63,14 +65,9 @@ Result<bool> StreamCache::WarmOnce(const std::function<void(Position, Position)>
   // slack), and each half writes its own slots of it: the first half from
   // index 0, the second from the count of the stream's events in the first.
   const Position mid = head >= 20000 ? head / 2 : head;
-  struct Loading {
-    Subject subject;
-    std::vector<EventRecord> records;
-    size_t next_first = 0;   // written by the first half only
-    size_t next_second = 0;  // written by the second half only
-    size_t in_first = 0;
-  };
   std::unordered_map<std::string, Loading> streams;
+  ASSIGN_OR_RETURN(bool from_snapshot, LoadFromSnapshot(&streams));
+  if (from_snapshot) return Install(streams, head, generation);
   {
     std::string last_subject;
     size_t count = 0, in_first = 0;
@@ -188,6 +185,11 @@ Result<bool> StreamCache::WarmOnce(const std::function<void(Position, Position)>
       RETURN_IF_ERROR(read::RecordsFromValues(loading->subject, vals, &loading->records));
     }
   }
+  return Install(streams, head, generation);
+}
+
+Result<bool> StreamCache::Install(std::unordered_map<std::string, Loading>& streams, Position head,
+                                  uint64_t generation) {
   // The final phase holds the writer's lock: no group is judged, in flight
   // or being published meanwhile, so every group committed after `head` is
   // in the store and was published (or skipped, for a stream the cache did
@@ -253,6 +255,17 @@ Result<bool> StreamCache::WarmOnce(const std::function<void(Position, Position)>
 Status StreamCache::VisitStreams(
     StreamKind kind, int shard, int shards,
     const std::function<void(const Subject&, const std::vector<EventRecord>&)>& fn) {
+  bool warm;
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    warm = warmed_;
+  }
+  if (!warm) {
+    // Cold: one stream at a time from the record snapshot, nothing kept.
+    ASSIGN_OR_RETURN(bool visited, VisitCold(Cold(), kind, shard, shards,
+                                             [&](const Subject& s, std::vector<EventRecord>& r) { fn(s, r); }));
+    if (visited) return Status::Ok();
+  }
   std::vector<std::shared_ptr<StreamEntry>> entries;
   // The writer may drop the whole cache between the warm-up and the walk:
   // walk only a warm cache.
@@ -322,35 +335,12 @@ void StreamCache::Forget(const std::string& text, const std::shared_ptr<StreamEn
   cache_.erase(it);
 }
 
-// The stored values of a stream's events, in position order: the stream
-// index names the positions, one multi-get reads them.
 Result<std::vector<std::string>> StreamCache::StreamValues(const Subject& subject) {
-  // A new stream (the common case in an import) is answered by the stream
-  // family's bloom filters without a seek.
-  std::string first;
-  bool exists = false;
-  RETURN_IF_ERROR(store_->Get(log::Store::kStream, log::StreamKey(subject.text, 0), &first, &exists));
-  if (!exists) return std::vector<std::string>();
-  std::vector<std::string> keys;
-  RETURN_IF_ERROR(store_->Scan(log::Store::kStream, log::StreamPrefix(subject.text), {},
-                               [&](std::string_view, std::string_view v) {
-                                 keys.push_back(std::string(v.substr(0, 8)));
-                                 return true;
-                               }));
-  std::vector<std::string> values;
-  std::vector<bool> found;
-  RETURN_IF_ERROR(store_->MultiGet(log::Store::kLog, keys, &values, &found));
-  for (size_t i = 0; i < values.size(); ++i)
-    if (!found[i])
-      return Status::Corruption("the stream index of " + subject.text +
-                                " names a missing position " +
-                                std::to_string(log::GetBE64(keys[i])));
-  return values;
+  return read::StreamValues(*store_, subject);
 }
 
 Status StreamCache::LoadRecords(const Subject& subject, std::vector<EventRecord>* out) {
-  ASSIGN_OR_RETURN(std::vector<std::string> values, StreamValues(subject));
-  return read::RecordsFromValues(subject, values, out);
+  return read::LoadRecords(*store_, subject, out);
 }
 
 void StreamCache::Publish(std::map<std::string, std::vector<EventRecord>>& pending) {
@@ -410,6 +400,109 @@ bool StreamCache::DropIfOver(int64_t limit) {
 int64_t StreamCache::CachedStreams() {
   std::lock_guard<std::mutex> lock(cache_mu_);
   return static_cast<int64_t>(cache_.size());
+}
+
+ColdSource StreamCache::Cold() {
+  ColdSource source;
+  source.store = store_;
+  source.decode = [](std::string_view value, std::string* subject, EventRecord* record) -> Status {
+    ASSIGN_OR_RETURN(write::StoredMessage m, write::StoredMessage::Decode(value));
+    auto se = m.Root();
+    auto text = se.getSubject();
+    subject->assign(text.cStr(), text.size());
+    std::string why;
+    auto s = ParseSubject(*subject, &why);
+    if (!s) return Status::Corruption("the log names an invalid subject: " + why);
+    *record = read::RecordOf(se, *s);
+    return Status::Ok();
+  };
+  source.load = [this](const Subject& subject, const log::Store::Snapshot* at,
+                       std::vector<EventRecord>* records) {
+    return read::LoadRecords(*store_, subject, records, at);
+  };
+  return source;
+}
+
+Result<bool> StreamCache::LoadFromSnapshot(std::unordered_map<std::string, Loading>* streams) {
+  // Both halves of the hash space on two threads: decoding is the cost.
+  constexpr int kShards = 2;
+  ColdSource source = Cold();
+  std::array<std::vector<Loading>, kShards> loaded;
+  std::array<Result<bool>, kShards> done = {false, false};
+  auto work = [&](int shard) {
+    for (StreamKind kind : {StreamKind::kHousehold, StreamKind::kDwelling, StreamKind::kTerritory}) {
+      done[shard] = VisitCold(source, kind, shard, kShards, [&](const Subject& s, std::vector<EventRecord>& r) {
+        Loading l;
+        l.subject = s;
+        l.records = std::move(r);
+        l.records.shrink_to_fit();
+        loaded[shard].push_back(std::move(l));
+      });
+      if (!done[shard].ok() || !*done[shard]) return;
+    }
+  };
+  std::thread other(work, 1);
+  work(0);
+  other.join();
+  for (auto& d : done) {
+    RETURN_IF_ERROR(d.status());
+    if (!*d) return false;
+  }
+  for (auto& part : loaded)
+    for (Loading& l : part) {
+      std::string text = l.subject.text;
+      streams->emplace(std::move(text), std::move(l));
+    }
+  return true;
+}
+
+Status StreamCache::WriteSnapshot(Position head) {
+  ASSIGN_OR_RETURN(std::optional<Position> point, ReadSnapshotPoint(*store_));
+  if (!store_->Has(log::Store::kRecords)) return Status::Ok();
+  std::set<std::string> changed;
+  if (point) {
+    if (*point >= head) return Status::Ok();
+    Status inner;
+    RETURN_IF_ERROR(store_->Scan(log::Store::kLog, {}, log::PositionKey(*point + 1),
+                                 [&](std::string_view, std::string_view v) {
+                                   auto m = write::StoredMessage::Decode(v);
+                                   if (!m.ok()) {
+                                     inner = m.status();
+                                     return false;
+                                   }
+                                   changed.insert(m->Root().getSubject().cStr());
+                                   return true;
+                                 }));
+    RETURN_IF_ERROR(inner);
+  } else {
+    ASSIGN_OR_RETURN(std::vector<Subject> all, ListStreams());
+    for (Subject& s : all) changed.insert(std::move(s.text));
+  }
+  SnapshotWriter w(store_, head);
+  std::vector<EventRecord> records;
+  for (const std::string& text : changed) {
+    std::string why;
+    auto subject = ParseSubject(text, &why);
+    if (!subject) return Status::Corruption("the log names an invalid subject: " + why);
+    std::shared_ptr<StreamEntry> e;
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      auto it = cache_.find(text);
+      if (it != cache_.end()) e = it->second;
+    }
+    bool from_cache = false;
+    if (e) {
+      std::shared_lock<std::shared_mutex> lock(e->mu);
+      if (e->loaded && !e->dead && !e->records.empty() && e->records.back().position <= head) {
+        RETURN_IF_ERROR(w.Put(text, e->records));
+        from_cache = true;
+      }
+    }
+    if (from_cache) continue;
+    RETURN_IF_ERROR(LoadRecords(*subject, &records));
+    RETURN_IF_ERROR(w.Put(text, records));
+  }
+  return w.Finish();
 }
 
 }  // namespace relais::cache

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cache/cold_visit.h"
 #include "log/store.h"
 #include "relais/domain.h"
 #include "relais/status.h"
@@ -48,10 +49,17 @@ class StreamCache {
   Result<std::vector<std::string>> StreamValues(const Subject& subject);
 
   Result<std::vector<Subject>> ListStreams();
+  // Writes the record snapshot (cache/record_snapshot.h) as of `head`: the
+  // streams with events after the last point (every stream when there is
+  // none), from the cache when it holds them, else from the log. Only while
+  // nothing is written (a closing engine).
+  Status WriteSnapshot(Position head);
   // Loads every stream (idempotent); the cache then holds every stream.
   Status WarmAll(const std::function<void(Position, Position)>& progress);
-  // Warms, then calls `fn` for each non-empty stream of `kind` whose
-  // subject hashes to `shard` of `shards` (disjoint, covering shards).
+  // Calls `fn` for each non-empty stream of `kind` whose subject hashes to
+  // `shard` of `shards` (disjoint, covering shards). A warm cache is walked;
+  // a cold one is visited from the record snapshot and the log's tail, one
+  // stream at a time (nothing is cached); without a snapshot, it is warmed.
   Status VisitStreams(StreamKind kind, int shard, int shards,
                       const std::function<void(const Subject&, const std::vector<EventRecord>&)>& fn);
 
@@ -69,6 +77,22 @@ class StreamCache {
   Result<bool> WarmOnce(const std::function<void(Position, Position)>& progress,
                         uint64_t generation);
   void Forget(const std::string& text, const std::shared_ptr<StreamEntry>& e);
+  ColdSource Cold();
+  struct Loading {
+    Subject subject;
+    std::vector<EventRecord> records;
+    size_t next_first = 0;   // written by the first half only
+    size_t next_second = 0;  // written by the second half only
+    size_t in_first = 0;
+  };
+  // Fills `streams` from the record snapshot and the log's tail; false when
+  // there is no usable snapshot.
+  Result<bool> LoadFromSnapshot(std::unordered_map<std::string, Loading>* streams);
+  // The warm-up's last phase: installs what was loaded as of `head` and
+  // catches up with what the writer committed since. False when the cache
+  // was dropped meanwhile.
+  Result<bool> Install(std::unordered_map<std::string, Loading>& streams, Position head,
+                       uint64_t generation);
   Status LoadRecords(const Subject& subject, std::vector<EventRecord>* out);
 
   log::Store* store_;

@@ -9,6 +9,8 @@
 //   "stream"   subject || 0x00 || BE64(version) -> BE64(position)
 //   "id"       uuid(16) -> BE64(position)
 //   "ref"      dwellingId || 0x00 || household bare id -> ""  (who references a dwelling)
+//   "records"  subject -> BE64(covered through) || compact records (cache/record_snapshot.h);
+//              its point is the meta key "records" -> "relais-records-1" || BE64(position)
 //
 // Big-endian integers make RocksDB's bytewise order the numeric order, so a
 // scan of "log" is position order and a prefix scan of "stream" is version order.
@@ -26,6 +28,7 @@ inline constexpr char kLogFamily[] = "log";
 inline constexpr char kStreamFamily[] = "stream";
 inline constexpr char kIdFamily[] = "id";
 inline constexpr char kRefFamily[] = "ref";
+inline constexpr char kRecordsFamily[] = "records";
 inline constexpr size_t kHashBytes = 32;
 
 inline void PutBE64(std::string* out, uint64_t v) {

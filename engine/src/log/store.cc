@@ -4,6 +4,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "log/file_system.h"
@@ -86,7 +87,19 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
       {kStreamFamily, FamilyOptions(kStream)},
       {kIdFamily, FamilyOptions(kId)},
       {kRefFamily, FamilyOptions(kRef)},
+      {kRecordsFamily, FamilyOptions(kRecords)},
   };
+  // A read-only open cannot create a family: a directory written before the
+  // records family existed is opened without it (Has(kRecords) is false).
+  bool records_absent = false;
+  if (read_only) {
+    std::vector<std::string> names;
+    if (rocksdb::DB::ListColumnFamilies(dbo, dir, &names).ok() &&
+        std::find(names.begin(), names.end(), kRecordsFamily) == names.end()) {
+      cfs.pop_back();
+      records_absent = true;
+    }
+  }
   std::shared_ptr<NamingLogger> logger;
   {
     std::shared_ptr<rocksdb::Logger> file_logger;
@@ -104,6 +117,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
     return FromRocks(s, "opening " + dir + (named.empty() ? "" : " (" + named + ")"));
   }
   store->db_.reset(db);
+  if (records_absent) store->handles_.push_back(nullptr);
 
   std::string format;
   bool found = false;
@@ -122,7 +136,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
 
 Store::~Store() {
   if (db_) {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    for (auto* h : handles_)
+      if (h) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
   }
 }
@@ -145,6 +160,8 @@ Status Store::FlushMemtables() {
 
 Status Store::Get(Family f, std::string_view key, std::string* value, bool* found,
                   const Snapshot* at) {
+  *found = false;
+  if (!handles_[f]) return Status::Ok();  // an absent family is empty
   rocksdb::ReadOptions ro;
   if (at) ro.snapshot = at->get();
   rocksdb::Status s = db_->Get(ro, handles_[f], rocksdb::Slice(key.data(), key.size()), value);
@@ -154,10 +171,13 @@ Status Store::Get(Family f, std::string_view key, std::string* value, bool* foun
 }
 
 Status Store::MultiGet(Family f, const std::vector<std::string>& keys,
-                       std::vector<std::string>* values, std::vector<bool>* found) {
+                       std::vector<std::string>* values, std::vector<bool>* found,
+                       const Snapshot* at) {
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), handles_[f]);
-  std::vector<rocksdb::Status> st = db_->MultiGet(rocksdb::ReadOptions(), cfs, slices, values);
+  rocksdb::ReadOptions ro;
+  if (at) ro.snapshot = at->get();
+  std::vector<rocksdb::Status> st = db_->MultiGet(ro, cfs, slices, values);
   found->assign(keys.size(), false);
   for (size_t i = 0; i < st.size(); ++i) {
     if (st[i].ok()) {
@@ -172,6 +192,7 @@ Status Store::MultiGet(Family f, const std::vector<std::string>& keys,
 Status Store::Scan(Family f, std::string_view prefix, std::string_view start,
                    const std::function<bool(std::string_view, std::string_view)>& fn,
                    const Snapshot* at) {
+  if (!handles_[f]) return Status::Ok();  // an absent family is empty
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   if (at) ro.snapshot = at->get();

@@ -2,12 +2,44 @@
 
 #include <unordered_map>
 
+#include "log/log_format.h"
 #include "write/stored_template.h"
 
 namespace relais::read {
 
 using write::DataBytesOf;
 using write::StoredMessage;
+
+Result<std::vector<std::string>> StreamValues(log::Store& store, const Subject& subject,
+                                              const log::Store::Snapshot* at) {
+  // A new stream (the common case in an import) is answered by the stream
+  // family's bloom filters without a seek.
+  std::string first;
+  bool exists = false;
+  RETURN_IF_ERROR(store.Get(log::Store::kStream, log::StreamKey(subject.text, 0), &first, &exists, at));
+  if (!exists) return std::vector<std::string>();
+  std::vector<std::string> keys;
+  RETURN_IF_ERROR(store.Scan(log::Store::kStream, log::StreamPrefix(subject.text), {},
+                             [&](std::string_view, std::string_view v) {
+                               keys.push_back(std::string(v.substr(0, 8)));
+                               return true;
+                             }, at));
+  std::vector<std::string> values;
+  std::vector<bool> found;
+  RETURN_IF_ERROR(store.MultiGet(log::Store::kLog, keys, &values, &found, at));
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!found[i])
+      return Status::Corruption("the stream index of " + subject.text +
+                                " names a missing position " +
+                                std::to_string(log::GetBE64(keys[i])));
+  return values;
+}
+
+Status LoadRecords(log::Store& store, const Subject& subject, std::vector<EventRecord>* out,
+                   const log::Store::Snapshot* at) {
+  ASSIGN_OR_RETURN(std::vector<std::string> values, StreamValues(store, subject, at));
+  return RecordsFromValues(subject, values, out);
+}
 
 EventRecord RecordOf(schema::StoredEvent::Reader se, const Subject& subject) {
   EventRecord r;

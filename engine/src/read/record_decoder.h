@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "codec/codec.h"
+#include "log/store.h"
 #include "relais/engine.h"
 #include "write/sealer.h"
 
@@ -23,6 +24,14 @@ void ApplyCorrection(schema::EventData::Reader correction, std::string* target_d
 // each correction into its target's data as it comes.
 Status RecordsFromValues(const Subject& subject, const std::vector<std::string>& values,
                          std::vector<EventRecord>* out);
+
+// The stored values of a stream's events, in position order (the stream
+// index names the positions, one multi-get reads them), at `at` if given.
+Result<std::vector<std::string>> StreamValues(log::Store& store, const Subject& subject,
+                                              const log::Store::Snapshot* at = nullptr);
+// The same decoded into records (RecordsFromValues).
+Status LoadRecords(log::Store& store, const Subject& subject, std::vector<EventRecord>* out,
+                   const log::Store::Snapshot* at = nullptr);
 
 // A stored value as the API shows it: personal fields opened with `sealer`,
 // or omitted when they cannot be.

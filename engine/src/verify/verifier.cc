@@ -8,6 +8,7 @@
 #include "codec/codec.h"
 #include "crypto/crypto.h"
 #include "log/log_format.h"
+#include "verify/snapshot_check.h"
 #include "write/stored_template.h"
 
 namespace relais::verify {
@@ -170,6 +171,11 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
     bad(rep.events, "the indexes hold " + std::to_string(stream_entries) + " stream and " +
                         std::to_string(id_entries) + " id entries for " +
                         std::to_string(rep.events) + " events");
+  // The record snapshot, a cache of the log: it must say what the log says.
+  if (rep.ok) {
+    if (auto problem = CheckRecordSnapshot(*store, snap.get(), static_cast<Position>(rep.events)))
+      bad(problem->position, problem->what);
+  }
   // Every block of every table file, index and filter blocks included (a
   // flipped byte the scans above did not read), in the log and the key store.
   if (rep.ok) {

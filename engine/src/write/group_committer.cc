@@ -129,7 +129,7 @@ Status GroupCommitter::Sync() {
   return st;
 }
 
-void GroupCommitter::Close() {
+void GroupCommitter::Close(const std::function<void(Position head)>& when_clean) {
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (stopping_ && !writer_.joinable()) return;
@@ -147,7 +147,10 @@ void GroupCommitter::Close() {
     // A caller leading its own append finishes before the store closes.
     std::lock_guard<std::mutex> writing(*writer_mu_);
     // A clean close leaves no log to replay: the next open is quick.
-    if (failed_.ok()) (void)sink_->Flush();
+    if (failed_.ok()) {
+      (void)sink_->Flush();
+      if (when_clean) when_clean(tip_.next_position - 1);
+    }
   }
 }
 

@@ -109,7 +109,9 @@ class GroupCommitter {
   // Syncs the log; a failed sync latches the failure like a failed write.
   Status Sync();
   // Stops the writer after answering what was queued; wakes WaitForHead.
-  void Close();
+  // At a clean close (no failure latched), `when_clean` runs last, under
+  // the writer's lock, nothing being written: the record snapshot's time.
+  void Close(const std::function<void(Position head)>& when_clean = {});
 
   Head GetHead();
   Position WaitForHead(Position after, int64_t timeout_ms);
