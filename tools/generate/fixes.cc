@@ -1,0 +1,71 @@
+// Late entries, corrections and retractions.
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "generate/simulation.h"
+
+namespace relais::tools::gen {
+
+// Effective day of a fact recorded today: usually today, sometimes a late entry
+// made days or weeks after the fact, never before `floor_day`.
+int Simulation::Late(double probability, int floor_day) {
+  if (!rng_.Chance(probability)) return today_;
+  const int day = std::max(today_ - rng_.Between(2, 45), floor_day);
+  return std::min(day, today_);
+}
+
+void Simulation::PlanFix(int64_t target, int owner, FixKind kind, int value, int effective_day,
+                         int floor_day, const char* field) {
+  fixes_.push_back({target, owner, kind, value, effective_day, floor_day, field});
+  Schedule(static_cast<int>(fixes_.size()) - 1, Process::kFix,
+           NextWorkday(today_ + rng_.Between(7, 120)));
+}
+
+void Simulation::ApplyFix(const Fix& fix) {
+  const std::string_view subject =
+      fix.owner >= 0 ? std::string_view(households_[static_cast<size_t>(fix.owner)].subject)
+                     : std::string_view(kTerritorySubjects[-1 - fix.owner]);
+  std::string target;
+  emitter_.AppendUuid(&target, fix.target);
+  if (fix.kind == FixKind::kRetract) {
+    Data().Str("targetId", target).Str("reason", Pick(kRetractionReasons));
+    Emit("EventRetracted", subject, today_);
+    return;
+  }
+  if (fix.kind == FixKind::kDifficultyDate || fix.kind == FixKind::kTerritoryDate) {
+    // Only ever earlier, and never before the stream's registration: a fact
+    // with no rule of its own then stays valid on its new day.
+    const int day = std::max(fix.floor_day, fix.effective_day - fix.value);
+    if (day >= fix.effective_day) return;
+    Data().Str("targetId", target).Date("effectiveDate", day).Str("reason", "Date erronée");
+    Emit("EventCorrected", subject, today_);
+    return;
+  }
+  Json& j = Data().Str("targetId", target).Object("data");
+  switch (fix.kind) {
+    case FixKind::kSeverity:
+      j.Int("severity", fix.value);
+      break;
+    case FixKind::kRent:
+      j.Int("rentCents", fix.value);
+      break;
+    case FixKind::kAmount:
+      j.Int("amountCents", fix.value);
+      break;
+    case FixKind::kNotes:
+      j.Str("notes", kReviewNotes[fix.value]);
+      break;
+    default:
+      j.Int(fix.field, fix.value);
+      break;
+  }
+  j.End().Str("reason", Pick(kCorrectionReasons));
+  Emit("EventCorrected", subject, today_);
+}
+
+}  // namespace relais::tools::gen
