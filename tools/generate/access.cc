@@ -36,10 +36,14 @@ void Simulation::Refer(int who) {
   h.referral_day = today_;
   ++h.referrals;
   Data()
-      .Str("referralId", "R" + std::to_string(h.referrals))
-      .Str("track", "access")
-      .Str("source", h.source)
-      .Str("referrer", Referrer(h.source, h.commune));
+      .Key("referralId")
+      .String("R" + std::to_string(h.referrals))
+      .Key("track")
+      .String("access")
+      .Key("source")
+      .String(h.source)
+      .Key("referrer")
+      .String(Referrer(h.source, h.commune));
   Emit("HouseholdReferred", h.subject, today_);
   h.access_step = AccessStep::kDecideReferral;
   Schedule(who, Process::kAccess, NextWorkday(today_ + rng_.Between(7, 30)));
@@ -50,9 +54,13 @@ void Simulation::DecideReferral(int who) {
   const char* outcome =
       rng_.Weighted(std::array<Choice, 3>{{{"accepted", 85}, {"refused", 10}, {"expired", 5}}});
   const std::string_view o = outcome;
-  Json& j = Data().Str("referralId", "R" + std::to_string(h.referrals)).Str("outcome", outcome);
-  if (o == "refused") j.Str("reason", Pick(kRefusalReasons));
-  if (o == "expired") j.Str("reason", Pick(kExpiryReasons));
+  JsonWriter& j = Data()
+                      .Key("referralId")
+                      .String("R" + std::to_string(h.referrals))
+                      .Key("outcome")
+                      .String(outcome);
+  if (o == "refused") j.Key("reason").String(Pick(kRefusalReasons));
+  if (o == "expired") j.Key("reason").String(Pick(kExpiryReasons));
   Emit("ReferralDecided", h.subject, today_);
   if (o == "accepted") {
     h.pending_priority = rng_.Chance(0.3);
@@ -76,9 +84,12 @@ void Simulation::Apply(int who) {
   h.candidate = ClaimDwelling(who);
   const int session = NextWorkday(today_ + rng_.Between(7, 28));
   Data()
-      .Str("referralId", "R" + std::to_string(h.referrals))
-      .Str("dwellingId", dwellings_[static_cast<size_t>(h.candidate)].id)
-      .Date("sessionDate", session);
+      .Key("referralId")
+      .String("R" + std::to_string(h.referrals))
+      .Key("dwellingId")
+      .String(dwellings_[static_cast<size_t>(h.candidate)].id)
+      .Key("sessionDate")
+      .String(DayText(session));
   Emit("CalApplicationFiled", h.subject, today_);
   h.access_step = AccessStep::kCalDecision;
   Schedule(who, Process::kAccess, session);
@@ -102,19 +113,25 @@ void Simulation::RecordCalDecision(int who) {
                                            {"attribution_conditional", 10},
                                            {"non_attribution", 12},
                                            {"inadmissible", 4}}});
-  Json& j = Data()
-                .Str("referralId", "R" + std::to_string(h.referrals))
-                .Str("dwellingId", dwellings_[static_cast<size_t>(h.candidate)].id)
-                .Str("decision", decision);
+  JsonWriter& j = Data()
+                      .Key("referralId")
+                      .String("R" + std::to_string(h.referrals))
+                      .Key("dwellingId")
+                      .String(dwellings_[static_cast<size_t>(h.candidate)].id)
+                      .Key("decision")
+                      .String(decision);
   if (decision == "attribution_ranked") {
-    j.Int("rank", static_cast<int>(rng_.Weighted(std::array<int, 3>{70, 20, 10})) + 1);
+    j.Key("rank").Int(static_cast<int>(rng_.Weighted(std::array<int, 3>{70, 20, 10})) + 1);
   } else if (decision == "attribution_conditional") {
     h.condition_deadline = today_ + rng_.Between(30, 75);
-    j.Str("condition", Pick(kConditions)).Date("conditionDeadline", h.condition_deadline);
+    j.Key("condition")
+        .String(Pick(kConditions))
+        .Key("conditionDeadline")
+        .String(DayText(h.condition_deadline));
   } else if (decision == "non_attribution") {
-    j.Str("reason", Pick(kNonAttributionReasons));
+    j.Key("reason").String(Pick(kNonAttributionReasons));
   } else if (decision == "inadmissible") {
-    j.Str("reason", Pick(kInadmissibleReasons));
+    j.Key("reason").String(Pick(kInadmissibleReasons));
   }
   Emit("CalDecisionRecorded", h.subject, today_);
   if (decision == "attribution" || decision == "attribution_ranked") {
@@ -132,7 +149,11 @@ void Simulation::RecordCalDecision(int who) {
 void Simulation::ResolveCondition(int who) {
   Household& h = households_[static_cast<size_t>(who)];
   const bool met = rng_.Chance(0.85);
-  Data().Str("dwellingId", dwellings_[static_cast<size_t>(h.candidate)].id).Bool("met", met);
+  Data()
+      .Key("dwellingId")
+      .String(dwellings_[static_cast<size_t>(h.candidate)].id)
+      .Key("met")
+      .Bool(met);
   Emit("CalConditionResolved", h.subject, today_);
   if (met) {
     h.access_step = AccessStep::kAnswerOffer;
@@ -146,10 +167,12 @@ void Simulation::AnswerOffer(int who) {
   Household& h = households_[static_cast<size_t>(who)];
   const std::string_view answer =
       rng_.Weighted(std::array<Choice, 3>{{{"accepted", 88}, {"refused", 9}, {"no_answer", 3}}});
-  Json& j = Data()
-                .Str("dwellingId", dwellings_[static_cast<size_t>(h.candidate)].id)
-                .Str("answer", answer);
-  if (answer == "refused") j.Str("reason", Pick(kOfferRefusals));
+  JsonWriter& j = Data()
+                      .Key("dwellingId")
+                      .String(dwellings_[static_cast<size_t>(h.candidate)].id)
+                      .Key("answer")
+                      .String(answer);
+  if (answer == "refused") j.Key("reason").String(Pick(kOfferRefusals));
   Emit("OfferAnswered", h.subject, today_);
   if (answer == "accepted") {
     h.access_step = AccessStep::kMoveIn;
@@ -168,10 +191,13 @@ void Simulation::StartOccupancy(int who) {
   const Dwelling& d = dwellings_[static_cast<size_t>(dwelling)];
   const auto contract = static_cast<Contract>(rng_.Weighted(std::array<int, 3>{25, 45, 30}));
   const char* association = Association(d.territory);
-  Json& j =
-      Data().Str("dwellingId", d.id).Str("contract", kContractNames[static_cast<int>(contract)]);
-  if (contract != Contract::kDirectLease) j.Str("association", association);
-  j.Int("rentCents", d.rent_cents);
+  JsonWriter& j = Data()
+                      .Key("dwellingId")
+                      .String(d.id)
+                      .Key("contract")
+                      .String(kContractNames[static_cast<int>(contract)]);
+  if (contract != Contract::kDirectLease) j.Key("association").String(association);
+  j.Key("rentCents").Int(d.rent_cents);
   const int64_t ordinal = Emit("OccupancyStarted", h.subject, today_);
   if (rng_.Chance(0.05)) {
     PlanFix(ordinal, who, FixKind::kRent, d.rent_cents + 50 * rng_.Between(-40, 40), today_,

@@ -92,6 +92,12 @@ inline void AppendDate(std::string* out, int day) {
   AppendDigits(out, c.day, 2);
 }
 
+inline std::string DayText(int day) {
+  std::string text;
+  AppendDate(&text, day);
+  return text;
+}
+
 }  // namespace relais::tools::gen
 
 #endif  // RELAIS_TOOLS_GENERATE_CALENDAR_H_

@@ -190,27 +190,29 @@ inline constexpr Choice kAccessKinds[] = {
     {"asll", 35},         {"avdl", 15}, {"global", 20}, {"gla", 12}, {"chrs_hors_les_murs", 8},
     {"housing_first", 10}};
 inline constexpr Choice kMaintienKinds[] = {{"avdl", 45}, {"asll", 35}, {"global", 20}};
-inline constexpr Choice kDomains[] = {{"budget", 25},     {"housing", 25},  {"rights", 15}, {"health", 10},
-                               {"employment", 10}, {"parenting", 8}, {"social", 7}};
+inline constexpr Choice kDomains[] = {{"budget", 25}, {"housing", 25},    {"rights", 15},
+                                      {"health", 10}, {"employment", 10}, {"parenting", 8},
+                                      {"social", 7}};
 inline constexpr Choice kCloseReasons[] = {{"objectives_met", 35},
-                                    {"handed_to_mainstream", 25},
-                                    {"non_engagement", 15},
-                                    {"end_of_funding", 15},
-                                    {"other", 10}};
+                                           {"handed_to_mainstream", 25},
+                                           {"non_engagement", 15},
+                                           {"end_of_funding", 15},
+                                           {"other", 10}};
 inline constexpr Choice kPauseReasons[] = {
     {"hospitalisation", 40}, {"incarceration", 10}, {"household_request", 35}, {"other", 15}};
 inline constexpr Choice kDifficulties[] = {{"neighbourhood", 25},
-                                    {"dwelling_upkeep", 25},
-                                    {"mental_health", 20},
-                                    {"isolation", 20},
-                                    {"other", 10}};
-inline constexpr Choice kPriorityBases[] = {{"collective_agreement", 50}, {"syplo", 30}, {"pdalhpd", 20}};
+                                           {"dwelling_upkeep", 25},
+                                           {"mental_health", 20},
+                                           {"isolation", 20},
+                                           {"other", 10}};
+inline constexpr Choice kPriorityBases[] = {
+    {"collective_agreement", 50}, {"syplo", 30}, {"pdalhpd", 20}};
 inline constexpr const char* kObjectiveStatuses[] = {"not_started", "in_progress", "achieved",
-                                              "abandoned"};
+                                                     "abandoned"};
 inline constexpr std::array<int, 6> kTypologyRentCents = {29000, 36000, 43000, 50000, 57000, 63000};
 
 inline constexpr const char* kTerritorySubjects[] = {"territory/lille", "territory/sud",
-                                              "territory/flandres"};
+                                                     "territory/flandres"};
 
 }  // namespace relais::tools::gen
 

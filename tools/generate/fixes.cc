@@ -33,7 +33,7 @@ void Simulation::ApplyFix(const Fix& fix) {
   std::string target;
   emitter_.AppendUuid(&target, fix.target);
   if (fix.kind == FixKind::kRetract) {
-    Data().Str("targetId", target).Str("reason", Pick(kRetractionReasons));
+    Data().Key("targetId").String(target).Key("reason").String(Pick(kRetractionReasons));
     Emit("EventRetracted", subject, today_);
     return;
   }
@@ -42,29 +42,35 @@ void Simulation::ApplyFix(const Fix& fix) {
     // with no rule of its own then stays valid on its new day.
     const int day = std::max(fix.floor_day, fix.effective_day - fix.value);
     if (day >= fix.effective_day) return;
-    Data().Str("targetId", target).Date("effectiveDate", day).Str("reason", "Date erronée");
+    Data()
+        .Key("targetId")
+        .String(target)
+        .Key("effectiveDate")
+        .String(DayText(day))
+        .Key("reason")
+        .String("Date erronée");
     Emit("EventCorrected", subject, today_);
     return;
   }
-  Json& j = Data().Str("targetId", target).Object("data");
+  JsonWriter& j = Data().Key("targetId").String(target).Key("data").BeginObject();
   switch (fix.kind) {
     case FixKind::kSeverity:
-      j.Int("severity", fix.value);
+      j.Key("severity").Int(fix.value);
       break;
     case FixKind::kRent:
-      j.Int("rentCents", fix.value);
+      j.Key("rentCents").Int(fix.value);
       break;
     case FixKind::kAmount:
-      j.Int("amountCents", fix.value);
+      j.Key("amountCents").Int(fix.value);
       break;
     case FixKind::kNotes:
-      j.Str("notes", kReviewNotes[fix.value]);
+      j.Key("notes").String(kReviewNotes[fix.value]);
       break;
     default:
-      j.Int(fix.field, fix.value);
+      j.Key(fix.field).Int(fix.value);
       break;
   }
-  j.End().Str("reason", Pick(kCorrectionReasons));
+  j.EndObject().Key("reason").String(Pick(kCorrectionReasons));
   Emit("EventCorrected", subject, today_);
 }
 

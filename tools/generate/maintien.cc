@@ -22,17 +22,25 @@ void Simulation::StartMaintien(int who, int home) {
   h.referral_day = today_;
   h.maintien_referral = true;
   Data()
-      .Str("referralId", "R1")
-      .Str("track", "maintien")
-      .Str("source", h.source)
-      .Str("referrer", Referrer(h.source, h.commune));
+      .Key("referralId")
+      .String("R1")
+      .Key("track")
+      .String("maintien")
+      .Key("source")
+      .String(h.source)
+      .Key("referrer")
+      .String(Referrer(h.source, h.commune));
   Emit("HouseholdReferred", h.subject, today_);
   const Dwelling& d = dwellings_[static_cast<size_t>(home)];
   Data()
-      .Str("dwellingId", d.id)
-      .Str("contract", "direct_lease")
-      .Int("rentCents", d.rent_cents)
-      .Bool("preexisting", true);
+      .Key("dwellingId")
+      .String(d.id)
+      .Key("contract")
+      .String("direct_lease")
+      .Key("rentCents")
+      .Int(d.rent_cents)
+      .Key("preexisting")
+      .Bool(true);
   Emit("OccupancyStarted", h.subject, today_);
   MoveIn(who, home, Contract::kDirectLease);
 
@@ -46,9 +54,9 @@ void Simulation::DecideMaintienReferral(int who) {
   Household& h = households_[static_cast<size_t>(who)];
   const char* outcome =
       rng_.Weighted(std::array<Choice, 3>{{{"accepted", 93}, {"refused", 4}, {"expired", 3}}});
-  Json& j = Data().Str("referralId", "R1").Str("outcome", outcome);
-  if (std::string_view(outcome) == "refused") j.Str("reason", Pick(kRefusalReasons));
-  if (std::string_view(outcome) == "expired") j.Str("reason", Pick(kExpiryReasons));
+  JsonWriter& j = Data().Key("referralId").String("R1").Key("outcome").String(outcome);
+  if (std::string_view(outcome) == "refused") j.Key("reason").String(Pick(kRefusalReasons));
+  if (std::string_view(outcome) == "expired") j.Key("reason").String(Pick(kExpiryReasons));
   Emit("ReferralDecided", h.subject, today_);
   if (std::string_view(outcome) == "accepted" && h.support_consent) {
     h.support_step = SupportStep::kStart;
@@ -77,7 +85,13 @@ void Simulation::RaiseArrears(int who) {
   const Dwelling& d = dwellings_[static_cast<size_t>(h.home)];
   const int months = 1 + static_cast<int>(rng_.Weighted(std::array<int, 6>{15, 30, 25, 15, 8, 7}));
   h.arrears_cents = d.rent_cents * months - 50 * rng_.Between(0, d.rent_cents / 100);
-  Data().Str("dwellingId", d.id).Int("amountCents", h.arrears_cents).Int("monthsUnpaid", months);
+  Data()
+      .Key("dwellingId")
+      .String(d.id)
+      .Key("amountCents")
+      .Int(h.arrears_cents)
+      .Key("monthsUnpaid")
+      .Int(months);
   const int64_t ordinal = Emit("ArrearsAlertRaised", h.subject, today_);
   if (rng_.Chance(0.04)) {
     PlanFix(ordinal, who, FixKind::kAmount, h.arrears_cents + 100 * rng_.Between(1, 300), today_,
@@ -94,12 +108,16 @@ void Simulation::RaiseArrears(int who) {
     h.maintien_referral = true;
     const std::string referral = "R" + std::to_string(++h.referrals);
     Data()
-        .Str("referralId", referral)
-        .Str("track", "maintien")
-        .Str("source", "agency")
-        .Str("referrer", Referrer("agency", d.commune));
+        .Key("referralId")
+        .String(referral)
+        .Key("track")
+        .String("maintien")
+        .Key("source")
+        .String("agency")
+        .Key("referrer")
+        .String(Referrer("agency", d.commune));
     Emit("HouseholdReferred", h.subject, today_);
-    Data().Str("referralId", referral).Str("outcome", "accepted");
+    Data().Key("referralId").String(referral).Key("outcome").String("accepted");
     Emit("ReferralDecided", h.subject, today_);
   }
   h.arrears_step = ArrearsStep::kManage;
@@ -118,13 +136,17 @@ void Simulation::ManageArrears(int who) {
     h.need_ccapex = false;
   } else if (h.need_plan) {
     const int months = rng_.Between(6, 36);
-    Data().Int("monthlyCents", (h.arrears_cents + months - 1) / months).Int("months", months);
+    Data()
+        .Key("monthlyCents")
+        .Int((h.arrears_cents + months - 1) / months)
+        .Key("months")
+        .Int(months);
     Emit("RepaymentPlanAgreed", h.subject, today_);
     h.need_plan = false;
   } else if (h.need_fsl) {
     const bool granted = rng_.Chance(0.75);
-    Json& j = Data().Bool("granted", granted);
-    if (granted) j.Int("amountCents", std::min(h.arrears_cents, 100 * rng_.Between(200, 1500)));
+    JsonWriter& j = Data().Key("granted").Bool(granted);
+    if (granted) j.Key("amountCents").Int(std::min(h.arrears_cents, 100 * rng_.Between(200, 1500)));
     Emit("FslAidDecided", h.subject, today_);
     h.need_fsl = false;
   } else if (h.procedure) {
@@ -151,8 +173,8 @@ void Simulation::ClearArrears(int who) {
 
 void Simulation::RecordStep(int who, const char* step, Stage next, int hearing_day) {
   Household& h = households_[static_cast<size_t>(who)];
-  Json& j = Data().Str("step", step);
-  if (hearing_day >= 0) j.Date("hearingDate", hearing_day);
+  JsonWriter& j = Data().Key("step").String(step);
+  if (hearing_day >= 0) j.Key("hearingDate").String(DayText(hearing_day));
   Emit("EvictionStepRecorded", h.subject, today_);
   h.stage = next;
 }

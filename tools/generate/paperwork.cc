@@ -19,7 +19,7 @@ void Simulation::ReportDifficulty(int who) {
                              : rng_.Weighted(kDifficulties);
   const int severity = 1 + static_cast<int>(rng_.Weighted(std::array<int, 3>{50, 35, 15}));
   const int effective = Late(0.08, h.registered_on);
-  Data().Str("category", category).Int("severity", severity);
+  Data().Key("category").String(category).Key("severity").Int(severity);
   const int64_t ordinal = Emit("DifficultyReported", h.subject, effective);
   const int draw = rng_.Chance(0.035) ? rng_.Between(0, 99) : 100;
   if (draw < 50) {
@@ -44,8 +44,8 @@ void Simulation::Admin(int who) {
     const char* basis = source == "dalo"      ? "dalo"
                         : source == "pdalhpd" ? "pdalhpd"
                                               : rng_.Weighted(kPriorityBases);
-    Json& j = Data().Str("basis", basis);
-    if (rng_.Chance(0.5)) j.Date("offerDeadline", today_ + rng_.Between(90, 180));
+    JsonWriter& j = Data().Key("basis").String(basis);
+    if (rng_.Chance(0.5)) j.Key("offerDeadline").String(DayText(today_ + rng_.Between(90, 180)));
     Emit("PriorityRecognised", h.subject, Late(0.3, h.referral_day));
     return Schedule(who, Process::kAdmin, today_ + rng_.Between(90, 400));
   }
@@ -58,7 +58,7 @@ void Simulation::Admin(int who) {
   } else if (draw < 31 && !h.transferred) {
     h.transferred = true;
     h.territory = (h.territory + rng_.Between(1, 2)) % 3;
-    Data().Str("territory", kTerritories[static_cast<size_t>(h.territory)]);
+    Data().Key("territory").String(kTerritories[static_cast<size_t>(h.territory)]);
     Emit("CaseTransferred", h.subject, today_);
   }
   Schedule(who, Process::kAdmin, today_ + rng_.Between(120, 400));

@@ -1,9 +1,9 @@
 // Population: arrivals, the dwelling stock and its vacancies, referrers, and
 // the registration of a household.
 
-#include <cmath>
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -92,18 +92,22 @@ int Simulation::NewDwelling(int territory, int commune, int typology, int effect
   d.reserved = may_reserve && rng_.Chance(0.35);
   const bool batch = d.reserved && rng_.Chance(0.5);
   if (batch) emitter_.BeginBatch();
-  Json& j = Data()
-                .Str("territory", kTerritories[static_cast<size_t>(territory)])
-                .Str("commune", kCommunes[commune].name)
-                .Str("typology", std::string("T") + static_cast<char>('1' + typology))
-                .Array("adaptations");
+  JsonWriter& j = Data()
+                      .Key("territory")
+                      .String(kTerritories[static_cast<size_t>(territory)])
+                      .Key("commune")
+                      .String(kCommunes[commune].name)
+                      .Key("typology")
+                      .String(std::string("T") + static_cast<char>('1' + typology))
+                      .Key("adaptations")
+                      .BeginArray();
   for (const char* a : kAdaptations[adaptation]) {
-    if (a != nullptr) j.Text(a);
+    if (a != nullptr) j.String(a);
   }
-  j.End().Int("rentCents", d.rent_cents);
+  j.EndArray().Key("rentCents").Int(d.rent_cents);
   Emit("DwellingRegistered", d.subject, effective_day, {.expect_new_stream = !batch, .actor = {}});
   if (d.reserved) {
-    Data().Str("convention", Pick(kConventions));
+    Data().Key("convention").String(Pick(kConventions));
     Emit("DwellingReserved", d.subject, today_);
   }
   if (batch) emitter_.EndBatch();
@@ -183,7 +187,7 @@ void Simulation::Vacate(int who) {
     Emit("DwellingReservationEnded", d.subject, today_);
   } else if (!d.reserved && rng_.Chance(0.1)) {
     d.reserved = true;
-    Data().Str("convention", Pick(kConventions));
+    Data().Key("convention").String(Pick(kConventions));
     Emit("DwellingReserved", d.subject, today_);
   }
 }
@@ -235,13 +239,21 @@ void Simulation::Register(int who) {
   const bool batch = rng_.Chance(0.6);
   if (batch) emitter_.BeginBatch();
   Data()
-      .Str("territory", kTerritories[static_cast<size_t>(h.territory)])
-      .Str("commune", kCommunes[h.commune].name)
-      .Int("adults", h.adults)
-      .Int("children", h.children)
-      .Object("headOfHousehold")
-      .Str("name", name)
-      .Date("birthDate", birth);
+      .Key("territory")
+      .String(kTerritories[static_cast<size_t>(h.territory)])
+      .Key("commune")
+      .String(kCommunes[h.commune].name)
+      .Key("adults")
+      .Int(h.adults)
+      .Key("children")
+      .Int(h.children)
+      .Key("headOfHousehold")
+      .BeginObject()
+      .Key("name")
+      .String(name)
+      .Key("birthDate")
+      .String(DayText(birth))
+      .EndObject();
   Emit("HouseholdRegistered", h.subject, today_, {.expect_new_stream = !batch, .actor = {}});
   if (h.support_consent) Consent(who, "support", true, today_);
   if (h.data_sharing) Consent(who, "data_sharing", true, today_);
@@ -257,7 +269,7 @@ void Simulation::Register(int who) {
 
 void Simulation::Consent(int who, const char* purpose, bool given, int effective_day) {
   const Household& h = households_[static_cast<size_t>(who)];
-  Data().Str("purpose", purpose).Bool("given", given);
+  Data().Key("purpose").String(purpose).Key("given").Bool(given);
   const int64_t ordinal = Emit("ConsentRecorded", h.subject, effective_day);
   // A data-sharing consent entered in the wrong file and later retracted is a
   // harmless slip: no rule reads that consent.

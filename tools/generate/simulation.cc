@@ -1,14 +1,14 @@
 // The simulation's plumbing: the agenda, wake-up tokens, the run loop and the
 // dispatch of wake-ups to the processes.
 
+#include "generate/simulation.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
-
-#include "generate/simulation.h"
 
 namespace relais::tools::gen {
 
@@ -28,7 +28,15 @@ void Simulation::Cancel(int who, Process process) {
 
 int64_t Simulation::Emit(std::string_view type, std::string_view subject, int effective_day,
                          const Extras& extras) {
-  return emitter_.Add(type, subject, effective_day, data_.Finish(), extras);
+  if (data_.depth() != 1) {
+    // Every nested object or array is ended where it is built: a bug of this
+    // generator otherwise, never of its input.
+    std::fprintf(stderr, "generator: %.*s data left %zu containers open\n",
+                 static_cast<int>(type.size()), type.data(), data_.depth());
+    std::abort();
+  }
+  data_.EndObject();
+  return emitter_.Add(type, subject, effective_day, data_.str(), extras);
 }
 
 SimStats Simulation::Run() {

@@ -36,8 +36,8 @@
 #include "generate/catalogues.h"
 #include "generate/emitter.h"
 #include "generate/generator.h"
-#include "generate/json.h"
 #include "generate/rng.h"
+#include "relais/json_writer.h"
 
 namespace relais::tools::gen {
 
@@ -219,7 +219,11 @@ class Simulation {
   void Dispatch(const Wakeup& wakeup);
   int64_t Emit(std::string_view type, std::string_view subject, int effective_day,
                const Extras& extras = {});
-  Json& Data() { return data_.Reset(); }
+  // The data object of the next Emit, begun; Emit ends it.
+  JsonWriter& Data() {
+    data_.Clear();
+    return data_.BeginObject();
+  }
   int Late(double probability, int floor_day);
   void PlanFix(int64_t target, int owner, FixKind kind, int value, int effective_day, int floor_day,
                const char* field = "");
@@ -283,7 +287,7 @@ class Simulation {
   const double scale_;
   Rng rng_;
   Emitter emitter_;
-  Json data_;
+  JsonWriter data_;
   const int start_day_;
   const int end_day_;  // first day after the simulated period
   int today_;

@@ -15,7 +15,6 @@ namespace {
 
 std::string EpisodeId(int number) { return "E" + std::to_string(number); }
 
-
 }  // namespace
 
 void Simulation::Support(int who) {
@@ -58,9 +57,12 @@ void Simulation::StartEpisode(int who) {
   const bool batch = rng_.Chance(0.3);
   if (batch) emitter_.BeginBatch();
   Data()
-      .Str("episodeId", EpisodeId(h.episodes))
-      .Str("kind", h.episode_kind)
-      .Str("association", h.episode_association);
+      .Key("episodeId")
+      .String(EpisodeId(h.episodes))
+      .Key("kind")
+      .String(h.episode_kind)
+      .Key("association")
+      .String(h.episode_association);
   Emit("SupportStarted", h.subject, today_);
   if (batch) {
     SetObjectives(who, rng_.Between(1, 5));
@@ -75,16 +77,20 @@ void Simulation::StartEpisode(int who) {
 
 void Simulation::SetObjectives(int who, int count) {
   Household& h = households_[static_cast<size_t>(who)];
-  Json& j = Data().Str("episodeId", EpisodeId(h.episodes)).Array("objectives");
+  JsonWriter& j =
+      Data().Key("episodeId").String(EpisodeId(h.episodes)).Key("objectives").BeginArray();
   for (int i = 0; i < count; ++i) {
     const int number = ++h.objective_count;
-    j.Element()
-        .Str("objectiveId", "O" + std::to_string(number))
-        .Str("domain", rng_.Weighted(kDomains));
-    if (rng_.Chance(0.5)) j.Date("dueDate", today_ + rng_.Between(90, 365));
-    j.End();
+    j.BeginObject()
+        .Key("objectiveId")
+        .String("O" + std::to_string(number))
+        .Key("domain")
+        .String(rng_.Weighted(kDomains));
+    if (rng_.Chance(0.5)) j.Key("dueDate").String(DayText(today_ + rng_.Between(90, 365)));
+    j.EndObject();
     h.objectives.push_back({number, 0});
   }
+  j.EndArray();
   Emit("ObjectivesSet", h.subject, today_);
   h.episode_last_change = today_;
 }
@@ -95,7 +101,7 @@ void Simulation::ReviewEpisode(int who) {
   Household& h = households_[static_cast<size_t>(who)];
   if (h.episode_status == EpisodeStatus::kPaused && today_ < h.episode_planned_end &&
       rng_.Chance(0.7)) {
-    Data().Str("episodeId", EpisodeId(h.episodes));
+    Data().Key("episodeId").String(EpisodeId(h.episodes));
     Emit("SupportUnpaused", h.subject, today_);
     h.episode_status = EpisodeStatus::kActive;
     h.episode_last_change = today_;
@@ -112,7 +118,11 @@ void Simulation::ReviewEpisode(int who) {
     return;
   }
   if (h.episode_status == EpisodeStatus::kActive && rng_.Chance(0.05)) {
-    Data().Str("episodeId", EpisodeId(h.episodes)).Str("reason", rng_.Weighted(kPauseReasons));
+    Data()
+        .Key("episodeId")
+        .String(EpisodeId(h.episodes))
+        .Key("reason")
+        .String(rng_.Weighted(kPauseReasons));
     Emit("SupportPaused", h.subject, today_);
     h.episode_status = EpisodeStatus::kPaused;
     h.episode_last_change = today_;
@@ -121,23 +131,26 @@ void Simulation::ReviewEpisode(int who) {
   // A late review is dated after the episode's last change, so the episode was
   // already in its current state, with these objectives, on that day.
   const int effective = Late(0.06, h.episode_last_change + 1);
-  Json& j = Data().Str("episodeId", EpisodeId(h.episodes)).Array("progress");
+  JsonWriter& j =
+      Data().Key("episodeId").String(EpisodeId(h.episodes)).Key("progress").BeginArray();
   for (Objective& o : h.objectives) {
     if (o.status == 0 && rng_.Chance(0.55)) {
       o.status = 1;
     } else if (o.status == 1) {
       o.status = rng_.Chance(0.22) ? 2 : rng_.Chance(0.05) ? 3 : 1;
     }
-    j.Element()
-        .Str("objectiveId", "O" + std::to_string(o.number))
-        .Str("status", kObjectiveStatuses[o.status])
-        .End();
+    j.BeginObject()
+        .Key("objectiveId")
+        .String("O" + std::to_string(o.number))
+        .Key("status")
+        .String(kObjectiveStatuses[o.status])
+        .EndObject();
   }
-  j.End();
+  j.EndArray();
   const int notes = rng_.Chance(0.7) ? rng_.Between(0, std::size(kReviewNotes) - 1) : -1;
-  if (notes >= 0) j.Str("notes", kReviewNotes[notes]);
+  if (notes >= 0) j.Key("notes").String(kReviewNotes[notes]);
   const int next = today_ + rng_.Between(90, 150);
-  if (rng_.Chance(0.5)) j.Date("nextReviewDate", next);
+  if (rng_.Chance(0.5)) j.Key("nextReviewDate").String(DayText(next));
   const int64_t ordinal = Emit("SituationReviewed", h.subject, effective);
   if (notes >= 0 && rng_.Chance(0.03)) {
     PlanFix(ordinal, who, FixKind::kNotes, (notes + 1) % static_cast<int>(std::size(kReviewNotes)),
@@ -158,9 +171,12 @@ void Simulation::ResumeEpisode(int who) {
   if (!h.support_consent || h.episode_status != EpisodeStatus::kClosed) return;
   const int previous = h.episodes++;
   Data()
-      .Str("episodeId", EpisodeId(h.episodes))
-      .Str("previousEpisodeId", EpisodeId(previous))
-      .Str("reason", Pick(kResumeReasons));
+      .Key("episodeId")
+      .String(EpisodeId(h.episodes))
+      .Key("previousEpisodeId")
+      .String(EpisodeId(previous))
+      .Key("reason")
+      .String(Pick(kResumeReasons));
   Emit("SupportResumed", h.subject, today_);
   h.episode_status = EpisodeStatus::kActive;
   h.episode_last_change = today_;
@@ -172,7 +188,7 @@ void Simulation::ResumeEpisode(int who) {
 
 void Simulation::CloseEpisode(int who, const char* reason) {
   Household& h = households_[static_cast<size_t>(who)];
-  Data().Str("episodeId", EpisodeId(h.episodes)).Str("reason", reason);
+  Data().Key("episodeId").String(EpisodeId(h.episodes)).Key("reason").String(reason);
   Emit("SupportClosed", h.subject, today_);
   h.episode_status = EpisodeStatus::kClosed;
   h.episode_last_change = today_;

@@ -17,7 +17,7 @@ void Simulation::Slide(int who) {
   const Dwelling& d = dwellings_[static_cast<size_t>(h.home)];
   if (h.contract == Contract::kHosting ||
       (h.contract == Contract::kSublease && h.favourable_review)) {
-    Data().Str("dwellingId", d.id).Str("to", "direct_lease");
+    Data().Key("dwellingId").String(d.id).Key("to").String("direct_lease");
     Emit("LeaseSwitched", h.subject, today_);
     h.contract = Contract::kDirectLease;
     return;
@@ -25,17 +25,17 @@ void Simulation::Slide(int who) {
   if (h.contract != Contract::kSublease) return;
   const std::string_view outcome = rng_.Weighted(
       std::array<Choice, 3>{{{"favourable", 65}, {"postponed", 20}, {"unfavourable", 15}}});
-  Json& j = Data().Str("outcome", outcome);
+  JsonWriter& j = Data().Key("outcome").String(outcome);
   int next = 0;
   if (outcome == "favourable") {
     h.favourable_review = true;
     next = NextWorkday(today_ + rng_.Between(0, 45));
   } else if (outcome == "postponed") {
     next = NextWorkday(today_ + rng_.Between(60, 120));
-    j.Date("nextReviewDate", next);
+    j.Key("nextReviewDate").String(DayText(next));
   } else {
     next = NextWorkday(today_ + rng_.Between(90, 180));
-    if (rng_.Chance(0.5)) j.Date("nextReviewDate", next);
+    if (rng_.Chance(0.5)) j.Key("nextReviewDate").String(DayText(next));
   }
   Emit("SlideReviewHeld", h.subject, today_);
   Schedule(who, Process::kSlide, next);
@@ -67,9 +67,12 @@ void Simulation::Depart(int who) {
     destination = "temporary";
   }
   Data()
-      .Str("dwellingId", dwellings_[static_cast<size_t>(h.home)].id)
-      .Str("reason", reason)
-      .Str("destination", destination);
+      .Key("dwellingId")
+      .String(dwellings_[static_cast<size_t>(h.home)].id)
+      .Key("reason")
+      .String(reason)
+      .Key("destination")
+      .String(destination);
   Emit("OccupancyEnded", h.subject, today_);
   Vacate(who);
   if (h.episode_status == EpisodeStatus::kActive || h.episode_status == EpisodeStatus::kPaused) {

@@ -30,22 +30,25 @@ void Simulation::TerritoryActivity(int territory) {
     type = "StaffTrainingHeld";
     count_field = "attendees";
     count = rng_.Between(5, 25);
-    Data().Str("topic", Pick(kTrainingTopics)).Int(count_field, count);
+    Data().Key("topic").String(Pick(kTrainingTopics)).Key(count_field).Int(count);
   } else if (kind == 1) {
     type = "TenantConsultationHeld";
     count_field = "participants";
     count = rng_.Between(4, 40);
     Data()
-        .Str("tenantAssociation", Pick(kTenantAssociations))
-        .Str("topic", Pick(kConsultationTopics))
-        .Int(count_field, count);
+        .Key("tenantAssociation")
+        .String(Pick(kTenantAssociations))
+        .Key("topic")
+        .String(Pick(kConsultationTopics))
+        .Key(count_field)
+        .Int(count);
   } else {
     type = "PartnerMeetingHeld";
-    Json& j = Data().Array("partners");
+    JsonWriter& j = Data().Key("partners").BeginArray();
     const int first = rng_.Between(0, static_cast<int>(std::size(kPartners)) - 1);
     const int n = rng_.Between(1, 4);
-    for (int i = 0; i < n; ++i) j.Text(kPartners[(first + i * 2) % std::size(kPartners)]);
-    j.End().Str("topic", Pick(kMeetingTopics));
+    for (int i = 0; i < n; ++i) j.String(kPartners[(first + i * 2) % std::size(kPartners)]);
+    j.EndArray().Key("topic").String(Pick(kMeetingTopics));
   }
   const int64_t ordinal =
       Emit(type, subject, effective, {.expect_new_stream = false, .actor = actor});
