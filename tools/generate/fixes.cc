@@ -30,8 +30,7 @@ void Simulation::ApplyFix(const Fix& fix) {
   const std::string_view subject =
       fix.owner >= 0 ? std::string_view(households_[static_cast<size_t>(fix.owner)].subject)
                      : std::string_view(kTerritorySubjects[-1 - fix.owner]);
-  std::string target;
-  emitter_.AppendUuid(&target, fix.target);
+  const std::string target = emitter_.Uuid(fix.target);
   if (fix.kind == FixKind::kRetract) {
     Data().Key("targetId").String(target).Key("reason").String(Pick(kRetractionReasons));
     Emit("EventRetracted", subject, today_);

@@ -213,7 +213,8 @@ void Simulation::ProcedureStep(int who) {
       // The summons needs the CCAPEX referral at least two calendar months
       // earlier; a few days' margin keeps clear of any month-end reading.
       const int summons =
-          std::max(today_ + rng_.Between(30, 75), AddMonths(h.ccapex_day, 2) + rng_.Between(3, 20));
+          std::max(today_ + rng_.Between(30, 75),
+                   AddMonthsClamped(Date{h.ccapex_day}, 2).days + rng_.Between(3, 20));
       return Schedule(who, Process::kArrears, NextWorkday(summons));
     }
     case Stage::kPaymentOrder: {
@@ -248,7 +249,7 @@ void Simulation::ProcedureStep(int who) {
       RecordStep(who, "police_requested", Stage::kPoliceRequested);
       return next_in(30, 90);
     case Stage::kPoliceGranted:
-      if (InWinterTruce(today_)) {  // no eviction from 1 November to 31 March
+      if (InWinterTruce(Date{today_})) {  // no eviction from 1 November to 31 March
         return Schedule(who, Process::kArrears,
                         NextWorkday(NextSpring(today_) + rng_.Between(0, 40)));
       }

@@ -13,6 +13,22 @@
 
 namespace relais::tools::gen {
 
+namespace {
+
+// Appends a non-negative value zero-padded to at least `width` digits (ids).
+void AppendDigits(std::string* out, int value, int width) {
+  char buf[12];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value > 0);
+  out->append(static_cast<size_t>(std::max(width - n, 0)), '0');
+  while (n > 0) out->push_back(buf[--n]);
+}
+
+}  // namespace
+
 // Households arrive uniformly over each year, per_year x scale of each track.
 // The fractional part carries over from year to year so small scales still work.
 void Simulation::PlanArrivals() {
@@ -23,8 +39,8 @@ void Simulation::PlanArrivals() {
   const Flow flows[] = {{Track::kAccess, options_.access_per_year},
                         {Track::kMaintien, options_.maintien_per_year}};
   for (int y = 0; y < options_.years; ++y) {
-    const int first = DaysFromCivil(options_.start_year + y, 1, 1);
-    const int length = DaysFromCivil(options_.start_year + y + 1, 1, 1) - first;
+    const int first = FirstOfJanuary(options_.start_year + y);
+    const int length = FirstOfJanuary(options_.start_year + y + 1) - first;
     for (const Flow& flow : flows) {
       const double rate = flow.per_year * scale_;
       const auto count = static_cast<int>(std::floor(rate * (y + 1)) - std::floor(rate * y));

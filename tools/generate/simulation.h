@@ -205,8 +205,8 @@ class Simulation {
         scale_(scale),
         rng_(options.seed),
         emitter_(options.seed, out),
-        start_day_(DaysFromCivil(options.start_year, 1, 1)),
-        end_day_(DaysFromCivil(options.start_year + options.years, 1, 1)),
+        start_day_(FirstOfJanuary(options.start_year)),
+        end_day_(FirstOfJanuary(options.start_year + options.years)),
         today_(start_day_),
         serials_(kCommuneCount, 0) {}
 
