@@ -17,6 +17,7 @@
 #include <unordered_set>
 
 #include "relais/domain.h"
+#include "relais/hex.h"
 #include "relais/json_writer.h"
 
 namespace relais::projections {
@@ -446,13 +447,7 @@ std::string Pseudonym(std::string_view key, std::string_view id) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(id.data()), id.size(), mac, &len);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < 16 && i < len; ++i) {
-    out.push_back(kHex[mac[i] >> 4]);
-    out.push_back(kHex[mac[i] & 15]);
-  }
-  return out;
+  return ToHex(mac, std::min(len, 16u));  // the first 128 bits
 }
 
 namespace {
