@@ -24,9 +24,6 @@ namespace relais::projections {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kRoleNames = {
-    "admin", "coordinator", "social_worker", "tenancy_staff", "evaluator", "auditor"};
-
 // What a caller may do on one subject, judged from its state now.
 struct Scope {
   bool exists = false;
@@ -254,14 +251,6 @@ std::string TenancyStatus(std::string_view status_json) {
 }
 
 }  // namespace
-
-std::string_view RoleName(Role r) { return kRoleNames[static_cast<size_t>(r)]; }
-
-std::optional<Role> RoleFromName(std::string_view name) {
-  for (size_t i = 0; i < kRoleNames.size(); ++i)
-    if (kRoleNames[i] == name) return static_cast<Role>(i);
-  return std::nullopt;
-}
 
 bool MayReadReports(const Caller& c) {
   return c.role == Role::kAdmin || c.role == Role::kCoordinator || c.role == Role::kEvaluator ||

@@ -49,7 +49,7 @@ Result<std::vector<TokenEntry>> Parse(const std::string& text) {
     e.name = s;
     if (t["role"].get_string().get(s))
       return Status::Corruption("tokens.json: " + e.name + " has no role");
-    auto role = projections::RoleFromName(s);
+    auto role = RoleFromName(s);
     if (!role) return Status::Corruption("tokens.json: " + e.name + " has an unknown role");
     e.role = *role;
     if (!t["territory"].get_string().get(s)) e.territory = s;
@@ -71,7 +71,7 @@ std::string Render(const std::vector<TokenEntry>& tokens) {
   for (const auto& t : tokens) {
     w.BeginObject();
     w.Key("name").String(t.name);
-    w.Key("role").String(projections::RoleName(t.role));
+    w.Key("role").String(RoleName(t.role));
     w.Key("territory").String(t.territory);
     w.Key("org").String(t.org);
     w.Key("sha256").String(t.sha256);
