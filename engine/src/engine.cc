@@ -18,6 +18,7 @@
 #include "admit/admission.h"
 #include "admit/store_state.h"
 #include "cache/fold_cache.h"
+#include "cache/record_snapshot.h"
 #include "cache/reference_index.h"
 #include "cache/stream_cache.h"
 #include "codec/codec.h"
@@ -28,6 +29,7 @@
 #include "read/record_decoder.h"
 #include "relais/engine.h"
 #include "relais/files.h"
+#include "relais/role.h"
 #include "verify/verifier.h"
 #include "write/group_committer.h"
 #include "write/sealer.h"
@@ -191,6 +193,10 @@ class EngineImpl : public Engine {
   void Close() override {
     if (!committer_) return;
     const bool snapshot = !options_.read_only && options_.write_record_snapshot;
+    Status prepared = snapshot ? streams_.PrepareSnapshot() : Status::Ok();
+    if (!prepared.ok())
+      std::fprintf(stderr, "relais: the record snapshot will be written stream by stream: %s\n",
+                   prepared.message().c_str());
     committer_->Close([&](Position head) {
       if (!snapshot) return;
       // A failure costs the next cold open its speed, never an event: the
@@ -285,6 +291,12 @@ class EngineImpl : public Engine {
     return inner;
   }
 
+  Status DropRecordSnapshot() override {
+    if (options_.read_only) return Status::FailedPrecondition("the engine is open read-only");
+    if (!store_->Has(log::Store::kRecords)) return Status::Ok();
+    return cache::DropSnapshotPoint(*store_);
+  }
+
   VerifyReport Verify(const std::function<void(Position, Position)>& progress) override {
     return verify::Verify(store_.get(), keys_.get(), progress);
   }
@@ -338,7 +350,7 @@ class EngineImpl : public Engine {
       o.error = Status::FailedPrecondition("the engine is open read-only");
       return o;
     }
-    if (!write::RoleFromName(req.options.actor.role)) {
+    if (!relais::RoleFromName(req.options.actor.role)) {
       // A caller's bug (the server passes its tokens' roles): never record
       // an event under a role that silently became another.
       AppendOutcome o;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "relais/hex.h"
 #include "relais/projections/report.h"
 #include "relais/projections/views.h"
 
@@ -42,13 +43,7 @@ class Sha256 {
     unsigned int len = 0;
     if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1 || len != 32)
       return Status::Internal("SHA-256 failed");
-    static const char* kHex = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-      out.push_back(kHex[md[i] >> 4]);
-      out.push_back(kHex[md[i] & 15]);
-    }
-    return out;
+    return ToHex(md, len);
   }
 
  private:

@@ -17,14 +17,12 @@
 #include <unordered_set>
 
 #include "relais/domain.h"
+#include "relais/hex.h"
 #include "relais/json_writer.h"
 
 namespace relais::projections {
 
 namespace {
-
-constexpr std::array<std::string_view, 6> kRoleNames = {
-    "admin", "coordinator", "social_worker", "tenancy_staff", "evaluator", "auditor"};
 
 // What a caller may do on one subject, judged from its state now.
 struct Scope {
@@ -254,14 +252,6 @@ std::string TenancyStatus(std::string_view status_json) {
 
 }  // namespace
 
-std::string_view RoleName(Role r) { return kRoleNames[static_cast<size_t>(r)]; }
-
-std::optional<Role> RoleFromName(std::string_view name) {
-  for (size_t i = 0; i < kRoleNames.size(); ++i)
-    if (kRoleNames[i] == name) return static_cast<Role>(i);
-  return std::nullopt;
-}
-
 bool MayReadReports(const Caller& c) {
   return c.role == Role::kAdmin || c.role == Role::kCoordinator || c.role == Role::kEvaluator ||
          c.role == Role::kAuditor;
@@ -446,13 +436,7 @@ std::string Pseudonym(std::string_view key, std::string_view id) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(id.data()), id.size(), mac, &len);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < 16 && i < len; ++i) {
-    out.push_back(kHex[mac[i] >> 4]);
-    out.push_back(kHex[mac[i] & 15]);
-  }
-  return out;
+  return ToHex(mac, std::min(len, 16u));  // the first 128 bits
 }
 
 namespace {

@@ -2,6 +2,9 @@
 // pinned, so an accidental change of the schema or of the codec fails here.
 #include <gtest/gtest.h>
 
+#include "codec/codec.h"
+#include "codec/roles.h"
+#include "relais/role.h"
 #include "support/test_support.h"
 
 namespace relais::testing {
@@ -49,6 +52,24 @@ TEST(CodecTest, DataRoundTripsInSchemaOrder) {
   ASSERT_EQ(household->size(), 1u);
   EXPECT_EQ((*household)[0].data_json,
             R"({"territory":"sud","commune":"Lille","adults":1,"children":0,"headOfHousehold":{"name":"Zoé \"Test\"","birthDate":"1980-02-29"}})");
+}
+
+// relais::Role and the stored schema::Role are one list: the same names at the
+// same values, nothing more on either side (the engine's RoleFromName reads the
+// schema's names, the projections and the server the public ones).
+TEST(RoleTest, PublicRolesAreTheSchemasEnumerants) {
+  const auto enumerants = capnp::Schema::from<schema::Role>().getEnumerants();
+  ASSERT_EQ(enumerants.size(), kRoleCount);
+  for (uint16_t i = 0; i < enumerants.size(); ++i) {
+    const auto stored = static_cast<schema::Role>(i);
+    const Role role = codec::FromSchemaRole(stored);
+    EXPECT_EQ(RoleName(role), codec::RoleName(stored)) << i;
+    EXPECT_EQ(codec::ToSchemaRole(role), stored) << i;
+    EXPECT_EQ(RoleFromName(codec::RoleName(stored)), role) << i;
+  }
+  EXPECT_FALSE(RoleFromName("Admin"));
+  EXPECT_FALSE(RoleFromName("socialWorker"));
+  EXPECT_FALSE(RoleFromName(""));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // refused with code X.
 #include <gtest/gtest.h>
 
+#include "relais/domain.h"
 #include "support/test_support.h"
 
 namespace relais::testing {
@@ -527,6 +528,19 @@ TEST(LimitsTest, EventSizeLimitCountsTheEncodedEvent) {
   ASSERT_EQ(o.kind, AppendOutcome::Kind::kRefused);
   EXPECT_EQ(o.refusal.code, "malformed");
   EXPECT_NE(o.refusal.message.find("once encoded"), std::string::npos) << o.refusal.message;
+}
+
+// The domain's winter truce is public (the generator schedules evictions by it):
+// its bounds are 1 November and 31 March, both inside.
+TEST(WinterTruceTest, FirstOfNovemberToThirtyFirstOfMarchInclusive) {
+  auto truce = [](const char* day) { return InWinterTruce(*ParseDate(day)); };
+  EXPECT_FALSE(truce("2020-10-31"));
+  EXPECT_TRUE(truce("2020-11-01"));
+  EXPECT_TRUE(truce("2021-01-15"));
+  EXPECT_TRUE(truce("2024-02-29"));
+  EXPECT_TRUE(truce("2021-03-31"));
+  EXPECT_FALSE(truce("2021-04-01"));
+  EXPECT_FALSE(truce("2021-07-14"));
 }
 
 }  // namespace

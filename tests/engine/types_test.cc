@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "relais/hex.h"
 #include "relais/types.h"
 
 namespace relais {
@@ -41,6 +42,16 @@ TEST(TimestampTest, Rfc3339Utc) {
   EXPECT_FALSE(ParseTimestamp("2015-02-02T24:00:00Z"));
   EXPECT_FALSE(ParseTimestamp("2015-02-02 09:00:00Z"));
   EXPECT_EQ(FormatDate(UtcDate(*t)), "2015-02-02");
+}
+
+TEST(HexTest, LowercaseTwoDigitsPerByte) {
+  const unsigned char bytes[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
+  EXPECT_EQ(ToHex(bytes, sizeof bytes), "00017f80abff");
+  EXPECT_EQ(ToHex(std::string_view("\x10Z", 2)), "105a");
+  EXPECT_EQ(ToHex(bytes, 0), "");
+  std::string out = "rls_";
+  AppendHex(&out, bytes + 4, 2);
+  EXPECT_EQ(out, "rls_abff");
 }
 
 TEST(UuidTest, LowercaseCanonicalOnly) {

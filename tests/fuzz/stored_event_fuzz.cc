@@ -1,6 +1,6 @@
 // libFuzzer target: the stored-event decoder. Bytes read back from disk are
 // checked (CheckStoredEvent) before anything reads them; whatever passes must
-// go through everything the engine does with a stored event (engine_impl.cc,
+// go through everything the engine does with a stored event (read/record_decoder.cc, verify/verifier.cc,
 // RecordOf and View: the Fact, the envelope's date and time, the actor's role,
 // the data as JSON, the personal merge, a correction's merge) without a
 // throw, a crash or undefined behaviour.

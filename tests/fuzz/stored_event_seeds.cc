@@ -1,6 +1,6 @@
 // Writes the seed corpus of stored_event_fuzz: one file per event of an NDJSON
 // file (the worked example), holding the canonical StoredEvent bytes the engine
-// would store for it (engine_impl.cc, EncodeEnvelope and SealInto), so that the
+// would store for it (write/stored_template.cc EncodeEnvelope, write/sealer.cc SealInto), so that the
 // fuzzer mutates valid events instead of rediscovering Cap'n Proto framing.
 //
 //   stored_event_seeds tests/data/examples/journey.ndjson tests/fuzz/corpus/stored_event_fuzz

@@ -25,7 +25,7 @@ namespace {
 
 using projections::Access;
 using projections::Caller;
-using projections::Role;
+using relais::Role;
 
 enum Cls { kM = 0, kS = 1, kH = 2, kUnknown = 3 };
 

@@ -32,7 +32,7 @@ class HandlerTest : public ::testing::Test {
   void SetUp() override {
     TokenEntry admin;
     admin.name = "admin";
-    admin.role = projections::Role::kAdmin;
+    admin.role = Role::kAdmin;
     auto secret = AddToken(dir_.path(), admin);
     ASSERT_TRUE(secret.ok()) << secret.status().message();
     admin_ = *secret;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "relais/hex.h"
 #include "relais/json_writer.h"
 
 namespace relais::backup {
@@ -20,13 +21,7 @@ std::string Sha256::HexDigest() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
-  }
-  return out;
+  return ToHex(md, len);
 }
 
 bool IsSafeRelativePath(std::string_view path) {

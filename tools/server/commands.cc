@@ -56,24 +56,24 @@ int RunServe(const std::string& data_dir, const std::string& listen, size_t max_
 
 int RunTokenAdd(const std::string& data_dir, const std::string& name, const std::string& role,
                 const std::string& territory, const std::string& org) {
-  auto r = projections::RoleFromName(role);
+  auto r = RoleFromName(role);
   if (!r)
     return Usage("--role: '" + role +
                  "' is not one of admin, coordinator, social_worker, tenancy_staff, evaluator, "
                  "auditor");
   bool needs_territory =
-      *r == projections::Role::kCoordinator || *r == projections::Role::kTenancyStaff;
+      *r == Role::kCoordinator || *r == Role::kTenancyStaff;
   if (needs_territory && territory.empty()) return Usage("--territory is required for " + role);
   if (!territory.empty() && !KnownTerritory(territory))
     return Usage("--territory: '" + territory + "' is not one of lille, sud, flandres");
-  if (*r == projections::Role::kSocialWorker && org.empty())
+  if (*r == Role::kSocialWorker && org.empty())
     return Usage("--org is required for social_worker");
   if (org.size() > 200) return Usage("--org: at most 200 characters");
   TokenEntry e;
   e.name = name;
   e.role = *r;
   e.territory = needs_territory ? territory : "";
-  e.org = *r == projections::Role::kSocialWorker ? org : "";
+  e.org = *r == Role::kSocialWorker ? org : "";
   auto token = AddToken(data_dir, e);
   if (!token.ok()) return Fail(token.status());
   JsonWriter w;
@@ -107,7 +107,7 @@ int RunTokenList(const std::string& data_dir) {
   for (const auto& t : *tokens) {
     w.BeginObject();
     w.Key("name").String(t.name);
-    w.Key("role").String(projections::RoleName(t.role));
+    w.Key("role").String(RoleName(t.role));
     w.Key("territory");
     if (t.territory.empty()) {
       w.Null();

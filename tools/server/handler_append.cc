@@ -19,9 +19,9 @@ std::variant<Response, std::future<AppendOutcome>> StartAppend(State& s, const C
   }
   AppendOptions o;
   o.actor =
-      ActorInfo{caller.name, std::string(projections::RoleName(caller.role)), ActorOrg(caller)};
+      ActorInfo{caller.name, std::string(RoleName(caller.role)), ActorOrg(caller)};
   o.allow_actor_in_body = false;  // the token is the actor: a body that names one is malformed
-  o.allow_recorded_at = caller.role == projections::Role::kAdmin;  // migrations only
+  o.allow_recorded_at = caller.role == Role::kAdmin;  // migrations only
   o.sync = true;                                                   // 201 means on disk
   return s.engine->AppendAsync(std::move(body), o);
 }

@@ -4,7 +4,7 @@
 namespace relais::server {
 
 Response Audit(State& s, const Caller& caller, const Query& q) {
-  if (caller.role != projections::Role::kAuditor && caller.role != projections::Role::kAdmin)
+  if (caller.role != Role::kAuditor && caller.role != Role::kAdmin)
     return Forbidden("only auditors read the access journal");
   std::optional<Timestamp> from, to;
   for (const char* key : {"from", "to"}) {

@@ -13,7 +13,7 @@
 namespace relais::server {
 
 Response Backup(State& s, const Caller& caller, const std::string& body) {
-  if (caller.role != projections::Role::kAdmin) return Forbidden("only an admin may take a backup");
+  if (caller.role != Role::kAdmin) return Forbidden("only an admin may take a backup");
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   std::string_view dest;

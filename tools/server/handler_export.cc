@@ -41,7 +41,7 @@ class ExportSource : public StreamSource {
 Routed RouteExport(State& s, const Caller& caller, const Query& q) {
   Routed r;
   r.route = "export";
-  if (caller.role != projections::Role::kEvaluator && caller.role != projections::Role::kAdmin) {
+  if (caller.role != Role::kEvaluator && caller.role != Role::kAdmin) {
     r.response = Forbidden("only evaluators read the pseudonymised export");
     return r;
   }

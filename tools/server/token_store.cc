@@ -15,6 +15,7 @@
 
 #include "relais/engine.h"
 #include "relais/files.h"
+#include "relais/hex.h"
 #include "relais/json_writer.h"
 #include "relais/types.h"
 
@@ -23,17 +24,6 @@ namespace relais::server {
 namespace {
 
 std::string TokensPath(const std::string& dir) { return dir + "/tokens.json"; }
-
-std::string Hex(const unsigned char* p, size_t n) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
-  }
-  return out;
-}
 
 bool ValidName(std::string_view n) {
   if (n.empty() || n.size() > 64) return false;
@@ -59,7 +49,7 @@ Result<std::vector<TokenEntry>> Parse(const std::string& text) {
     e.name = s;
     if (t["role"].get_string().get(s))
       return Status::Corruption("tokens.json: " + e.name + " has no role");
-    auto role = projections::RoleFromName(s);
+    auto role = RoleFromName(s);
     if (!role) return Status::Corruption("tokens.json: " + e.name + " has an unknown role");
     e.role = *role;
     if (!t["territory"].get_string().get(s)) e.territory = s;
@@ -81,7 +71,7 @@ std::string Render(const std::vector<TokenEntry>& tokens) {
   for (const auto& t : tokens) {
     w.BeginObject();
     w.Key("name").String(t.name);
-    w.Key("role").String(projections::RoleName(t.role));
+    w.Key("role").String(RoleName(t.role));
     w.Key("territory").String(t.territory);
     w.Key("org").String(t.org);
     w.Key("sha256").String(t.sha256);
@@ -125,7 +115,7 @@ std::string Sha256Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  return Hex(md, len);
+  return ToHex(md, len);
 }
 
 Result<std::vector<TokenEntry>> LoadTokens(const std::string& data_dir) {
@@ -150,7 +140,7 @@ Result<std::string> AddToken(const std::string& data_dir, TokenEntry entry) {
   if (tokens.size() >= kTokensMax) return Status::ResourceExhausted("at most 10000 tokens");
   unsigned char secret[32];
   if (RAND_bytes(secret, sizeof secret) != 1) return Status::Internal("no random bytes");
-  std::string token = "rls_" + Hex(secret, sizeof secret);
+  std::string token = "rls_" + ToHex(secret, sizeof secret);
   entry.sha256 = Sha256Hex(token);
   entry.created_at = FormatTimestamp(SystemClock()->Now());
   entry.revoked = false;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "relais/projections/visibility.h"
+#include "relais/role.h"
 #include "relais/status.h"
 
 namespace relais::server {
@@ -27,7 +28,7 @@ inline constexpr int64_t kTokenReloadMs = 500;
 
 struct TokenEntry {
   std::string name;  // [A-Za-z0-9_.-]{1,64}: becomes the actor id of writes
-  projections::Role role = projections::Role::kAuditor;
+  Role role = Role::kAuditor;
   std::string territory;
   std::string org;
   std::string sha256;  // hex of SHA-256(secret)

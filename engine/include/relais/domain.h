@@ -158,6 +158,11 @@ struct RuleFailure {
   std::string message;
 };
 
+// The winter truce (trêve hivernale, events.md §4): no eviction from 1 November
+// to 31 March inclusive. Public so that the data set generator schedules
+// evictions by the same calendar the rule checks.
+bool InWinterTruce(Date d);
+
 // An occupancy of a dwelling by a household: the days [start, end).
 struct OccupancyInterval {
   std::string_view household;  // bare id, interned

@@ -188,7 +188,8 @@ class Engine {
   // report or a server start); much faster than loading streams one by one.
   // `progress` (may be empty) gets the position reached now and then.
   virtual Status WarmAll(const std::function<void(Position, Position)>& progress) = 0;
-  // Visits every stream of `kind` (WarmAll first: the whole log) with its
+  // Visits every stream of `kind` (from the warm cache, else from the record
+  // snapshot one stream at a time, else after a WarmAll) with its
   // records, in no particular order. Streams are split into `shards` by index
   // and this call visits shard `shard`, so that several threads can fold the
   // log in parallel without meeting on a lock.
@@ -197,6 +198,11 @@ class Engine {
       const std::function<void(const Subject&, const std::vector<EventRecord>&)>& fn) = 0;
   // Visits events in position order, from `from` (>= 1) while `fn` returns true.
   virtual Status Scan(Position from, const std::function<bool(const StoredEventView&)>& fn) = 0;
+
+  // Forgets the record snapshot (it is a cache of the log): the next clean
+  // Close rebuilds it from the log. The repair for a snapshot that verify
+  // found wrong. Writable engines only.
+  virtual Status DropRecordSnapshot() = 0;
 
   // Recomputes the hash chain and cross-checks every index against the log.
   // `progress` (may be empty) is called now and then with the position reached.

@@ -32,6 +32,15 @@ class JsonWriter {
 
   const std::string& str() const { return out_; }
   std::string Take() { return std::move(out_); }
+  // Empties the writer for the next document, keeping its buffer's capacity
+  // (the generator writes millions of small objects through one writer).
+  void Clear() {
+    out_.clear();
+    first_.clear();
+    after_key_ = false;
+  }
+  // Containers begun and not yet ended.
+  size_t depth() const { return first_.size(); }
 
  private:
   void BeforeValue();

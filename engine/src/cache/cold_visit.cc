@@ -1,5 +1,6 @@
 #include "cache/cold_visit.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -27,14 +28,17 @@ bool InShard(std::string_view subject, int shard, int shards) {
 }  // namespace
 
 Result<bool> VisitCold(const ColdSource& source, StreamKind kind, int shard, int shards,
-                       const std::function<void(const Subject&, std::vector<EventRecord>&)>& fn) {
+                       const std::function<void(const Subject&, std::vector<EventRecord>&)>& fn,
+                       size_t* fallbacks) {
   log::Store& store = *source.store;
   auto at = store.TakeSnapshot();
   ASSIGN_OR_RETURN(std::optional<Position> point, ReadSnapshotPoint(store, at.get()));
   if (!point) return false;
   const std::string_view prefix = KindPrefix(kind);
+  const size_t tail_max = std::max<size_t>(kColdTailEventsMin, *point / 2);
 
-  // The tail: this shard's events after the point, by stream.
+  // The tail: this shard's events after the point, by stream. Only their
+  // subjects are read for the other kinds and shards.
   std::unordered_map<std::string, std::vector<EventRecord>> tail;
   std::unordered_set<std::string> corrected;
   size_t tail_events = 0;
@@ -42,29 +46,37 @@ Result<bool> VisitCold(const ColdSource& source, StreamKind kind, int shard, int
   std::string subject;
   RETURN_IF_ERROR(store.Scan(log::Store::kLog, {}, log::PositionKey(*point + 1),
                              [&](std::string_view, std::string_view v) {
-                               if (++tail_events > kColdTailEventsMax) return false;
-                               EventRecord r;
-                               inner = source.decode(v, &subject, &r);
+                               if (++tail_events > tail_max) return false;
+                               inner = source.subject_of(v, &subject);
                                if (!inner.ok()) return false;
                                if (subject.compare(0, prefix.size(), prefix) != 0 ||
                                    !InShard(subject, shard, shards))
                                  return true;
+                               std::string why;
+                               auto s = ParseSubject(subject, &why);
+                               if (!s) {
+                                 inner = Status::Corruption("the log names an invalid subject: " + why);
+                                 return false;
+                               }
+                               EventRecord r;
+                               inner = source.record_of(v, *s, &r);
+                               if (!inner.ok()) return false;
                                if (r.type == EventType::kEventCorrected) corrected.insert(subject);
                                tail[subject].push_back(std::move(r));
                                return true;
                              }, at.get()));
   RETURN_IF_ERROR(inner);
-  if (tail_events > kColdTailEventsMax) return false;
+  if (tail_events > tail_max) return false;
 
   std::vector<EventRecord> records;
-  auto visit = [&](std::string_view text, std::vector<EventRecord>* from_tail,
+  // `records` holds the value's records (or nothing, `from_log`); the tail
+  // after what the value covers is added.
+  auto visit = [&](std::string_view text, bool from_log, std::vector<EventRecord>* from_tail,
                    std::optional<Position> covered) -> Status {
     std::string why;
     auto s = ParseSubject(text, &why);
     if (!s) return Status::Corruption("the record snapshot names an invalid subject: " + why);
-    if (corrected.count(s->text)) {
-      // A correction after the point merges its target's stored data: the
-      // stream's own decoding does that.
+    if (from_log || corrected.count(s->text)) {
       RETURN_IF_ERROR(source.load(*s, at.get(), &records));
     } else if (from_tail) {
       for (EventRecord& r : *from_tail)
@@ -78,13 +90,14 @@ Result<bool> VisitCold(const ColdSource& source, StreamKind kind, int shard, int
     if (!InShard(text, shard, shards)) return true;
     std::string key(text);
     auto it = tail.find(key);
-    inner = corrected.count(key) ? Status::Ok() : DecodeRecords(blob, &records);
-    if (!inner.ok()) {
-      inner = Status::Corruption("the record snapshot of " + key + ": " + inner.message());
-      return false;
+    bool from_log = corrected.count(key) > 0;
+    if (!from_log && !DecodeRecords(blob, &records).ok()) {
+      // A value that does not decode is a cache miss, not a failed report.
+      from_log = true;
+      if (fallbacks) ++*fallbacks;
     }
-    if (corrected.count(key)) records.clear();
-    inner = visit(text, it == tail.end() ? nullptr : &it->second, covered);
+    if (from_log) records.clear();
+    inner = visit(text, from_log, it == tail.end() ? nullptr : &it->second, covered);
     records.clear();
     if (it != tail.end()) tail.erase(it);
     return inner.ok();
@@ -92,7 +105,7 @@ Result<bool> VisitCold(const ColdSource& source, StreamKind kind, int shard, int
   RETURN_IF_ERROR(inner);
   // Streams born after the point.
   for (auto& [text, from_tail] : tail) {
-    RETURN_IF_ERROR(visit(text, &from_tail, std::nullopt));
+    RETURN_IF_ERROR(visit(text, false, &from_tail, std::nullopt));
     records.clear();
   }
   return true;

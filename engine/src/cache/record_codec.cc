@@ -10,8 +10,11 @@ constexpr uint8_t kMagic = 0x52;
 
 // A new member of Fact or EventRecord must be added to the encoding below,
 // to SameRecord and to the round-trip test: these sizes fail the build until
-// it is (update them with the codec, never alone).
+// it is (update them with the codec, never alone). A member whose value
+// stored values would not carry also needs a new kSnapshotFormat
+// (record_snapshot.h): older values are then ignored and rewritten.
 static_assert(sizeof(Fact) == 192, "Fact changed: update cache/record_codec.cc");
+static_assert(kBlobTextBytesMax >= schema::K_TEXT_BYTES_MAX, "a stored text must fit a snapshot text");
 static_assert(sizeof(EventRecord) == 248, "EventRecord changed: update cache/record_codec.cc");
 
 // The presence mask: bit i set when field i differs from its default.
@@ -245,23 +248,27 @@ Status DecodeRecords(std::string_view blob, std::vector<EventRecord>* out) {
   if (!in.ok() || count > kBlobRecordsMax || count > blob.size() / 20)
     return Status::Corruption("a record snapshot blob claims " + std::to_string(count) + " records");
   out->resize(count);
-  Position position = 0;
-  StreamVersion version = -1;
-  int64_t recorded = 0;
+  // Unsigned arithmetic: a damaged delta wraps, it does not overflow (and
+  // the checks below refuse what it gives).
+  uint64_t position = 0;
+  uint64_t version = static_cast<uint64_t>(-1);
+  uint64_t recorded = 0;
   for (EventRecord& r : *out) {
     const uint64_t dp = in.Varint();
-    if (dp == 0 && position != 0) return Status::Corruption("a record snapshot blob repeats a position");
+    if (dp == 0) return Status::Corruption("a record snapshot blob has a position that does not increase");
     position += dp;
-    version += in.Signed() + 1;
+    const uint64_t dv = in.Varint();
+    if (dv != 0) return Status::Corruption("a record snapshot blob skips a version");
+    version += 1;
     r.position = position;
-    r.version = version;
+    r.version = static_cast<StreamVersion>(version);
     in.Bytes(r.id.bytes.data(), r.id.bytes.size());
     const uint8_t type = in.Byte();
     if (type >= kEventTypeCount) return Status::Corruption("a record snapshot blob names an unknown event type");
     r.type = static_cast<EventType>(type);
     r.effective.days = static_cast<int32_t>(in.Signed());
-    recorded += in.Signed();
-    r.recorded.micros = recorded;
+    recorded += static_cast<uint64_t>(in.Signed());
+    r.recorded.micros = static_cast<int64_t>(recorded);
     const uint64_t m = in.Varint();
     if (m >> kBitCount) return Status::Corruption("a record snapshot blob has an unknown field");
     auto has = [&](int bit) { return (m >> bit) & 1; };

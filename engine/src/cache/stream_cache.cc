@@ -405,15 +405,15 @@ int64_t StreamCache::CachedStreams() {
 ColdSource StreamCache::Cold() {
   ColdSource source;
   source.store = store_;
-  source.decode = [](std::string_view value, std::string* subject, EventRecord* record) -> Status {
+  source.subject_of = [](std::string_view value, std::string* subject) -> Status {
     ASSIGN_OR_RETURN(write::StoredMessage m, write::StoredMessage::Decode(value));
-    auto se = m.Root();
-    auto text = se.getSubject();
+    auto text = m.Root().getSubject();
     subject->assign(text.cStr(), text.size());
-    std::string why;
-    auto s = ParseSubject(*subject, &why);
-    if (!s) return Status::Corruption("the log names an invalid subject: " + why);
-    *record = read::RecordOf(se, *s);
+    return Status::Ok();
+  };
+  source.record_of = [](std::string_view value, const Subject& subject, EventRecord* record) -> Status {
+    ASSIGN_OR_RETURN(write::StoredMessage m, write::StoredMessage::Decode(value));
+    *record = read::RecordOf(m.Root(), subject);
     return Status::Ok();
   };
   source.load = [this](const Subject& subject, const log::Store::Snapshot* at,
@@ -453,14 +453,81 @@ Result<bool> StreamCache::LoadFromSnapshot(std::unordered_map<std::string, Loadi
       std::string text = l.subject.text;
       streams->emplace(std::move(text), std::move(l));
     }
+  // What the cache is built from must not be taken on trust: the writer
+  // judges new events against it. Every stream's positions up to `head`
+  // are checked against the stream index (one scan of it); a stream that
+  // differs is read from the log instead (a value only verify can find
+  // wrong is one with the right events and a wrong field: a codec defect).
+  const Position head = head_();
+  std::string current;
+  std::vector<Position> indexed;
+  Status bad;
+  auto check = [&]() -> Status {
+    if (current.empty()) return Status::Ok();
+    auto it = streams->find(current);
+    bool same = it != streams->end();
+    if (same) {
+      size_t n = 0;
+      for (const EventRecord& r : it->second.records)
+        if (r.position <= head) {
+          if (n >= indexed.size() || indexed[n] != r.position) {
+            same = false;
+            break;
+          }
+          ++n;
+        }
+      same = same && n == indexed.size();
+    }
+    if (same) return Status::Ok();
+    std::string why;
+    auto subject = ParseSubject(current, &why);
+    if (!subject) return Status::Corruption("the stream index names an invalid subject: " + why);
+    Loading& l = (*streams)[current];
+    l.subject = *subject;
+    return LoadRecords(*subject, &l.records);
+  };
+  RETURN_IF_ERROR(store_->Scan(log::Store::kStream, {}, {}, [&](std::string_view k, std::string_view v) {
+    std::string_view subject = k.substr(0, k.find('\0'));
+    if (subject != current) {
+      bad = check();
+      if (!bad.ok()) return false;
+      current.assign(subject);
+      indexed.clear();
+    }
+    Position p = v.size() == 8 ? log::GetBE64(v) : 0;
+    if (p <= head) indexed.push_back(p);
+    return true;
+  }));
+  RETURN_IF_ERROR(bad);
+  RETURN_IF_ERROR(check());
   return true;
 }
 
-Status StreamCache::WriteSnapshot(Position head) {
-  ASSIGN_OR_RETURN(std::optional<Position> point, ReadSnapshotPoint(*store_));
+Status StreamCache::PrepareSnapshot() {
   if (!store_->Has(log::Store::kRecords)) return Status::Ok();
+  ASSIGN_OR_RETURN(std::optional<Position> point, ReadSnapshotPoint(*store_));
+  // Without a point, every stream is written: from a warm cache (one pass
+  // over the log) rather than stream by stream, when it fits the cache.
+  if (!point && static_cast<int64_t>(head_()) <= kSnapshotWarmEventsMax) return WarmAll({});
+  return Status::Ok();
+}
+
+Status StreamCache::WriteSnapshot(Position head) {
+  if (!store_->Has(log::Store::kRecords)) return Status::Ok();
+  ASSIGN_OR_RETURN(std::optional<Position> point, ReadSnapshotPoint(*store_));
+  bool warm;
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    warm = warmed_;
+  }
   std::set<std::string> changed;
-  if (point) {
+  if (warm) {
+    // A warm cache (a server's) was checked against the stream index when it
+    // was built: all of it is written, which also rewrites any value a
+    // reader had to skip.
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    for (const auto& [text, entry] : cache_) changed.insert(text);
+  } else if (point) {
     if (*point >= head) return Status::Ok();
     Status inner;
     RETURN_IF_ERROR(store_->Scan(log::Store::kLog, {}, log::PositionKey(*point + 1),
@@ -500,7 +567,7 @@ Status StreamCache::WriteSnapshot(Position head) {
     }
     if (from_cache) continue;
     RETURN_IF_ERROR(LoadRecords(*subject, &records));
-    RETURN_IF_ERROR(w.Put(text, records));
+    if (!records.empty()) RETURN_IF_ERROR(w.Put(text, records));
   }
   return w.Finish();
 }

@@ -35,6 +35,11 @@ struct StreamEntry {
   std::vector<EventRecord> records;  // committed, in position order
 };
 
+// Up to this many events, a close without a snapshot point warms the cache
+// (one pass over the log) to write every stream, instead of reading the
+// streams one by one.
+inline constexpr int64_t kSnapshotWarmEventsMax = 4'000'000;
+
 class StreamCache {
  public:
   // `writer_mu` is held by whoever judges and writes (the group committer):
@@ -54,6 +59,9 @@ class StreamCache {
   // none), from the cache when it holds them, else from the log. Only while
   // nothing is written (a closing engine).
   Status WriteSnapshot(Position head);
+  // Before the writer stops (it takes the writer's lock): when there is no
+  // point yet, warms the cache so that WriteSnapshot writes from it.
+  Status PrepareSnapshot();
   // Loads every stream (idempotent); the cache then holds every stream.
   Status WarmAll(const std::function<void(Position, Position)>& progress);
   // Calls `fn` for each non-empty stream of `kind` whose subject hashes to
@@ -85,8 +93,9 @@ class StreamCache {
     size_t next_second = 0;  // written by the second half only
     size_t in_first = 0;
   };
-  // Fills `streams` from the record snapshot and the log's tail; false when
-  // there is no usable snapshot.
+  // Fills `streams` from the record snapshot and the log's tail, each
+  // stream's positions checked against the stream index; false when there
+  // is no usable snapshot.
   Result<bool> LoadFromSnapshot(std::unordered_map<std::string, Loading>* streams);
   // The warm-up's last phase: installs what was loaded as of `head` and
   // catches up with what the writer committed since. False when the cache

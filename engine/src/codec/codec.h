@@ -59,7 +59,7 @@ struct ParsedEvent {
   bool has_correction_data = false;
   Fact fact;
 
-  // Prepared off the writer thread (engine_impl.cc, Prepare) for all but
+  // Prepared off the writer thread (engine.cc, Prepare) for all but
   // corrections: the framed canonical data (idempotency), and the stored
   // event encoded with placeholders for what only the writer knows (position,
   // version, recordedAt, prevHash), patched in place at fixed offsets.

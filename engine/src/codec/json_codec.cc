@@ -684,7 +684,7 @@ schema::Visibility DeclaredVisibility(EventType t) {
 std::optional<ParseError> ParseRequest(std::string_view text, std::vector<ParsedEvent>* out,
                                        bool* is_batch) {
   // One parser per thread: simdjson parsers are reusable and not thread-safe.
-  // The engine checks this first too (engine_impl.cc); repeated here so that
+  // The engine checks this first too (engine.cc, Prepare); repeated here so that
   // no caller of the codec can make simdjson allocate for an unbounded input.
   if (text.size() > kRequestBytesMax)
     return ParseError{"the request is " + std::to_string(text.size()) +

@@ -35,16 +35,6 @@ Hash Sha256(std::string_view bytes) {
   return h;
 }
 
-std::string ToHex(const uint8_t* p, size_t n) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[p[i] >> 4];
-    out[2 * i + 1] = kHex[p[i] & 15];
-  }
-  return out;
-}
-
 Key RandomKey() {
   InitOnce();
   Key k;

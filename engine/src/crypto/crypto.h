@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "relais/hex.h"
 #include "relais/types.h"
 
 namespace relais::crypto {
@@ -21,8 +22,9 @@ using Key = std::array<uint8_t, 32>;
 
 void InitOnce();  // sodium_init; safe to call many times
 Hash Sha256(std::string_view bytes);
-std::string ToHex(const uint8_t* p, size_t n);
-inline std::string ToHex(const Hash& h) { return ToHex(h.data(), h.size()); }
+// The public encoder of relais/hex.h, under the names the engine already uses.
+inline std::string ToHex(const uint8_t* p, size_t n) { return relais::ToHex(p, n); }
+inline std::string ToHex(const Hash& h) { return relais::ToHex(h.data(), h.size()); }
 Key RandomKey();
 
 std::string Seal(const Key& key, const Uuid& event_id, std::string_view plaintext);

@@ -127,12 +127,6 @@ std::optional<ProcedureStage> NextStage(ProcedureStage from, EvictionStep step) 
   return std::nullopt;
 }
 
-bool InWinterTruce(Date d) {
-  int y, m, day;
-  CivilFromDate(d, &y, &m, &day);
-  return m >= 11 || m <= 3;  // 1 November to 31 March inclusive
-}
-
 void EndActiveOccupancy(HouseholdState& s, Date d, sc::EndReason reason,
                         sc::Destination destination) {
   if (OccupancyState* o = s.ActiveOccupancy()) {
@@ -151,6 +145,12 @@ std::optional<RuleFailure> NeedConsent(const HouseholdState& s, Date d) {
 }
 
 }  // namespace
+
+bool InWinterTruce(Date d) {
+  int y, m, day;
+  CivilFromDate(d, &y, &m, &day);
+  return m >= 11 || m <= 3;  // 1 November to 31 March inclusive
+}
 
 bool DecisionState::IsPositive() const {
   return decision == CalDecision::ATTRIBUTION || decision == CalDecision::ATTRIBUTION_RANKED ||

@@ -4,7 +4,7 @@
 //   DIR/keys/   RocksDB: the per-household data keys (erasable apart from the log)
 //
 // Column families of DIR/log:
-//   "default"  meta:   "format" -> "relais-log-1"
+//   "default"  meta:   "format" -> "relais-log-2" (or "relais-log-1": no "records" family yet)
 //   "log"      BE64(position) -> hash(32) || canonical capnp StoredEvent
 //   "stream"   subject || 0x00 || BE64(version) -> BE64(position)
 //   "id"       uuid(16) -> BE64(position)
@@ -23,7 +23,11 @@
 namespace relais::log {
 
 inline constexpr char kFormatKey[] = "format";
-inline constexpr char kFormatValue[] = "relais-log-1";
+// relais-log-2 is relais-log-1 plus the "records" family: a writable open of a
+// relais-log-1 directory adds the family and marks it relais-log-2, so that an
+// older relais refuses it by its marker rather than by a missing family.
+inline constexpr char kFormatValue[] = "relais-log-2";
+inline constexpr char kFormatValueV1[] = "relais-log-1";
 inline constexpr char kLogFamily[] = "log";
 inline constexpr char kStreamFamily[] = "stream";
 inline constexpr char kIdFamily[] = "id";

@@ -127,9 +127,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
     rocksdb::WriteBatch b;
     b.Put(store->handles_[kMeta], kFormatKey, kFormatValue);
     RETURN_IF_ERROR(store->Write(&b, true));
-  } else if (format != kFormatValue) {
+  } else if (format == kFormatValueV1 && !read_only) {
+    // The family was created by this open (create_missing_column_families).
+    rocksdb::WriteBatch b;
+    b.Put(store->handles_[kMeta], kFormatKey, kFormatValue);
+    RETURN_IF_ERROR(store->Write(&b, true));
+  } else if (format != kFormatValue && format != kFormatValueV1) {
     return Status::Corruption(dir + " has format '" + format + "', this relais reads '" +
-                              kFormatValue + "'");
+                              kFormatValue + "' and '" + kFormatValueV1 + "'");
   }
   return store;
 }

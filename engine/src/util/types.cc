@@ -1,6 +1,7 @@
 // Calendar arithmetic (Howard Hinnant's days_from_civil), RFC 3339, UUIDs.
 #include <cstdio>
 
+#include "relais/hex.h"
 #include "relais/status.h"
 #include "relais/types.h"
 
@@ -150,14 +151,16 @@ std::optional<Uuid> ParseUuid(std::string_view s) {
 }
 
 std::string FormatUuid(const Uuid& u) {
-  static const char kHex[] = "0123456789abcdef";
+  // 8-4-4-4-12 hex digits: bytes [0,4) [4,6) [6,8) [8,10) [10,16).
   std::string out;
   out.reserve(36);
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[u.bytes[i] >> 4]);
-    out.push_back(kHex[u.bytes[i] & 15]);
+  AppendHex(&out, u.bytes.data(), 4);
+  for (size_t at : {4, 6, 8}) {
+    out.push_back('-');
+    AppendHex(&out, u.bytes.data() + at, 2);
   }
+  out.push_back('-');
+  AppendHex(&out, u.bytes.data() + 10, 6);
   return out;
 }
 

@@ -25,7 +25,9 @@ std::optional<SnapshotProblem> CheckRecordSnapshot(log::Store& store, const log:
                                                        std::string_view blob) {
     const std::string subject_text(text);
     auto fail = [&](Position at_position, const std::string& what) {
-      problem = SnapshotProblem{at_position, "the record snapshot of " + subject_text + " " + what};
+      problem = SnapshotProblem{at_position, "the record snapshot of " + subject_text + " " + what +
+                                                 " (the log is sound: `relais verify --rebuild-records` "
+                                                 "rebuilds this cache from it)"};
       return false;
     };
     present.insert(subject_text);
@@ -39,6 +41,13 @@ std::optional<SnapshotProblem> CheckRecordSnapshot(log::Store& store, const log:
     if (!l.ok()) return fail(covered, "cannot be compared with the log: " + l.message());
     size_t n = 0;
     while (n < logged.size() && logged[n].position <= covered) ++n;
+    // Readers take the log only after the point: a value covering less than
+    // the point must have nothing of its stream in between.
+    if (n < logged.size() && logged[n].position <= p)
+      return fail(logged[n].position, "covers only up to position " + std::to_string(covered) +
+                                          " but the log has its event at position " +
+                                          std::to_string(logged[n].position) + ", before the point " +
+                                          std::to_string(p));
     for (size_t i = 0; i < std::min(n, snapshot.size()); ++i) {
       std::string field;
       if (!cache::SameRecord(logged[i], snapshot[i], &field))
@@ -62,7 +71,8 @@ std::optional<SnapshotProblem> CheckRecordSnapshot(log::Store& store, const log:
     if (first <= p && !present.count(subject)) {
       problem = SnapshotProblem{first, "the record snapshot lacks " + subject + " (its first event, at position " +
                                            std::to_string(first) + ", is before the point " +
-                                           std::to_string(p) + ")"};
+                                           std::to_string(p) + "; `relais verify --rebuild-records` "
+                                           "rebuilds this cache from the log)"};
       return false;
     }
     return true;

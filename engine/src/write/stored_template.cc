@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstring>
 
+#include "codec/roles.h"
 #include "log/log_format.h"
 
 namespace relais::write {
@@ -51,13 +52,6 @@ std::string DataBytesOf(schema::EventData::Reader d) {
   return WithSegmentTable(codec::Canonical(d));
 }
 
-std::optional<schema::Role> RoleFromName(std::string_view name) {
-  auto es = capnp::Schema::from<schema::Role>();
-  for (uint16_t i = 0; i < es.getEnumerants().size(); ++i)
-    if (codec::EnumNameOf(es, i) == name) return static_cast<schema::Role>(i);
-  return std::nullopt;
-}
-
 void EncodeEnvelope(const codec::ParsedEvent& e, const AppendOptions& opt, Position position,
                     uint32_t version, Timestamp recorded, schema::StoredEvent::Builder se) {
   se.setPosition(position);
@@ -73,7 +67,7 @@ void EncodeEnvelope(const codec::ParsedEvent& e, const AppendOptions& opt, Posit
     actor.setOrg(e.actor->org);
   } else {
     actor.setId(opt.actor.id);
-    actor.setRole(*RoleFromName(opt.actor.role));  // checked in Prepare
+    actor.setRole(codec::ToSchemaRole(*relais::RoleFromName(opt.actor.role)));  // checked in Prepare
     actor.setOrg(opt.actor.org);
   }
   se.setData(e.data->getRoot<schema::EventData>().asReader());

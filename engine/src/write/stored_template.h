@@ -50,8 +50,6 @@ std::string WithSegmentTable(std::string canonical);
 // The framed canonical bytes of an event's data (what idempotency compares).
 std::string DataBytesOf(schema::EventData::Reader d);
 
-std::optional<schema::Role> RoleFromName(std::string_view name);
-
 // Fills a stored envelope; the actor is the body's, else the caller's (whose
 // role must be a known one: checked before, see Engine's Prepare).
 void EncodeEnvelope(const codec::ParsedEvent& e, const AppendOptions& opt, Position position,

@@ -32,22 +32,13 @@
 
 #include "relais/engine.h"
 #include "relais/projections/views.h"
+#include "relais/role.h"
 #include "relais/status.h"
 #include "relais/types.h"
 
 namespace relais::projections {
 
-enum class Role : uint8_t {
-  kAdmin,
-  kCoordinator,
-  kSocialWorker,
-  kTenancyStaff,
-  kEvaluator,
-  kAuditor
-};
-
-std::string_view RoleName(Role r);
-std::optional<Role> RoleFromName(std::string_view name);
+// The roles are the engine's one enum (relais/role.h).
 
 // An authenticated caller. `territory` is set for coordinator and
 // tenancy_staff, `org` for social_worker.
