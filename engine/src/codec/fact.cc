@@ -348,9 +348,15 @@ namespace {
 
 // Sharded so that the parse thread, the writer and readers rarely meet on
 // one lock; node-based sets keep every string at a stable address.
+// Looked up by string_view (transparent hash): a text already interned, the
+// common case on replay, costs no allocation.
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 struct Shard {
   std::mutex mu;
-  std::unordered_set<std::string> set;
+  std::unordered_set<std::string, TextHash, std::equal_to<>> set;
   size_t bytes = 0;
 };
 Shard* Shards() {
@@ -364,8 +370,9 @@ thread_local ScopeTable* t_scope = nullptr;
 std::string_view InternGlobal(std::string_view text) {
   Shard& shard = Shards()[std::hash<std::string_view>()(text) & 15];
   std::lock_guard<std::mutex> lock(shard.mu);
-  auto [it, inserted] = shard.set.emplace(text);
-  if (inserted) shard.bytes += it->size() + sizeof(std::string);
+  if (auto it = shard.set.find(text); it != shard.set.end()) return *it;
+  auto it = shard.set.emplace(text).first;
+  shard.bytes += it->size() + sizeof(std::string);
   return *it;
 }
 
