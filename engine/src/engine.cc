@@ -305,6 +305,7 @@ class EngineImpl : public Engine {
     EngineStats st;
     st.cached_streams = streams_.CachedStreams();
     st.cached_events = streams_.CachedEvents();
+    st.stream_loads = streams_.StreamLoads();
     st.cached_keys = static_cast<int64_t>(keys_->CachedKeys());
     st.interned_bytes = static_cast<int64_t>(InternedBytes());
     return st;

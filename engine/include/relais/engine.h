@@ -135,6 +135,8 @@ struct EngineStats {
   int64_t cached_events = 0;
   int64_t cached_keys = 0;
   int64_t interned_bytes = 0;
+  // Streams read from the store into the stream cache since the open.
+  int64_t stream_loads = 0;
 };
 
 struct VerifyReport {

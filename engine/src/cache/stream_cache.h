@@ -79,6 +79,10 @@ class StreamCache {
 
   int64_t CachedStreams();
   int64_t CachedEvents() const { return cached_events_.load(); }
+  // How many times a stream was read from the store into an entry
+  // (LoadedEntry): a stream the writer created and keeps publishing to is
+  // never read back.
+  int64_t StreamLoads() const { return stream_loads_.load(); }
 
  private:
   // One warm-up scan. False when the writer dropped the cache meanwhile.
@@ -111,6 +115,7 @@ class StreamCache {
   std::mutex cache_mu_;
   std::unordered_map<std::string, std::shared_ptr<StreamEntry>> cache_;
   std::atomic<int64_t> cached_events_{0};
+  std::atomic<int64_t> stream_loads_{0};
   // After WarmAll: every stream is in cache_, and subjects_ lists them.
   bool warmed_ = false;
   // Bumped whenever the writer drops the whole cache: a WarmAll whose scan

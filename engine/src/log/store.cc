@@ -1,6 +1,7 @@
 #include "log/store.h"
 
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 
@@ -29,6 +30,17 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
 
 namespace {
 
+// The stream index's keys are subject '\0' || version (BE64): this gives
+// the subject part, the stream a key belongs to.
+class StreamOfKey : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "relais.StreamOfKey"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), key.size() - 8);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() >= 8; }
+};
+
 rocksdb::ColumnFamilyOptions FamilyOptions(Store::Family f) {
   rocksdb::ColumnFamilyOptions o;
   rocksdb::BlockBasedTableOptions t;
@@ -43,6 +55,14 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Store::Family f) {
     // New ids miss: a whole-key bloom filter in the memtable answers them too.
     o.memtable_prefix_bloom_size_ratio = 0.05;
     o.memtable_whole_key_filtering = true;
+  }
+  if (f == Store::kStream) {
+    // Each stream's versions arrive in order, one stream's next version
+    // long after its previous: the memtable keeps, per stream, where its
+    // last key went, and inserts the next one there instead of searching
+    // the skip list from its top (a memory-only hint: nothing on disk
+    // changes). Measured in docs/performance.md ("CPU per event, by stage").
+    o.memtable_insert_with_hint_prefix_extractor = std::make_shared<StreamOfKey>();
   }
   o.compression = rocksdb::kLZ4Compression;
   o.bottommost_compression = rocksdb::kZSTD;
