@@ -32,7 +32,11 @@ namespace {
 rocksdb::ColumnFamilyOptions FamilyOptions(Store::Family f) {
   rocksdb::ColumnFamilyOptions o;
   rocksdb::BlockBasedTableOptions t;
-  t.block_size = 16 * 1024;
+  // The log is read by point (a history reads a stream's events one by one,
+  // spread over the log): a block missing from the cache is decompressed
+  // whole for one event, so its blocks are small; the dictionary below keeps
+  // small blocks compressing as well as large ones.
+  t.block_size = f == Store::kLog ? 4 * 1024 : 16 * 1024;
   if (f == Store::kId || f == Store::kStream || f == Store::kRef) {
     // Random point lookups (idempotency checks of new ids are misses): a bloom
     // filter answers most of them without reading a block.
