@@ -269,7 +269,7 @@ Result<std::string> HistoryJson(Engine& engine, const Subject& subject,
   std::vector<bool> shown(events.size(), true);
   std::vector<std::string> data;
   data.reserve(events.size());
-  for (const auto& v : events) data.push_back(v.data_json);
+  for (auto& v : events) data.push_back(std::move(v.data_json));  // RenderHistory reads `data`
   return RenderHistory(subject, known_at, events, shown, data, false, pretty);
 }
 
@@ -324,7 +324,10 @@ std::string RenderHistory(const Subject& subject, std::optional<Timestamp> known
     const auto& v = events[i];
     w.BeginObject();
     WriteEnvelope(w, v, data[i]);
-    const Links& l = links[FormatUuid(v.record.id)];
+    // Most events are neither corrected nor retracted: no id text, no lookup.
+    static const Links kNone;
+    auto it = links.empty() ? links.end() : links.find(FormatUuid(v.record.id));
+    const Links& l = it == links.end() ? kNone : it->second;
     w.Key("correctedBy").BeginArray();
     for (const auto& c : l.corrected_by) w.String(c);
     w.EndArray();

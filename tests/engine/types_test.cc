@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <random>
+
 #include "relais/hex.h"
+#include "relais/json_writer.h"
 #include "relais/types.h"
 
 namespace relais {
@@ -74,4 +78,73 @@ TEST(SubjectTest, Kinds) {
 }
 
 }  // namespace
+
+// FormatDate and FormatTimestamp write digits by hand on the read path; they
+// must give snprintf's bytes, on every year (also outside 0..9999, where the
+// snprintf path is kept) and on negative times.
+TEST(FormatTest, HandWrittenDigitsEqualSnprintf) {
+  const uint64_t seed = std::random_device{}();
+  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  auto reference_date = [](Date d) {
+    int y, m, dd;
+    CivilFromDate(d, &y, &m, &dd);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, dd);
+    return std::string(buf);
+  };
+  for (int i = 0; i < 20000; ++i) {
+    Date d{static_cast<int32_t>(static_cast<int64_t>(rng() % 6000000) - 3000000)};
+    ASSERT_EQ(FormatDate(d), reference_date(d)) << "days " << d.days << " seed " << seed;
+    int64_t us = static_cast<int64_t>(rng() % (int64_t{1} << 50)) - (int64_t{1} << 49);
+    int64_t secs = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
+    int64_t micros = us - secs * 1000000;
+    int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    int64_t rem = secs - days * 86400;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%sT%02d:%02d:%02d.%06dZ",
+                  reference_date(Date{static_cast<int32_t>(days)}).c_str(),
+                  static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+                  static_cast<int>(rem % 60), static_cast<int>(micros));
+    ASSERT_EQ(FormatTimestamp(Timestamp{us}), buf) << "micros " << us << " seed " << seed;
+  }
+}
+
+// AppendJsonString copies runs of plain bytes at once: every escape still
+// comes out where it was, first, last, repeated or alone.
+TEST(FormatTest, JsonStringEscapesEveryByteInPlace) {
+  for (int c = 0; c < 256; ++c) {
+    std::string in = "a" + std::string(1, static_cast<char>(c)) + "b" + std::string(1, static_cast<char>(c));
+    std::string expect = "\"a";
+    auto esc = [&](unsigned char ch) {
+      switch (ch) {
+        case '"': return std::string("\\\"");
+        case '\\': return std::string("\\\\");
+        case '\n': return std::string("\\n");
+        case '\r': return std::string("\\r");
+        case '\t': return std::string("\\t");
+        case '\b': return std::string("\\b");
+        case '\f': return std::string("\\f");
+        default:
+          if (ch < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", ch);
+            return std::string(buf);
+          }
+          return std::string(1, static_cast<char>(ch));
+      }
+    };
+    expect += esc(static_cast<unsigned char>(c)) + "b" + esc(static_cast<unsigned char>(c)) + "\"";
+    std::string out;
+    AppendJsonString(out, in);
+    ASSERT_EQ(out, expect) << "byte " << c;
+    out.clear();
+    AppendJsonString(out, in.substr(1, 1));
+    ASSERT_EQ(out, "\"" + esc(static_cast<unsigned char>(c)) + "\"") << "byte " << c;
+  }
+  std::string out;
+  AppendJsonString(out, "");
+  EXPECT_EQ(out, "\"\"");
+}
+
 }  // namespace relais

@@ -6,9 +6,23 @@
 
 namespace relais {
 
+namespace {
+// The bytes a JSON string can hold as they are (no quote, backslash or control).
+constexpr bool Plain(unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; }
+}  // namespace
+
 void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
-  for (unsigned char c : s) {
+  // Most strings (ids, enum words, dates) need no escape: one append per run
+  // of plain bytes instead of one push_back per byte.
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && Plain(static_cast<unsigned char>(s[j]))) ++j;
+    out.append(s.data() + i, j - i);
+    if (j == s.size()) break;
+    i = j + 1;
+    unsigned char c = static_cast<unsigned char>(s[j]);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

@@ -72,9 +72,26 @@ std::optional<Date> ParseDate(std::string_view s) {
   return DateFromCivil(y, m, d);
 }
 
+namespace {
+void Put2(char* p, int v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+}
+}  // namespace
+
 std::string FormatDate(Date date) {
   int y, m, d;
   CivilFromDate(date, &y, &m, &d);
+  if (y >= 0 && y <= 9999) {
+    // Every date relais stores (years 1800 to 9999): written by hand, as the
+    // history read formats two per event and snprintf was a tenth of it.
+    std::string out(10, '-');
+    Put2(&out[0], y / 100);
+    Put2(&out[2], y % 100);
+    Put2(&out[5], m);
+    Put2(&out[8], d);
+    return out;
+  }
   char buf[16];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
   return buf;
@@ -118,6 +135,16 @@ std::string FormatTimestamp(Timestamp t) {
   int64_t micros = t.micros - secs * 1000000;
   int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
   int64_t rem = secs - days * 86400;
+  std::string date = FormatDate(Date{static_cast<int32_t>(days)});
+  if (date.size() == 10) {
+    std::string out = date + "T00:00:00.000000Z";
+    Put2(&out[11], static_cast<int>(rem / 3600));
+    Put2(&out[14], static_cast<int>(rem / 60 % 60));
+    Put2(&out[17], static_cast<int>(rem % 60));
+    int us = static_cast<int>(micros);
+    for (int i = 25; i >= 20; --i, us /= 10) out[i] = static_cast<char>('0' + us % 10);
+    return out;
+  }
   char buf[40];
   std::snprintf(buf, sizeof buf, "%sT%02d:%02d:%02d.%06dZ",
                 FormatDate(Date{static_cast<int32_t>(days)}).c_str(), static_cast<int>(rem / 3600),
