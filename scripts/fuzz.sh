@@ -25,6 +25,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 FUZZ_TARGETS=(
   request_fuzz
   stored_event_fuzz
+  record_codec_fuzz
   http_fuzz
 )
 

@@ -191,7 +191,9 @@ void EncodeRecords(const std::vector<EventRecord>& records, std::string* out) {
     w.Bytes(r.id.bytes.data(), r.id.bytes.size());
     w.Byte(static_cast<uint8_t>(r.type));
     w.Signed(r.effective.days);
-    w.Signed(r.recorded.micros - prev_recorded);
+    // Wrapping (unsigned) difference: decoding adds it back the same way, and
+    // no pair of instants can overflow it.
+    w.Signed(static_cast<int64_t>(static_cast<uint64_t>(r.recorded.micros) - static_cast<uint64_t>(prev_recorded)));
     prev_position = r.position;
     prev_version = r.version;
     prev_recorded = r.recorded.micros;
