@@ -73,7 +73,7 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Store::Family f) {
   if (f == Store::kLog) {
     // The events, ~85% of the bytes: small values that repeat the same field
     // names, enum words and subject shapes, so ZSTD with a dictionary trained
-    // on each file's blocks wins most (docs/performance.md, "Bytes on disk").
+    // on each file's blocks wins most (docs/performance.md, "Read path and bytes on disk").
     // On every level, not only the bottommost: a log this size stays in L0/L1
     // for a long time, written once by a flush and rarely compacted again.
     o.compression = rocksdb::kZSTD;
