@@ -13,6 +13,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view blob(reinterpret_cast<const char*>(data), size);
+  // The decoded texts go to this input's own table, freed with it: the
+  // process-wide one would grow with every input.
+  relais::InternScope scope;
   std::vector<relais::EventRecord> records;
   if (!relais::cache::DecodeRecords(blob, &records).ok()) return 0;
   std::string again;
