@@ -269,7 +269,7 @@ size_t VisitedCount(Engine& e, const std::string& subject, Status* st) {
 class DamagedSnapshotTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    lines_ = Lines(23, 12000);
+    lines_ = Lines(23, 6000);
     auto e = OpenOrDie(At(dir_.path(), true));
     Import(*e, lines_, 0, lines_.size());
     head_ = e->GetHead().position;
