@@ -28,8 +28,7 @@ bool InShard(std::string_view subject, int shard, int shards) {
 }  // namespace
 
 Result<bool> VisitCold(const ColdSource& source, StreamKind kind, int shard, int shards,
-                       const std::function<void(const Subject&, std::vector<EventRecord>&)>& fn,
-                       size_t* fallbacks) {
+                       const std::function<void(const Subject&, std::vector<EventRecord>&)>& fn) {
   log::Store& store = *source.store;
   auto at = store.TakeSnapshot();
   ASSIGN_OR_RETURN(std::optional<Position> point, ReadSnapshotPoint(store, at.get()));
@@ -94,7 +93,6 @@ Result<bool> VisitCold(const ColdSource& source, StreamKind kind, int shard, int
     if (!from_log && !DecodeRecords(blob, &records).ok()) {
       // A value that does not decode is a cache miss, not a failed report.
       from_log = true;
-      if (fallbacks) ++*fallbacks;
     }
     if (from_log) records.clear();
     inner = visit(text, from_log, it == tail.end() ? nullptr : &it->second, covered);

@@ -39,10 +39,8 @@ inline constexpr size_t kColdTailEventsMin = 100'000;
 // the warm cache's walk) of the streams of `kind`; `fn` may move the records
 // out. Returns false, having visited nothing, when the directory has no
 // usable snapshot point or its tail is too long (see kColdTailEventsMin).
-// `fallbacks`, when given, counts the streams whose value did not decode and
-// were read from the log instead.
+// A value that does not decode is read from the log instead.
 Result<bool> VisitCold(const ColdSource& source, StreamKind kind, int shard, int shards,
-                       const std::function<void(const Subject&, std::vector<EventRecord>&)>& fn,
-                       size_t* fallbacks = nullptr);
+                       const std::function<void(const Subject&, std::vector<EventRecord>&)>& fn);
 
 }  // namespace relais::cache
