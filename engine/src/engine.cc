@@ -116,6 +116,21 @@ class WriterJudge : public write::GroupJudge {
 
 std::shared_ptr<Clock> SystemClock() { return std::make_shared<SystemClockImpl>(); }
 
+namespace {
+constexpr std::string_view kErasureReasonNames[] = {"subject_request", "retention_expired",
+                                                    "legal_obligation", "other"};
+}  // namespace
+
+std::string_view ErasureReasonName(ErasureReason r) {
+  return kErasureReasonNames[static_cast<size_t>(r)];
+}
+
+std::optional<ErasureReason> ErasureReasonFromName(std::string_view name) {
+  for (size_t i = 0; i < std::size(kErasureReasonNames); ++i)
+    if (kErasureReasonNames[i] == name) return static_cast<ErasureReason>(i);
+  return std::nullopt;
+}
+
 class EngineImpl : public Engine {
  public:
   EngineImpl(Options options, std::unique_ptr<log::Store> store,
@@ -183,6 +198,21 @@ class EngineImpl : public Engine {
     }
     committer_->Submit(std::move(ready));
     return futures;
+  }
+
+  AppendOutcome Erase(const Subject& household, ErasureReason reason, const ActorInfo& actor,
+                      std::optional<Date> effective_date) override {
+    (void)household, (void)reason, (void)actor, (void)effective_date;
+    AppendOutcome o;
+    o.error = Status::Internal("erasure is not implemented yet");
+    return o;
+  }
+
+  Result<std::vector<ErasureEntry>> Erasures() override { return std::vector<ErasureEntry>(); }
+
+  Result<bool> IsErased(const Subject& household) override {
+    (void)household;
+    return false;
   }
 
   Status Sync() override {
