@@ -63,6 +63,9 @@ struct Options {
   // reports without decoding the log (docs/on-disk-format.md, "records").
   // Default: true. Tests turn it off to leave a log tail after the point.
   bool write_record_snapshot = true;
+  // Tests only: called by Erase between the event's sync and the key's
+  // destruction, the window a crash leaves for the next open to complete.
+  std::function<void()> after_erasure_event;
 };
 
 // Who records an event (events.md §1).
