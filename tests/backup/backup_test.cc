@@ -430,18 +430,15 @@ TEST(RestoreTest, ReappliesTheErasuresOfTheReplacedDirectoryAndOfTheRegister) {
   std::string reg = b.f.dir.path() + "/erasures.ndjson";
   WriteText(reg, R"({"subject":"household/H2","id":"00000000-0000-4000-8000-0000000000aa",)"
                  R"("recordedAt":"2026-02-01T00:00:00Z","reason":"legal_obligation"})"
-                 "
-"
+                 "\n"
                  // Also in the replaced directory: applied once.
                  R"({"subject":"household/H1","id":"00000000-0000-4000-8000-0000000000ab",)"
                  R"("recordedAt":"2026-02-01T00:00:00Z","reason":"other"})"
-                 "
-"
+                 "\n"
                  // Not in the backup: nothing to erase.
                  R"({"subject":"household/ZZ","id":"00000000-0000-4000-8000-0000000000ac",)"
                  R"("recordedAt":"2026-02-01T00:00:00Z","reason":"other"})"
-                 "
-");
+                 "\n");
   // Without --force the replaced directory is refused, as before.
   EXPECT_EQ(Restore(b.dest, b.f.options.data_dir, false, reg).status().code(),
             StatusCode::kInvalidArgument);

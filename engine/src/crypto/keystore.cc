@@ -195,7 +195,8 @@ Status KeyStore::Destroy(const std::vector<std::string>& households) {
   // Obsolete files are purged by RocksDB's background work, which may still
   // be running when the calls above return. Enabling deletions purges what is
   // obsolete on this thread; then every file is read back, so that the
-  // promise is checked, not assumed.
+  // promise is checked, not assumed. (Not forced: a backup's checkpoint may
+  // hold deletions off meanwhile; the check below then waits for it.)
   RETURN_IF_ERROR(log::FromRocks(db_->DisableFileDeletions(), "holding the key store's file deletions"));
   RETURN_IF_ERROR(log::FromRocks(db_->EnableFileDeletions(/*force=*/false), "purging the key store's obsolete files"));
   // Bytes another household's key still has (never with real keys, which
