@@ -171,23 +171,21 @@ Status KeyStore::Destroy(const std::vector<std::string>& households) {
       b.Delete(h);
     }
     if (destroyed.empty()) return Status::Ok();
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    RETURN_IF_ERROR(log::FromRocks(db_->Write(wo, &b), "deleting keys from the key store"));
+    // Not synced: the compaction below writes it to a synced table file, and
+    // a crash before that is completed by the next open (the erasure index).
+    RETURN_IF_ERROR(log::FromRocks(db_->Write(rocksdb::WriteOptions(), &b),
+                                   "deleting keys from the key store"));
     for (const std::string& h : households) {
       cache_.erase(h);
       pending_.erase(h);
     }
   }
-  // The delete hides the key; these remove its bytes. The flush moves the
-  // memtable (which may hold the key's Put) to a table file and starts a new
+  // The delete hides the key; the compaction removes its bytes. It first
+  // flushes the memtable (which may hold the key's Put) and so starts a new
   // write-ahead log, the old one (which may hold the Put) becoming obsolete;
-  // the forced bottommost compaction rewrites every table file without the
-  // deleted entries (no snapshot is ever taken of the key store, so nothing
-  // keeps them alive).
-  rocksdb::FlushOptions fo;
-  fo.wait = true;
-  RETURN_IF_ERROR(log::FromRocks(db_->Flush(fo), "flushing the key store"));
+  // then, forced to the bottommost level, it rewrites every table file
+  // without the deleted entries (no snapshot is ever taken of the key store,
+  // so nothing keeps them alive). The read-back below checks all of it.
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   co.change_level = false;
