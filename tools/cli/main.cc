@@ -303,8 +303,13 @@ int RunErase(const std::string& dir, const std::string& subject_text, const std:
     return FailOpen(dir, engine.status(),
                     "send the erasure to its POST /v1/streams/household%2F" +
                         std::string(subject->id()) + "/erasure instead");
+  auto start = std::chrono::steady_clock::now();
   AppendOutcome o = (*engine)->Erase(*subject, *reason, ActorInfo{"erase", "admin", "-"});
+  auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
   (*engine)->Close();
+  if (o.kind == AppendOutcome::Kind::kAccepted)
+    std::fprintf(stderr, "relais: %s erased in %.0f ms (event synced, key destroyed)\n",
+                 subject->text.c_str(), took.count());
   if (o.kind == AppendOutcome::Kind::kError) return Fail(o.error);
   if (o.kind == AppendOutcome::Kind::kRefused) {
     JsonWriter w;
