@@ -428,6 +428,22 @@ constexpr Entry kRoles[] = {
 };
 
 // ---------------------------------------------------------------------------
+// The endpoints of the access journal (tools/server), as a household reads
+// them in the list of who consulted its file.
+
+constexpr Entry kEndpoints[] = {
+    {"/v1/streams/status", "consultation de la situation"},
+    {"/v1/streams/events", "consultation de l'historique"},
+    {"/v1/streams/file", "consultation du dossier complet"},
+    {"/v1/streams/tenancy", "consultation du dossier de location"},
+    {"/v1/streams/evidence", "consultation des preuves d'intégrité"},
+    {"/v1/feed", "suivi en direct des enregistrements"},
+    {"/v1/export", "extraction anonymisée pour l'évaluation"},
+    {"/v1/backup", "sauvegarde"},
+    {"relais file", "dossier remis au ménage"},
+};
+
+// ---------------------------------------------------------------------------
 // Indicators (time-and-indicators.md §4), by their dotted report key. The
 // rows of the page carry its definition in one French sentence; their parts
 // name what they count. The per-value keys (bySource.siao, calDecisions.x,
@@ -590,6 +606,11 @@ const Map& Roles() {
   return m;
 }
 
+const Map& Endpoints() {
+  static const Map m = MakeMap(kEndpoints);
+  return m;
+}
+
 const IndicatorEntry* FindIndicator(std::string_view key) {
   static const auto m = [] {
     std::unordered_map<std::string_view, const IndicatorEntry*> out;
@@ -657,6 +678,11 @@ std::string_view Role(std::string_view role) {
   return fr ? *fr : role;
 }
 
+std::string_view Endpoint(std::string_view endpoint) {
+  const std::string_view* fr = Find(Endpoints(), endpoint);
+  return fr ? *fr : "autre consultation";
+}
+
 Indicator IndicatorLabel(std::string_view key) {
   if (const IndicatorEntry* e = FindIndicator(key)) return {e->label, e->definition};
   for (const ValueIndicator& v : kValueIndicators) {
@@ -677,6 +703,7 @@ bool HasValue(std::string_view enum_name, std::string_view value) {
 }
 bool HasRefusalCode(std::string_view code) { return Find(RefusalCodes(), code) != nullptr; }
 bool HasRole(std::string_view role) { return Find(Roles(), role) != nullptr; }
+bool HasEndpoint(std::string_view endpoint) { return Find(Endpoints(), endpoint) != nullptr; }
 bool HasIndicator(std::string_view key) {
   Indicator i = IndicatorLabel(key);
   return i.label != key;

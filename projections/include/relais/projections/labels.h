@@ -40,6 +40,11 @@ std::string_view RefusalCode(std::string_view code);
 // A role of interfaces.md: "tenancy_staff" → "gestion locative".
 std::string_view Role(std::string_view role);
 
+// An endpoint of the access journal ("/v1/streams/status" → "consultation
+// de la situation"). Unlike the other lookups, an unknown endpoint reads
+// "autre consultation": a path is never shown to a household.
+std::string_view Endpoint(std::string_view endpoint);
+
 // An indicator of time-and-indicators.md §4 by its report key, with its
 // one-sentence French definition ("" when it has none).
 struct Indicator {
@@ -69,6 +74,7 @@ bool HasField(std::string_view field);
 bool HasValue(std::string_view enum_name, std::string_view value);
 bool HasRefusalCode(std::string_view code);
 bool HasRole(std::string_view role);
+bool HasEndpoint(std::string_view endpoint);
 bool HasIndicator(std::string_view key);
 // The rows of time-and-indicators.md §4 carry a definition.
 bool HasIndicatorDefinition(std::string_view key);
