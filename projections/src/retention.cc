@@ -53,17 +53,38 @@ std::optional<RetentionDue> JudgeRetention(const std::string& subject,
   return RetentionDue{subject, *last, due_on, keep};
 }
 
+Result<RetentionApplied> ApplyRetention(Engine& engine, const RetentionRequest& request) {
+  if (request.time.known_at)
+    return Status::InvalidArgument("retention is applied with what is known now, not at a past T");
+  RetentionApplied out;
+  ASSIGN_OR_RETURN(out.result, ComputeRetention(engine, request));
+  const ActorInfo actor{"retention", "admin", "-"};
+  for (const RetentionDue& d : out.result.due) {
+    std::string why;
+    std::optional<Subject> subject = ParseSubject(d.subject, &why);
+    if (!subject) return Status::Internal("retention: bad subject " + d.subject + ": " + why);
+    AppendOutcome o =
+        engine.Erase(*subject, ErasureReason::kRetentionExpired, actor, out.result.as_of);
+    switch (o.kind) {
+      case AppendOutcome::Kind::kAccepted: ++out.applied; break;
+      case AppendOutcome::Kind::kDuplicate: break;
+      case AppendOutcome::Kind::kRefused:
+        // Erased meanwhile by someone else: nothing left to do for it.
+        if (o.refusal.code == "household_erased") break;
+        return Status::Internal("retention: erasing " + d.subject + " was refused: " +
+                                o.refusal.code + ": " + o.refusal.message);
+      case AppendOutcome::Kind::kError: return o.error;
+    }
+  }
+  return out;
+}
+
 bool MayReadRetention(const Caller& caller) {
   return caller.role == Role::kAdmin || caller.role == Role::kAuditor;
 }
 bool MayApplyRetention(const Caller& caller) { return caller.role == Role::kAdmin; }
 
-bool IsErasure(const EventRecord& r) {
-  // By name, so that this file does not depend on where the erasure's type
-  // sits in the EventType enum.
-  static const std::optional<EventType> kErased = EventTypeFromName("PersonalDataErased");
-  return kErased && r.type == *kErased;
-}
+bool IsErasure(const EventRecord& r) { return r.type == EventType::kPersonalDataErased; }
 
 Result<RetentionResult> ComputeRetention(Engine& engine, const RetentionRequest& request) {
   RetentionResult out;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "backup/holder.h"
 #include "relais/engine.h"
 #include "relais/json_writer.h"
 #include "relais/projections/household_file.h"
@@ -60,6 +61,32 @@ Result<std::unique_ptr<Engine>> OpenReadOnly(const std::string& dir) {
   return Engine::Open(o);
 }
 
+// `retention --apply`: judge on the writable engine (the head now), then
+// erase each due household through the engine's erasure (event + key
+// destruction), reason retention_expired, effective on D.
+int ApplyRetention(const std::string& dir, const projections::RetentionRequest& req) {
+  Options o;
+  o.data_dir = dir;
+  auto engine = Engine::Open(o);
+  if (!engine.ok()) {
+    if (engine.status().code() == StatusCode::kBusy) {
+      std::string hint = "use POST /v1/retention?asOf=D on that server instead";
+      if (auto h = backup::DataDirHolder(dir)) {
+        std::fprintf(stderr, "relais: %s; %s\n", backup::HeldMessage(dir, *h).c_str(), hint.c_str());
+      } else {
+        std::fprintf(stderr, "relais: %s; %s\n", engine.status().message().c_str(), hint.c_str());
+      }
+      return kExitHeld;
+    }
+    return Internal(engine.status());
+  }
+  auto applied = projections::ApplyRetention(**engine, req);
+  (*engine)->Close();
+  if (!applied.ok()) return Internal(applied.status());
+  std::printf("%s\n", projections::RenderRetention(applied->result, applied->applied).c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunRetention(const std::string& dir, const RetentionArgs& args) {
@@ -84,7 +111,7 @@ int RunRetention(const std::string& dir, const RetentionArgs& args) {
     if (req.time.as_of && *req.time.as_of > req.today)
       return Usage("--as-of: " + args.as_of + " is later than today (" + FormatDate(req.today) +
                    "): --apply erases only what is due by today");
-    return Usage("--apply: not wired yet in this build (needs the erasure API)");
+    return ApplyRetention(dir, req);
   }
   if (!IsDataDirectory(dir)) return NoDataDirectory(dir);
   auto engine = OpenReadOnly(dir);

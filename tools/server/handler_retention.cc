@@ -44,4 +44,17 @@ Response RetentionRead(State& s, const Caller& caller, const Query& q) {
   return Json(projections::RenderRetention(*r, std::nullopt));
 }
 
+Response RetentionApply(State& s, const Caller& caller, const Query& q) {
+  if (!projections::MayApplyRetention(caller)) return Forbidden("only an admin may apply retention");
+  projections::RetentionRequest req;
+  if (auto bad = ParseRetentionRequest(q, &req)) return *bad;
+  if (req.time.known_at) return Malformed("knownAt: retention is applied with what is known now");
+  if (req.time.as_of && *req.time.as_of > req.today)
+    return Malformed("asOf: " + FormatDate(*req.time.as_of) + " is later than today (" +
+                     FormatDate(req.today) + ")");
+  auto r = projections::ApplyRetention(*s.engine, req);
+  if (!r.ok()) return Internal(r.status().message());
+  return Json(projections::RenderRetention(r->result, r->applied));
+}
+
 }  // namespace relais::server

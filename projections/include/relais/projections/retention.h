@@ -79,6 +79,20 @@ Result<RetentionResult> ComputeRetention(Engine& engine, const RetentionRequest&
 // "keepHistory"}]}`, plus `"applied": n` when `applied` is set.
 std::string RenderRetention(const RetentionResult& r, std::optional<int64_t> applied);
 
+// Applies the schedule (`--apply`, POST /v1/retention): computes it as of
+// request.time.as_of (known at the head: request.time.known_at must be
+// unset), then erases each due household through Engine::Erase (reason
+// retention_expired, effective on D, actor {"retention", "admin", "-"}).
+// Idempotent: an erased household is never due again, and one erased
+// between the judgement and its erasure (household_erased) is skipped.
+// `applied` counts the erasures made by this call. Stops at the first
+// engine error (what was erased stays erased).
+struct RetentionApplied {
+  RetentionResult result;
+  int64_t applied = 0;
+};
+Result<RetentionApplied> ApplyRetention(Engine& engine, const RetentionRequest& request);
+
 // GET /v1/retention: admin and auditor. POST (applying it): admin.
 bool MayReadRetention(const Caller& caller);
 bool MayApplyRetention(const Caller& caller);
