@@ -248,6 +248,9 @@ class EngineImpl : public Engine {
     w.Key("effectiveDate").String(FormatDate(effective_date ? *effective_date : Date{0}));
     w.Key("data").BeginObject().Key("reason").String(ErasureReasonName(reason)).EndObject();
     w.EndObject();
+    // A backup copies the log, then the key store: an erasure between the two
+    // would leave a copy with sealed events, no erasure and no key.
+    std::lock_guard<std::mutex> no_backup(erase_backup_mu_);
     auto req = std::make_unique<admit::AppendRequest>();
     req->options.actor = actor;
     req->options.sync = true;
@@ -453,7 +456,8 @@ class EngineImpl : public Engine {
       return Status::InvalidArgument("the backup destination " + dest + " cannot be created: " +
                                      std::strerror(errno));
     // The log first: every event it holds had its key written before it, so
-    // the key store copied next holds them all.
+    // the key store copied next holds them all (no erasure meanwhile).
+    std::lock_guard<std::mutex> no_erasure(erase_backup_mu_);
     RETURN_IF_ERROR(store_->CreateCheckpoint(dest + "/log"));
     RETURN_IF_ERROR(keys_->CreateCheckpoint(dest + "/keys"));
     RETURN_IF_ERROR(files::RestrictTree(dest));
@@ -552,6 +556,8 @@ class EngineImpl : public Engine {
   cache::ReferenceIndex refs_;
   cache::FoldCache folds_;  // the writer's
   cache::ErasedSet erased_;
+  // Held by Erase (event and key) and by Backup (log and key store copies).
+  std::mutex erase_backup_mu_;
   admit::StoreState state_;
   admit::Admission admission_;
   WriterJudge judge_;

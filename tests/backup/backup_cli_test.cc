@@ -283,6 +283,65 @@ TEST_F(BackupCli, RestoreKilledAtAnyMomentLeavesOldOrNewNeverHalf) {
               completed);
 }
 
+// `relais erase` / `relais erasures` (interfaces.md §3) and the erasure
+// endpoint a running server offers instead.
+TEST_F(BackupCli, EraseAndTheErasureEndpoint) {
+  CliRun e = Relais(dir.path(), {"--data", data, "erase", "household/H1", "--reason", "subject_request"});
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(e.out.find(R"({"results":[{"id":")"), 0u) << e.out;
+  EXPECT_NE(e.out.find(R"("position":31,"version":1,"duplicate":false}]})"), std::string::npos) << e.out;
+  CliRun again = Relais(dir.path(), {"--data", data, "erase", "household/H1", "--reason", "other"});
+  EXPECT_EQ(again.code, 3) << again.err;
+  EXPECT_NE(again.err.find(R"("kind":"rule","code":"household_erased")"), std::string::npos) << again.err;
+  EXPECT_EQ(Relais(dir.path(), {"--data", data, "erase", "household/H2", "--reason", "because"}).code, 2);
+  EXPECT_EQ(Relais(dir.path(), {"--data", data, "erase", "dwelling/D1", "--reason", "other"}).code, 2);
+  CliRun reg = Relais(dir.path(), {"--data", data, "erasures"});
+  ASSERT_EQ(reg.code, 0) << reg.err;
+  EXPECT_EQ(reg.out.find(R"({"subject":"household/H1","id":")"), 0u) << reg.out;
+  EXPECT_NE(reg.out.find(R"(","reason":"subject_request"})" "\n"), std::string::npos) << reg.out;
+  CliRun hist = Relais(dir.path(), {"--data", data, "history", "household/H1"});
+  EXPECT_NE(hist.out.find(R"("personalDataErased":true)"), std::string::npos) << hist.out;
+  EXPECT_EQ(hist.out.find("Nom-1"), std::string::npos) << hist.out;
+
+  std::string admin = AddToken(data, "adm", "admin");
+  std::string lille = AddToken(data, "coord-lille", "coordinator", "lille");
+  std::string sud = AddToken(data, "coord-sud", "coordinator", "sud");
+  std::string worker = AddToken(data, "sw", "social_worker", "", "Asso");
+  ServerProcess server(data);
+  ASSERT_TRUE(server.Start());
+  CliRun held = Relais(dir.path(), {"--data", data, "erase", "household/H2", "--reason", "other"});
+  EXPECT_EQ(held.code, 6) << held.err;
+  EXPECT_NE(held.err.find("/v1/streams/household%2FH2/erasure"), std::string::npos) << held.err;
+  const std::string path = "/v1/streams/household%2FH2/erasure";
+  EXPECT_EQ(Http(server.port(), "POST", path, R"({"reason":"other"})", sud).status, 403);
+  EXPECT_EQ(Http(server.port(), "POST", path, R"({"reason":"other"})", worker).status, 403);
+  EXPECT_EQ(Http(server.port(), "POST", path, R"({"reason":"nope"})", admin).status, 400);
+  EXPECT_EQ(Http(server.port(), "GET", path, "", admin).status, 405);
+  HttpResult ok = Http(server.port(), "POST", path, R"({"reason":"legal_obligation"})", lille);
+  EXPECT_EQ(ok.status, 201) << ok.body;
+  EXPECT_EQ(ok.body.find(R"({"results":[{"id":")"), 0u) << ok.body;
+  HttpResult twice = Http(server.port(), "POST", path, R"({"reason":"other"})", admin);
+  EXPECT_EQ(twice.status, 422) << twice.body;
+  EXPECT_NE(twice.body.find("household_erased"), std::string::npos) << twice.body;
+  HttpResult unknown =
+      Http(server.port(), "POST", "/v1/streams/household%2FNOPE/erasure", R"({"reason":"other"})", admin);
+  EXPECT_EQ(unknown.status, 422) << unknown.body;
+  EXPECT_NE(unknown.body.find("not_registered"), std::string::npos) << unknown.body;
+  HttpResult events = Http(server.port(), "GET", "/v1/streams/household%2FH2/events", "", admin);
+  EXPECT_NE(events.body.find(R"("personalDataErased":true)"), std::string::npos) << events.body;
+  EXPECT_NE(events.body.find(R"("actor":{"id":"coord-lille","role":"coordinator")"), std::string::npos)
+      << events.body;
+  HttpResult status = Http(server.port(), "GET", "/v1/streams/household%2FH2/status", "", admin);
+  EXPECT_NE(status.body.find(R"("erased":true)"), std::string::npos) << status.body;
+  // No import nor POST records one.
+  HttpResult forged = Http(server.port(), "POST", "/v1/events",
+                           Ev(900, "PersonalDataErased", "household/H3", "2015-02-01", R"({"reason":"other"})"),
+                           admin);
+  EXPECT_EQ(forged.status, 400) << forged.body;
+  server.Stop();
+  EXPECT_EQ(Relais(dir.path(), {"--data", data, "verify"}).code, 0);
+}
+
 TEST(BackupCliHelp, BothCommandsDescribeTheirArguments) {
   TempDir d;
   CliRun b = Relais(d.path(), {"backup", "--help"});

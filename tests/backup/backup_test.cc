@@ -407,29 +407,94 @@ TEST(RestoreTest, NonEmptyTargetNeedsForceAndIsReplacedWhole) {
   EXPECT_EQ((*e)->GetHead().hash, b.manifest.head);
 }
 
-TEST(RestoreTest, ErasuresTheEngineCannotHonourAreRefusedNotIgnored) {
-  BackedUp b(3);
+bool ErasedIn(Engine& e, const std::string& household) {
+  auto events = e.ReadStreamEvents(Subject{StreamKind::kHousehold, "household/" + household});
+  EXPECT_TRUE(events.ok());
+  for (const auto& v : *events)
+    if (v.data_json.find("Nom-") != std::string::npos) return false;
+  auto erased = e.IsErased(Subject{StreamKind::kHousehold, "household/" + household});
+  return erased.ok() && *erased;
+}
+
+// lifecycle.md §1: a backup made before erasures, restored over the directory
+// that knows of one and with a register naming another, brings neither back.
+TEST(RestoreTest, ReappliesTheErasuresOfTheReplacedDirectoryAndOfTheRegister) {
+  BackedUp b(3);  // H0, H1, H2, all with personal data, backed up
+  b.f.engine = b.f.Reopen();
+  ASSERT_EQ(b.f.engine->Erase(Subject{StreamKind::kHousehold, "household/H1"},
+                              ErasureReason::kSubjectRequest, ActorInfo{"erase", "admin", "-"})
+                .kind,
+            AppendOutcome::Kind::kAccepted);
+  b.f.engine->Close();
+  b.f.engine.reset();
   std::string reg = b.f.dir.path() + "/erasures.ndjson";
-  std::string target = b.f.dir.path() + "/restored";
-  // A household of the backup: its key would have to be destroyed.
-  WriteText(reg, R"({"subject":"household/H1","id":"00000000-0000-4000-8000-0000000000aa",)"
-                 R"("recordedAt":"2026-02-01T00:00:00Z","reason":"subject_request"})"
-                 "\n");
-  auto r = Restore(b.dest, target, false, reg);
-  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().message();
-  EXPECT_NE(r.status().message().find("household/H1"), std::string::npos);
-  EXPECT_FALSE(fs::exists(target));  // the erased data never reached the target
-  ExpectOnly(b.f.dir.path(), {"data", "backup", "erasures.ndjson"});
-  // A household the backup does not hold has nothing to erase.
-  WriteText(reg, R"({"subject":"household/ZZ","id":"00000000-0000-4000-8000-0000000000ab",)"
+  WriteText(reg, R"({"subject":"household/H2","id":"00000000-0000-4000-8000-0000000000aa",)"
+                 R"("recordedAt":"2026-02-01T00:00:00Z","reason":"legal_obligation"})"
+                 "\n"
+                 // Also in the replaced directory: applied once.
+                 R"({"subject":"household/H1","id":"00000000-0000-4000-8000-0000000000ab",)"
                  R"("recordedAt":"2026-02-01T00:00:00Z","reason":"other"})"
-                 "\n\n");
-  r = Restore(b.dest, target, false, reg);
+                 "\n"
+                 // Not in the backup: nothing to erase.
+                 R"({"subject":"household/ZZ","id":"00000000-0000-4000-8000-0000000000ac",)"
+                 R"("recordedAt":"2026-02-01T00:00:00Z","reason":"other"})"
+                 "\n");
+  // Without --force the replaced directory is refused, as before.
+  EXPECT_EQ(Restore(b.dest, b.f.options.data_dir, false, reg).status().code(),
+            StatusCode::kInvalidArgument);
+  auto r = Restore(b.dest, b.f.options.data_dir, true, reg);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->erasures_applied, 2);
+  EXPECT_EQ(r->position, b.manifest.position + 2);
+  auto e = Engine::Open(b.f.options);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ((*e)->GetHead().position, r->position);
+  EXPECT_EQ((*e)->GetHead().hash, r->head);
+  EXPECT_TRUE(ErasedIn(**e, "H1"));
+  EXPECT_TRUE(ErasedIn(**e, "H2"));
+  EXPECT_FALSE(ErasedIn(**e, "H0"));
+  auto register_after = (*e)->Erasures();
+  ASSERT_TRUE(register_after.ok());
+  ASSERT_EQ(register_after->size(), 2u);
+  EXPECT_EQ((*register_after)[0].subject.text, "household/H1");
+  EXPECT_EQ((*register_after)[0].reason, ErasureReason::kSubjectRequest);  // the replaced one's
+  EXPECT_EQ((*register_after)[1].subject.text, "household/H2");
+  EXPECT_EQ((*register_after)[1].reason, ErasureReason::kLegalObligation);
+  auto events = (*e)->ReadStreamEvents(Subject{StreamKind::kHousehold, "household/H2"});
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->back().actor.id, "restore");
+  VerifyReport v = (*e)->Verify(nullptr);
+  EXPECT_TRUE(v.ok) << v.problem;
+}
+
+// A backup made after an erasure holds it: nothing to re-apply, and its
+// manifest lists it.
+TEST(RestoreTest, ErasuresTheBackupHoldsAreNotAppliedAgain) {
+  EngineFixture f;
+  ASSERT_EQ(Import(*f.engine, Register(1, "H1")).kind, AppendOutcome::Kind::kAccepted);
+  ASSERT_EQ(f.engine->Erase(Subject{StreamKind::kHousehold, "household/H1"}, ErasureReason::kOther,
+                            ActorInfo{"erase", "admin", "-"})
+                .kind,
+            AppendOutcome::Kind::kAccepted);
+  std::string dest = f.dir.path() + "/backup";
+  auto m = backup::BackupDataDir(*f.engine, f.options.data_dir, dest);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  ASSERT_EQ(m->erasures.size(), 1u);
+  EXPECT_NE(m->erasures[0].find(R"("subject":"household/H1")"), std::string::npos) << m->erasures[0];
+  std::string reg = f.dir.path() + "/erasures.ndjson";
+  WriteText(reg, m->erasures[0] + "\n");
+  f.engine->Close();
+  auto r = Restore(dest, f.dir.path() + "/restored", false, reg);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->erasures_applied, 0);
-  // A malformed register is a usage error, before anything is copied.
+  EXPECT_EQ(r->position, m->position);
+}
+
+TEST(RestoreTest, ABadRegisterIsAUsageError) {
+  BackedUp b(1);
+  std::string reg = b.f.dir.path() + "/erasures.ndjson";
   WriteText(reg, R"({"subject":"household/ZZ","id":"x","recordedAt":"2026","reason":"other"})");
-  r = Restore(b.dest, b.f.dir.path() + "/r2", false, reg);
+  auto r = Restore(b.dest, b.f.dir.path() + "/r2", false, reg);
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("line 1"), std::string::npos) << r.status().message();
   EXPECT_EQ(Restore(b.dest, b.f.dir.path() + "/r3", false, reg + ".missing").status().code(),

@@ -2,6 +2,7 @@
 // the files the tools keep beside them and the manifest that marks the
 // backup complete.
 #include "backup/backup.h"
+#include "backup/erasure_register.h"
 
 #include <sys/stat.h>
 
@@ -106,7 +107,11 @@ Result<BackupManifest> Run(Engine& engine, const std::string& data_dir, const st
   m.position = point.position;
   m.head = point.head;
   m.created_at = FormatTimestamp(SystemClock()->Now());
-  // m.erasures: none until PersonalDataErased exists (lifecycle.md §1).
+  // The copy's erasure register (lifecycle.md §1): those up to its head (an
+  // erasure committed after the checkpoint is not in the copy).
+  ASSIGN_OR_RETURN(std::vector<relais::ErasureEntry> erased, engine.Erasures());
+  for (const auto& e : erased)
+    if (e.position <= point.position) m.erasures.push_back(ErasureLine(e));
   ASSIGN_OR_RETURN(m.files, ListAndHash(dest));
   // Last: its presence is what makes the backup complete.
   RETURN_IF_ERROR(files::WriteFileAtomic(dest + "/" + kManifestName, EncodeManifest(m)));

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include "relais/json_writer.h"
 #include "relais/types.h"
 
 namespace relais::backup {
@@ -14,6 +15,17 @@ bool KnownReason(std::string_view r) {
 }
 
 }  // namespace
+
+std::string ErasureLine(const relais::ErasureEntry& e) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("subject").String(e.subject.text);
+  w.Key("id").String(e.id);
+  w.Key("recordedAt").String(FormatTimestamp(e.recorded_at));
+  w.Key("reason").String(ErasureReasonName(e.reason));
+  w.EndObject();
+  return w.Take();
+}
 
 Result<std::vector<ErasureEntry>> ParseErasureRegister(std::string_view text) {
   if (text.size() > kErasureRegisterBytesMax)

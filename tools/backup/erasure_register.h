@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "relais/engine.h"
 #include "relais/status.h"
 
 namespace relais::backup {
@@ -20,6 +21,9 @@ struct ErasureEntry {
   std::string recorded_at;
   std::string reason;  // subject_request | retention_expired | legal_obligation | other
 };
+
+// One line of the register (no newline), as `relais erasures` prints it.
+std::string ErasureLine(const relais::ErasureEntry& e);
 
 // InvalidArgument naming the line for anything but a valid register; blank
 // lines are allowed. An empty `text` is an empty register.

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include "backup/backup.h"
 #include "backup/copy.h"
@@ -34,6 +35,30 @@ Result<std::vector<ErasureEntry>> ReadRegister(const std::string& path) {
     return Status::InvalidArgument("--erasures: " + text.status().message());
   }
   return ParseErasureRegister(*text);
+}
+
+// The erasure register of the data directory a restore replaces. A directory
+// with no log has none; one whose log cannot be read is refused: its
+// erasures would be lost, and the restore could bring erased data back.
+Result<std::vector<ErasureEntry>> ReplacedErasures(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir + "/log/CURRENT", ec)) return std::vector<ErasureEntry>{};
+  Options o;
+  o.data_dir = dir;
+  o.read_only = true;
+  auto engine = Engine::Open(o);
+  if (!engine.ok())
+    return Status::FailedPrecondition(
+        "the erasures of the replaced directory " + dir + " cannot be read (" +
+        engine.status().message() +
+        "): move it aside and restore into an empty directory with --erasures and the kept "
+        "register");
+  ASSIGN_OR_RETURN(std::vector<relais::ErasureEntry> entries, (*engine)->Erasures());
+  std::vector<ErasureEntry> out;
+  for (const auto& e : entries)
+    out.push_back({e.subject.text, e.id, FormatTimestamp(e.recorded_at),
+                   std::string(ErasureReasonName(e.reason))});
+  return out;
 }
 
 // Removes the temporary directory unless the restore got through.
@@ -69,28 +94,38 @@ Result<RestoreResult> VerifyAndErase(const std::string& dir, const BackupManifes
                               "), BACKUP.json says " + std::to_string(m.position) + " (" + m.head +
                               ")");
   RestoreResult out;
-  out.position = head.position;
-  out.head = head.hash;
-  // lifecycle.md §1: each household of the register (and of the replaced
-  // directory's register: empty while erasure does not exist) that the copy
-  // holds and has not erased gets a PersonalDataErased and loses its key.
-  // This engine cannot destroy a key yet: refuse rather than bring erased
-  // personal data back. A household the copy does not hold has nothing to
-  // erase.
+  // lifecycle.md §1: each household of the registers (the replaced
+  // directory's, then --erasures) that the copy holds and has not erased
+  // gets a PersonalDataErased, same reason, actor "restore", and loses its
+  // key, before anyone can see the copy. A household the copy does not hold
+  // has nothing to erase.
+  const ActorInfo actor{"restore", "admin", "-"};
+  std::set<std::string> done;
   for (const auto& e : erasures) {
+    if (!done.insert(e.subject).second) continue;
     std::string why;
     auto subject = ParseSubject(e.subject, &why);
     if (!subject) return Status::InvalidArgument("--erasures: " + e.subject + ": " + why);
+    auto reason = ErasureReasonFromName(e.reason);
+    if (!reason) return Status::InvalidArgument("--erasures: " + e.subject + ": unknown reason");
     bool present = false;
     RETURN_IF_ERROR(engine->ReadStream(
         *subject, [&](const std::vector<EventRecord>& records) { present = !records.empty(); }));
-    if (present)
-      return Status::FailedPrecondition(
-          "the backup holds " + e.subject +
-          ", erased according to the --erasures register, and this relais cannot destroy a "
-          "household key yet (no erasure support): restore refused so that erased personal "
-          "data is not brought back");
+    if (!present) continue;
+    ASSIGN_OR_RETURN(bool erased, engine->IsErased(*subject));
+    if (erased) continue;
+    AppendOutcome o = engine->Erase(*subject, *reason, actor);
+    if (o.kind == AppendOutcome::Kind::kError) return o.error;
+    if (o.kind == AppendOutcome::Kind::kRefused)
+      return Status::FailedPrecondition("the erasure of " + e.subject + " cannot be re-applied (" +
+                                        o.refusal.code + ": " + o.refusal.message +
+                                        "): restore refused so that erased personal data is not "
+                                        "brought back");
+    ++out.erasures_applied;
   }
+  Head after = engine->GetHead();
+  out.position = after.position;
+  out.head = after.hash;
   engine->Close();
   return out;
 }
@@ -179,6 +214,11 @@ Result<RestoreResult> RestoreDataDir(const std::string& src, const std::string& 
   }
   std::string parent = target.parent_path().string();
   if (!fs::exists(parent, ec)) RETURN_IF_ERROR(files::MakePrivateDirectory(parent));
+  // The erasures the replaced directory knows of come first (lifecycle.md §1).
+  if (exists && !empty) {
+    ASSIGN_OR_RETURN(std::vector<ErasureEntry> replaced, ReplacedErasures(target.string()));
+    erasures.insert(erasures.begin(), replaced.begin(), replaced.end());
+  }
 
   // A sibling, so that the final rename stays on one file system; its name
   // says what it is should a crash leave it behind.

@@ -16,6 +16,7 @@
 #include <iostream>
 
 #include "backup/backup.h"
+#include "backup/erasure_register.h"
 #include "backup/holder.h"
 #include "cli/lifecycle_commands.h"
 #include "generate/generator.h"
@@ -284,6 +285,75 @@ int RunBackup(const std::string& dir, const std::string& dest) {
   w.Key("head").String(m->head);
   w.EndObject();
   std::printf("%s\n", w.str().c_str());
+  return kExitOk;
+}
+
+// `relais erase household/<id> --reason R` (interfaces.md §3, lifecycle.md §1).
+int RunErase(const std::string& dir, const std::string& subject_text, const std::string& reason_text) {
+  auto reason = ErasureReasonFromName(reason_text);
+  if (!reason)
+    return Usage("--reason '" + reason_text +
+                 "': one of subject_request, retention_expired, legal_obligation, other");
+  int rc = 0;
+  auto subject = ParseSubjectArg(subject_text, &rc);
+  if (!subject) return rc;
+  if (subject->kind != StreamKind::kHousehold)
+    return Usage("SUBJECT '" + subject_text + "': only a household is erased (household/<id>)");
+  auto engine = OpenEngine(dir, false);
+  if (!engine.ok())
+    return FailOpen(dir, engine.status(),
+                    "send the erasure to its POST /v1/streams/household%2F" +
+                        std::string(subject->id()) + "/erasure instead");
+  AppendOutcome o = (*engine)->Erase(*subject, *reason, ActorInfo{"erase", "admin", "-"});
+  (*engine)->Close();
+  if (o.kind == AppendOutcome::Kind::kError) return Fail(o.error);
+  if (o.kind == AppendOutcome::Kind::kRefused) {
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("id");
+    if (o.refusal.id) {
+      w.String(*o.refusal.id);
+    } else {
+      w.Null();
+    }
+    w.Key("kind").String(o.refusal.kind);
+    w.Key("code").String(o.refusal.code);
+    w.Key("message").String(o.refusal.message);
+    w.EndObject();
+    std::fprintf(stderr, "%s\n", w.str().c_str());
+    return kExitRefused;
+  }
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("results").BeginArray();
+  for (const auto& r : o.results) {
+    w.BeginObject();
+    w.Key("id").String(r.id);
+    w.Key("position").Uint(r.position);
+    w.Key("version").Int(r.version);
+    w.Key("duplicate").Bool(r.duplicate);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  std::printf("%s\n", w.str().c_str());
+  return kExitOk;
+}
+
+// `relais erasures`: the erasure register, NDJSON in position order.
+int RunErasures(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir + "/log", ec)) return NoDataDirectory(dir);
+  auto engine = OpenEngine(dir, true);
+  if (!engine.ok()) return Fail(engine.status());
+  auto entries = (*engine)->Erasures();
+  if (!entries.ok()) return Fail(entries.status());
+  std::string out;
+  for (const auto& e : *entries) {
+    out += backup::ErasureLine(e);
+    out.push_back('\n');
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
 }
 
@@ -574,6 +644,16 @@ int Main(int argc, char** argv) {
   file_cmd->add_option("--format", fa.format, "json or html (French, printable A4)")
       ->capture_default_str();
 
+  auto* erase_cmd = app.add_subcommand(
+      "erase", "erase a household's personal data: records PersonalDataErased and destroys its key "
+               "(exit 6 when a server holds the directory: use its erasure endpoint)");
+  std::string erase_reason;
+  erase_cmd->add_option("SUBJECT", subject, "household/<id>")->required();
+  erase_cmd->add_option("--reason", erase_reason,
+                        "subject_request, retention_expired, legal_obligation or other")
+      ->required();
+  auto* erasures_cmd = app.add_subcommand("erasures", "the erasure register (NDJSON): keep a copy apart from the backups");
+
   auto* token = app.add_subcommand("token", "manage API tokens (stored only as hashes)");
   token->require_subcommand(1);
   std::string token_name, token_role, token_territory, token_org;
@@ -611,6 +691,8 @@ int Main(int argc, char** argv) {
   if (*file_cmd) return RunFile(data_dir, fa);
   if (*backup_cmd) return RunBackup(data_dir, backup_dest);
   if (*restore_cmd) return RunRestore(data_dir, restore_src, restore_erasures, restore_force);
+  if (*erase_cmd) return RunErase(data_dir, subject, erase_reason);
+  if (*erasures_cmd) return RunErasures(data_dir);
   if (*serve) {
     // Checked before the server opens anything (holder.h: never on a
     // directory this process holds); a holder appearing later still fails

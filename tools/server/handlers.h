@@ -39,6 +39,8 @@ Response Report(State& s, const Caller& caller, const Query& q);
 Response Verify(State& s, const Caller& caller);
 // POST /v1/backup
 Response Backup(State& s, const Caller& caller, const std::string& body);
+// POST /v1/streams/household%2F<id>/erasure
+Response Erasure(State& s, const Caller& caller, const Subject& subject, const std::string& body);
 // GET /v1/audit/access
 Response Audit(State& s, const Caller& caller, const Query& q);
 

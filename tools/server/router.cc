@@ -98,6 +98,25 @@ const RouteEntry kRoutes[] = {
 
 constexpr std::string_view kStreamsPrefix = "/v1/streams/";
 
+// POST /v1/streams/{household}/erasure; nullopt when `rest` is not an
+// erasure path (the stream reads then).
+std::optional<Routed> RouteErasure(const Caller& caller, Request& req, std::string_view rest) {
+  constexpr std::string_view kSuffix = "/erasure";
+  if (rest.size() <= kSuffix.size() || rest.substr(rest.size() - kSuffix.size()) != kSuffix)
+    return std::nullopt;
+  if (req.method != http::verb::post) return Respond("erasure", MethodNotAllowed("POST"));
+  bool ok = true;
+  std::string subject_text = PercentDecode(rest.substr(0, rest.size() - kSuffix.size()), false, &ok);
+  std::string why;
+  auto subject = ok ? ParseSubject(subject_text, &why) : std::nullopt;
+  if (!subject)
+    return Respond("erasure", Malformed("subject '" + subject_text + "': " +
+                                        (ok ? why : "bad percent escape")));
+  return WorkOn("erasure", [c = caller, subj = std::move(*subject), body = std::move(req.body)](State& s) {
+    return Erasure(s, c, subj, body);
+  });
+}
+
 }  // namespace
 
 Routed Route(State& s, Request& req, bool follow_feed) {
@@ -150,6 +169,7 @@ Routed Route(State& s, Request& req, bool follow_feed) {
   if (same_path)
     return Respond(same_path->label, MethodNotAllowed(get && post ? "GET or POST" : get ? "GET" : "POST"));
   if (path.substr(0, kStreamsPrefix.size()) == kStreamsPrefix) {
+    if (auto r = RouteErasure(*caller, req, path.substr(kStreamsPrefix.size()))) return std::move(*r);
     Routed r = RouteStreamRead(*caller, path.substr(kStreamsPrefix.size()), query);
     if (r.kind != Routed::Kind::kRespond && req.method != http::verb::get)
       return Respond(r.route, MethodNotAllowed("GET"));

@@ -1,6 +1,7 @@
 #include "admit/admission.h"
 
 #include <map>
+#include <set>
 #include <unordered_set>
 
 #include "log/log_format.h"
@@ -263,8 +264,9 @@ AppendOutcome Admission::Judge(AppendRequest& req, write::Group& g) {
   // --- household_erased (lifecycle.md §1): after the checks above, before
   // every rule. Nothing more is recorded in an erased household: its
   // personal data is gone, and an event could bring some back.
+  std::set<std::string_view> checked;  // a batch's streams, once each
   for (const auto& e : events) {
-    if (e.subject.kind != StreamKind::kHousehold) continue;
+    if (e.subject.kind != StreamKind::kHousehold || !checked.insert(e.subject.text).second) continue;
     std::shared_ptr<StreamEntry> keep;
     auto records = w.Records(e.subject.text, &keep, /*with_request=*/false);
     if (!records.ok()) return engine_error(records.status());
