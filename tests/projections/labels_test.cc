@@ -172,6 +172,33 @@ TEST(LabelsTest, EveryRoleHasALabel) {
   EXPECT_TRUE(labels::HasRole("metrics"));
 }
 
+// Every endpoint the server journals (its sources, read here) reads as words
+// in the household's file.
+TEST(LabelsTest, EveryJournaledEndpointHasALabel) {
+  std::regex endpoint_re(R"re("(/v1/[a-z/]+)")re");
+  std::set<std::string> endpoints;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(RELAIS_SOURCE_DIR) + "/tools/server")) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("handler_", 0) != 0) continue;
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string s = text.str();
+    if (s.find("Journal") == std::string::npos) continue;
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), endpoint_re); it != std::sregex_iterator();
+         ++it)
+      endpoints.insert((*it)[1]);
+  }
+  EXPECT_GE(endpoints.size(), 4u);
+  for (const auto& e : endpoints) {
+    // Route prefixes in comments ("/v1/streams/") are not endpoints.
+    if (e.back() == '/') continue;
+    EXPECT_TRUE(labels::HasEndpoint(e)) << e;
+  }
+  EXPECT_EQ(labels::Endpoint("/v1/unknown"), "autre consultation");
+}
+
 TEST(LabelsTest, EveryIndicatorOfTheReportHasALabelAndEveryRowADefinition) {
   projections::TerritoryFigures f;
   auto keys = projections::FlattenFigures(f);
