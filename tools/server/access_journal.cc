@@ -140,10 +140,11 @@ Status AccessJournal::Record(const AccessEntry& e) {
   w.Key("at").String(FormatTimestamp(e.at));
   w.Key("token").String(e.token);
   w.Key("role").String(e.role);
-  w.Key("org").String(e.org);
   w.Key("subject").String(e.subject);
   w.Key("endpoint").String(e.endpoint);
   w.Key("allowed").Bool(e.allowed);
+  // Last, so that the lines of older servers are a prefix of the same shape.
+  w.Key("org").String(e.org);
   w.EndObject();
   std::string line = w.Take();
   line.push_back('\n');

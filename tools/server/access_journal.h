@@ -1,7 +1,7 @@
 // The access journal (issue #4 §4): every read of a household's or dwelling's
 // data, allowed or refused, kept apart from the case log in
 // DIR/access-journal.ndjson, one JSON object a line:
-//   {"at", "token", "role", "org", "subject", "endpoint", "allowed"}
+//   {"at", "token", "role", "subject", "endpoint", "allowed", "org"}
 // (`org` since the household's file, which names the organisation of each
 // reader: the caller's association, or its territory, or "-"; older lines
 // have none and read as "-").
