@@ -23,6 +23,8 @@ PACKAGES=(
   # The linker of every build (CMakeLists.txt RELAIS_LLD): links the test
   # executables several times faster than GNU ld.
   lld
+  # tests/tools/household_file_test: the household's file rendered in headless Chromium.
+  chromium fonts-dejavu-core
 )
 
 missing=()

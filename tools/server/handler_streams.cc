@@ -1,4 +1,5 @@
-// GET /v1/streams/{subject}/status and /events: one stream's fold or history
+// GET /v1/streams/{subject}/status and /events (and routes /file to
+// handler_file.cc): one stream's fold or history
 // as the caller's role may see it. Every read, allowed or refused, is
 // journaled before it is answered; when the journal cannot record it, the
 // answer is 503 and never the data.
@@ -38,13 +39,14 @@ Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query&
   Routed r;
   size_t slash = rest.rfind('/');
   std::string_view what = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  if (what != "status" && what != "events") {
+  if (what != "status" && what != "events" && what != "file") {
     r.route = "unknown";
     r.response = Error(http::status::not_found, "not_found", "no_route", "no such endpoint");
     return r;
   }
   bool status = what == "status";
-  r.route = status ? "status" : "history";
+  bool file = what == "file";
+  r.route = status ? "status" : file ? "file" : "history";
   bool ok = true;
   std::string subject_text = PercentDecode(rest.substr(0, slash), false, &ok);
   std::string why;
@@ -55,6 +57,12 @@ Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query&
     return r;
   }
   r.kind = Routed::Kind::kWork;
+  if (file) {
+    r.work = [c = caller, subj = std::move(*subject), q](State& s) {
+      return HouseholdFile(s, c, subj, q);
+    };
+    return r;
+  }
   r.work = [c = caller, subj = std::move(*subject), status, q](State& s) {
     return StreamRead(s, c, subj, status, q);
   };

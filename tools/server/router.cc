@@ -80,6 +80,14 @@ const RouteEntry kRoutes[] = {
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("audit", [c, q](State& s) { return Audit(s, c, q); });
      }},
+    {"/v1/retention", http::verb::get, "retention",
+     [](State&, const Caller& c, Request&, const Query& q, bool) {
+       return WorkOn("retention", [c, q](State& s) { return RetentionRead(s, c, q); });
+     }},
+    {"/v1/retention", http::verb::post, "retention",
+     [](State&, const Caller& c, Request&, const Query& q, bool) {
+       return WorkOn("retention", [c, q](State& s) { return RetentionApply(s, c, q); });
+     }},
     {"/v1/feed", http::verb::get, "feed",
      [](State& s, const Caller& c, Request& req, const Query& q, bool follow) {
        return RouteFeed(s, c, req, q, follow);
@@ -149,12 +157,17 @@ Routed Route(State& s, Request& req, bool follow_feed) {
     return Respond("other", Error(http::status::unauthorized, "unauthorized", "unauthorized",
                                   auth ? "unknown or revoked token"
                                        : "no Authorization: Bearer token"));
+  // A path may have one entry per method (/v1/retention has GET and POST).
+  const RouteEntry* same_path = nullptr;
+  bool get = false, post = false;
   for (const RouteEntry& e : kRoutes) {
     if (path != e.path) continue;
-    if (req.method != e.method)
-      return Respond(e.label, MethodNotAllowed(e.method == http::verb::get ? "GET" : "POST"));
-    return e.route(s, *caller, req, query, follow_feed);
+    if (req.method == e.method) return e.route(s, *caller, req, query, follow_feed);
+    same_path = &e;
+    (e.method == http::verb::get ? get : post) = true;
   }
+  if (same_path)
+    return Respond(same_path->label, MethodNotAllowed(get && post ? "GET or POST" : get ? "GET" : "POST"));
   if (path.substr(0, kStreamsPrefix.size()) == kStreamsPrefix) {
     if (auto r = RouteErasure(*caller, req, path.substr(kStreamsPrefix.size()))) return std::move(*r);
     Routed r = RouteStreamRead(*caller, path.substr(kStreamsPrefix.size()), query);
