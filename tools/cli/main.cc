@@ -21,6 +21,7 @@
 #include "relais/engine.h"
 #include "relais/json_writer.h"
 #include "relais/projections/report.h"
+#include "relais/projections/tenancy.h"
 #include "relais/projections/views.h"
 #include "server/commands.h"
 
@@ -353,6 +354,31 @@ int RunHistory(const std::string& dir, const std::string& subject_text, const Ti
                  });
 }
 
+// evidence.md §0: the local reading is the whole record (no role filters a
+// command run on the data directory itself, as for history).
+int RunTenancy(const std::string& dir, const std::string& subject_text, const TimeOptions& times,
+               const std::string& format, bool pretty) {
+  if (format != "json" && format != "html")
+    return Usage("--format: '" + format + "' is not one of json, html");
+  {
+    std::string why;
+    auto s = ParseSubject(subject_text, &why);
+    if (s && s->kind != StreamKind::kDwelling)
+      return Usage("SUBJECT '" + subject_text + "': a tenancy record is a dwelling's (dwelling/<id>)");
+  }
+  return RunView(dir, subject_text, times,
+                 [&](Engine& e, const Subject& s,
+                     const projections::ViewTime& t) -> Result<std::string> {
+                   if (format == "json") return projections::TenancyJson(e, s, t, Today(), pretty);
+                   ASSIGN_OR_RETURN(projections::TenancyRecord r,
+                                    projections::BuildTenancyRecord(e, s, t, Today()));
+                   // The checkpoint section stays a placeholder until the
+                   // evidence branch's checkpoints are wired in.
+                   return projections::RenderTenancyHtml(r, projections::TenancyShowAll(r), false,
+                                                         "");
+                 });
+}
+
 int RunVerify(const std::string& dir, bool rebuild_records) {
   if (rebuild_records) {
     // Writable: forget the record snapshot; the clean close below rebuilds it
@@ -492,6 +518,14 @@ int Main(int argc, char** argv) {
   history->add_option("SUBJECT", subject, "household/<id>, dwelling/<id> or territory/<id>")->required();
   add_times(history, false);
 
+  auto* tenancy = app.add_subcommand(
+      "tenancy", "the tenancy record of a dwelling: its events and its households' (evidence.md)");
+  tenancy->add_option("SUBJECT", subject, "dwelling/<id>")->required();
+  std::string tenancy_format = "json";
+  tenancy->add_option("--format", tenancy_format, "json or html (a printable dispute file)")
+      ->capture_default_str();
+  add_times(tenancy, false);
+
   auto* verify = app.add_subcommand("verify", "recompute the hash chain and check every index");
   bool rebuild_records = false;
   verify->add_flag("--rebuild-records", rebuild_records,
@@ -578,6 +612,7 @@ int Main(int argc, char** argv) {
   if (*import) return RunImport(data_dir, import_file);
   if (*status) return RunStatus(data_dir, subject, times, pretty);
   if (*history) return RunHistory(data_dir, subject, times, pretty);
+  if (*tenancy) return RunTenancy(data_dir, subject, times, tenancy_format, pretty);
   if (*verify) return RunVerify(data_dir, rebuild_records);
   if (*report) {
     if (ro.series && (ro.from.empty() || ro.to.empty())) return Usage("--series needs --from and --to");
