@@ -295,6 +295,14 @@ struct CaseTransferred {
   territory @0 :Territory;
 }
 
+enum ErasureReason { subjectRequest @0; retentionExpired @1; legalObligation @2; other @3; }
+
+struct PersonalDataErased {
+  # Recorded only by the erasure commands (lifecycle.md §1), which destroy the
+  # household's key right after; refused `malformed` in an import or a POST.
+  reason @0 :ErasureReason;
+}
+
 # ---------------------------------------------------------------------------
 # Dwelling stream.
 
@@ -391,6 +399,7 @@ struct EventData {
     partnerMeetingHeld @33 :PartnerMeetingHeld $stream(territory) $visibility(management);
     eventCorrected @34 :EventCorrected $stream(any);
     eventRetracted @35 :EventRetracted $stream(any);
+    personalDataErased @36 :PersonalDataErased $stream(household) $visibility(management);
   }
 }
 

@@ -20,6 +20,8 @@ PACKAGES=(
   postgresql libpq-dev
   # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes come with clang.
   clang libclang-rt-14-dev
+  # tests/tools/household_file_test: the household's file rendered in headless Chromium.
+  chromium fonts-dejavu-core
 )
 
 missing=()

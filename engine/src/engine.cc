@@ -17,6 +17,7 @@
 
 #include "admit/admission.h"
 #include "admit/store_state.h"
+#include "cache/erased_set.h"
 #include "cache/fold_cache.h"
 #include "cache/record_snapshot.h"
 #include "cache/reference_index.h"
@@ -29,6 +30,7 @@
 #include "read/record_decoder.h"
 #include "relais/engine.h"
 #include "relais/files.h"
+#include "relais/json_writer.h"
 #include "relais/role.h"
 #include "verify/verifier.h"
 #include "write/group_committer.h"
@@ -90,8 +92,8 @@ class StoreSink : public write::LogSink {
 class WriterJudge : public write::GroupJudge {
  public:
   WriterJudge(admit::Admission* admission, cache::StreamCache* streams,
-              cache::ReferenceIndex* refs, cache::FoldCache* folds)
-      : admission_(admission), streams_(streams), refs_(refs), folds_(folds) {}
+              cache::ReferenceIndex* refs, cache::FoldCache* folds, cache::ErasedSet* erased)
+      : admission_(admission), streams_(streams), refs_(refs), folds_(folds), erased_(erased) {}
   AppendOutcome Judge(write::CommitRequest& req, write::Group& g) override {
     return admission_->Judge(static_cast<admit::AppendRequest&>(req), g);
   }
@@ -99,6 +101,7 @@ class WriterJudge : public write::GroupJudge {
     admit::GroupEvents& accepted = admit::EventsOf(g);
     streams_->Publish(accepted.pending);
     refs_->Publish(accepted.new_refs);
+    for (const std::string& subject : accepted.erased) erased_->Add(subject);
   }
   void Forget() override { folds_->Clear(); }
   void Idle() override {
@@ -110,11 +113,27 @@ class WriterJudge : public write::GroupJudge {
   cache::StreamCache* streams_;
   cache::ReferenceIndex* refs_;
   cache::FoldCache* folds_;
+  cache::ErasedSet* erased_;
 };
 
 }  // namespace
 
 std::shared_ptr<Clock> SystemClock() { return std::make_shared<SystemClockImpl>(); }
+
+namespace {
+constexpr std::string_view kErasureReasonNames[] = {"subject_request", "retention_expired",
+                                                    "legal_obligation", "other"};
+}  // namespace
+
+std::string_view ErasureReasonName(ErasureReason r) {
+  return kErasureReasonNames[static_cast<size_t>(r)];
+}
+
+std::optional<ErasureReason> ErasureReasonFromName(std::string_view name) {
+  for (size_t i = 0; i < std::size(kErasureReasonNames); ++i)
+    if (kErasureReasonNames[i] == name) return static_cast<ErasureReason>(i);
+  return std::nullopt;
+}
 
 class EngineImpl : public Engine {
  public:
@@ -129,7 +148,7 @@ class EngineImpl : public Engine {
         refs_(store_.get()),
         state_(store_.get(), &streams_, &refs_, &sealer_),
         admission_(&state_, &key_source_, &folds_, options_.clock),
-        judge_(&admission_, &streams_, &refs_, &folds_),
+        judge_(&admission_, &streams_, &refs_, &folds_, &erased_),
         sink_(store_.get(), keys_.get()) {}
 
   ~EngineImpl() override { Close(); }
@@ -149,8 +168,33 @@ class EngineImpl : public Engine {
       tip.last_recorded = Timestamp{se.getRecordedAt()};
     }
     committer_ = std::make_unique<write::GroupCommitter>(&sink_, &judge_, &writer_mu_, tip);
+    RETURN_IF_ERROR(LoadErasures());
     if (!options_.read_only) committer_->Start();
     return Status::Ok();
+  }
+
+  // Fills the erased set from the erasure index and, on a writable open,
+  // destroys the keys of erased households that still have one: a crash
+  // between an erasure's event and its key's destruction is completed here
+  // (lifecycle.md §1), before any reader or writer is served.
+  Status LoadErasures() {
+    std::vector<std::string> subjects;
+    RETURN_IF_ERROR(store_->Scan(log::Store::kMeta, log::kErasurePrefix, {},
+                                 [&](std::string_view key, std::string_view) {
+                                   subjects.emplace_back(key.substr(sizeof(log::kErasurePrefix) - 1));
+                                   return true;
+                                 }));
+    std::vector<std::string> keyed;
+    for (const std::string& subject : subjects) {
+      erased_.Add(subject);
+      if (options_.read_only) continue;
+      ASSIGN_OR_RETURN(std::optional<crypto::Key> key, keys_->Find(subject));
+      if (key) keyed.push_back(subject);
+    }
+    if (keyed.empty()) return Status::Ok();
+    std::fprintf(stderr, "relais: completing the erasure of %zu household(s) an interrupted run left\n",
+                 keyed.size());
+    return keys_->Destroy(keyed);
   }
 
   // ------------------------------------------------------------------ appends
@@ -183,6 +227,94 @@ class EngineImpl : public Engine {
     }
     committer_->Submit(std::move(ready));
     return futures;
+  }
+
+  AppendOutcome Erase(const Subject& household, ErasureReason reason, const ActorInfo& actor,
+                      std::optional<Date> effective_date) override {
+    AppendOutcome o;
+    if (household.kind != StreamKind::kHousehold) {
+      o.error = Status::InvalidArgument("only a household is erased, not " + household.text);
+      return o;
+    }
+    // The event as a request of the contract's form, parsed and judged like
+    // any other (household_erased, not_registered), with a fresh id.
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("id").String(FormatUuid(crypto::RandomUuid()));
+    w.Key("type").String(EventTypeName(EventType::kPersonalDataErased));
+    w.Key("subject").String(household.text);
+    // A placeholder when not given: the writer dates the event from the
+    // recordedAt it stamps (ParsedEvent::effective_from_recorded).
+    w.Key("effectiveDate").String(FormatDate(effective_date ? *effective_date : Date{0}));
+    w.Key("data").BeginObject().Key("reason").String(ErasureReasonName(reason)).EndObject();
+    w.EndObject();
+    auto req = std::make_unique<admit::AppendRequest>();
+    req->options.actor = actor;
+    req->options.sync = true;
+    req->sync = true;
+    std::future<AppendOutcome> future = req->promise.get_future();
+    if (auto answer = Prepare(w.Take(), *req, /*erasure=*/true, !effective_date)) return *answer;
+    std::vector<std::unique_ptr<write::CommitRequest>> one;
+    one.push_back(std::move(req));
+    committer_->Submit(std::move(one));
+    o = future.get();
+    if (o.kind != AppendOutcome::Kind::kAccepted) return o;
+    // The event is synced: from here a crash is completed by the next open.
+    if (options_.after_erasure_event) options_.after_erasure_event();
+    if (Status st = keys_->Destroy({household.text}); !st.ok()) {
+      AppendOutcome failed;
+      failed.error = Status(st.code(), "the erasure of " + household.text +
+                                           " is recorded, but its key's destruction failed (the "
+                                           "next open completes it): " + st.message());
+      return failed;
+    }
+    return o;
+  }
+
+  Result<std::vector<ErasureEntry>> Erasures() override {
+    std::vector<std::string> positions;
+    RETURN_IF_ERROR(store_->Scan(log::Store::kMeta, log::kErasurePrefix, {},
+                                 [&](std::string_view, std::string_view v) {
+                                   positions.emplace_back(v);
+                                   return true;
+                                 }));
+    std::sort(positions.begin(), positions.end());  // BE64: byte order is position order
+    std::vector<std::string> values;
+    std::vector<bool> found;
+    RETURN_IF_ERROR(store_->MultiGet(log::Store::kLog, positions, &values, &found));
+    std::vector<ErasureEntry> out;
+    out.reserve(values.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (!found[i] || positions[i].size() != 8)
+        return Status::Corruption("the erasure index names a missing position");
+      ASSIGN_OR_RETURN(write::StoredMessage m, write::StoredMessage::Decode(values[i]));
+      auto se = m.Root();
+      auto data = se.getData();
+      if (data.which() != schema::EventData::PERSONAL_DATA_ERASED)
+        return Status::Corruption("the erasure index names position " +
+                                  std::to_string(se.getPosition()) +
+                                  ", which is not a PersonalDataErased");
+      ErasureEntry e;
+      std::string why;
+      auto subject = ParseSubject(se.getSubject().cStr(), &why);
+      if (!subject) return Status::Corruption("stored subject is invalid: " + why);
+      e.subject = std::move(*subject);
+      e.id = FormatUuid(write::IdOf(se.getId()));
+      e.position = se.getPosition();
+      e.recorded_at = Timestamp{se.getRecordedAt()};
+      e.reason = static_cast<ErasureReason>(data.getPersonalDataErased().getReason());
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  Result<bool> IsErased(const Subject& household) override {
+    if (erased_.Contains(household.text)) return true;
+    // Another process may have erased it since this (read-only) open.
+    std::string v;
+    bool found = false;
+    RETURN_IF_ERROR(store_->Get(log::Store::kMeta, log::ErasureKey(household.text), &v, &found));
+    return found;
   }
 
   Status Sync() override {
@@ -260,7 +392,7 @@ class EngineImpl : public Engine {
     std::vector<StoredEventView> out;
     out.reserve(values.size());
     for (const std::string& value : values) {
-      ASSIGN_OR_RETURN(StoredEventView v, read::View(value, sealer_));
+      ASSIGN_OR_RETURN(StoredEventView v, read::View(value, sealer_, &erased_));
       out.push_back(std::move(v));
     }
     return out;
@@ -281,7 +413,7 @@ class EngineImpl : public Engine {
     Status inner;
     RETURN_IF_ERROR(store_->Scan(log::Store::kLog, {}, log::PositionKey(std::max<Position>(from, 1)),
                                  [&](std::string_view, std::string_view v) {
-                                   auto view = read::View(v, sealer_);
+                                   auto view = read::View(v, sealer_, &erased_);
                                    if (!view.ok()) {
                                      inner = view.status();
                                      return false;
@@ -345,7 +477,10 @@ class EngineImpl : public Engine {
  private:
   // Parses a request on the caller's thread. Returns the answer when it is
   // known without the writer (malformed, too large, engine read-only).
-  std::optional<AppendOutcome> Prepare(std::string text, admit::AppendRequest& req) {
+  // `erasure`: Engine::Erase's own request (PersonalDataErased allowed), and
+  // `effective_from_recorded` its date taken from the recordedAt stamped.
+  std::optional<AppendOutcome> Prepare(std::string text, admit::AppendRequest& req,
+                                       bool erasure = false, bool effective_from_recorded = false) {
     if (options_.read_only) {
       AppendOutcome o;
       o.error = Status::FailedPrecondition("the engine is open read-only");
@@ -369,7 +504,7 @@ class EngineImpl : public Engine {
     // interned in the request's own table until the request is accepted.
     InternScope intern;
     req.intern_table = intern.table();
-    if (auto err = codec::ParseRequest(text, &req.events, &req.is_batch))
+    if (auto err = codec::ParseRequest(text, &req.events, &req.is_batch, erasure))
       return admit::Refused(admit::MakeRefusal("malformed", err->message, err->id));
     if (req.events.size() > kBatchEventsMax)
       return admit::Refused(admit::MakeRefusal(
@@ -380,6 +515,10 @@ class EngineImpl : public Engine {
       auto& e = req.events[i];
       if (e.type == EventType::kEventCorrected) continue;  // data known only in the writer
       e.full_data = write::DataBytesOf(e.data->getRoot<schema::EventData>().asReader());
+      if (effective_from_recorded) {
+        e.effective_from_recorded = true;
+        continue;  // its date is the writer's to set: encoded there
+      }
       auto st = write::PreEncode(e, req.options, [&](schema::StoredEvent::Builder se) {
         return sealer_.SealWithCandidate(e, se, &req.seal_keys[i]);
       });
@@ -412,6 +551,7 @@ class EngineImpl : public Engine {
   cache::StreamCache streams_;
   cache::ReferenceIndex refs_;
   cache::FoldCache folds_;  // the writer's
+  cache::ErasedSet erased_;
   admit::StoreState state_;
   admit::Admission admission_;
   WriterJudge judge_;

@@ -47,21 +47,6 @@ std::string_view EnumOf(std::string_view type, std::string_view field) {
   return it == kByField.end() ? std::string_view() : it->second;
 }
 
-// 123456 cents -> "1 234,56 €" (French grouping, a narrow no-break space).
-std::string Euros(int64_t cents) {
-  bool negative = cents < 0;
-  uint64_t c = negative ? 0 - static_cast<uint64_t>(cents) : static_cast<uint64_t>(cents);
-  std::string units = std::to_string(c / 100);
-  std::string grouped;
-  for (size_t i = 0; i < units.size(); ++i) {
-    if (i > 0 && (units.size() - i) % 3 == 0) grouped += "\u202f";
-    grouped.push_back(units[i]);
-  }
-  char frac[4];
-  std::snprintf(frac, sizeof frac, "%02u", static_cast<unsigned>(c % 100));
-  return (negative ? "-" : "") + grouped + "," + frac + "\u00a0€";
-}
-
 std::string ValueText(std::string_view type, std::string_view field, simdjson::dom::element v) {
   switch (v.type()) {
     case simdjson::dom::element_type::STRING: {
@@ -71,12 +56,12 @@ std::string ValueText(std::string_view type, std::string_view field, simdjson::d
       return Esc(labels::FrenchDate(s));
     }
     case simdjson::dom::element_type::BOOL:
-      return v.get_bool().value_unsafe() ? "oui" : "non";
+      return std::string(labels::Bool(v.get_bool().value_unsafe()));
     case simdjson::dom::element_type::INT64:
     case simdjson::dom::element_type::UINT64: {
       int64_t n = 0;
       if (v.get_int64().get(n)) return Esc(simdjson::minify(v));
-      if (field.size() > 5 && field.substr(field.size() - 5) == "Cents") return Esc(Euros(n));
+      if (field.size() > 5 && field.substr(field.size() - 5) == "Cents") return Esc(labels::Money(n));
       return std::to_string(n);
     }
     case simdjson::dom::element_type::ARRAY: {

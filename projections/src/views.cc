@@ -61,7 +61,9 @@ Result<std::vector<TimelineEntry>> Timeline(Engine& engine, const Subject& subje
   return BuildTimeline(ptrs, p, as_of);
 }
 
-void HouseholdJson(JsonWriter& w, const Subject& subject, const HouseholdState& s) {
+// `erased`: a PersonalDataErased is known at T, whatever D (lifecycle.md §1:
+// the data no longer exists, so no view date brings it back).
+void HouseholdJson(JsonWriter& w, const Subject& subject, const HouseholdState& s, bool erased) {
   w.BeginObject();
   w.Key("subject").String(subject.text);
   w.Key("registered").Bool(s.registered);
@@ -124,6 +126,7 @@ void HouseholdJson(JsonWriter& w, const Subject& subject, const HouseholdState& 
   w.Key("dataSharing").Bool(s.consent_data_sharing);
   w.Key("keepHistory").Bool(s.consent_keep_history);
   w.EndObject();
+  w.Key("erased").Bool(erased);
   w.EndObject();
 }
 
@@ -166,7 +169,12 @@ Result<std::string> StatusJsonAt(Engine& engine, const Subject& subject, Positio
     case StreamKind::kHousehold: {
       HouseholdState s;
       for (const auto& e : timeline) EvolveHousehold(s, *e.fact, e.effective);
-      HouseholdJson(w, subject, s);
+      // From the records known at T, not the timeline as of D: an erasure
+      // effective after D still erased the data.
+      bool erased = false;
+      for (const EventRecord& r : storage)
+        if (r.position <= p && r.type == EventType::kPersonalDataErased) erased = true;
+      HouseholdJson(w, subject, s, erased);
       break;
     }
     case StreamKind::kDwelling: {
@@ -287,6 +295,9 @@ void WriteEnvelope(JsonWriter& w, const StoredEventView& v, std::string_view dat
   w.Key("org").String(v.actor.org);
   w.EndObject();
   w.Key("data").Raw(data_json);
+  // Only on the events that lost personal fields (lifecycle.md §1): others
+  // are unchanged by an erasure.
+  if (v.personal_data_erased) w.Key("personalDataErased").Bool(true);
   w.Key("hash").String(v.hash);
 }
 

@@ -238,7 +238,7 @@ std::string TenancyStatus(std::string_view status_json) {
     }
   }
   static const std::unordered_set<std::string_view> kKept = {
-      "subject", "registered", "territory", "occupancy", "arrears", "procedureStage"};
+      "subject", "registered", "territory", "occupancy", "arrears", "procedureStage", "erased"};
   JsonWriter w;
   w.BeginObject();
   simdjson::dom::object obj = root.get_object().value_unsafe();
@@ -583,6 +583,7 @@ Status PseudonymisedExport::Next(size_t bytes_min, std::string* out, bool* done)
     }
     w.Key("data");
     Rewrite(data, key, w, &PersonalFieldNames(v.record.type), inner_drop);
+    if (v.personal_data_erased) w.Key("personalDataErased").Bool(true);
     w.EndObject();
     out->append(w.Take());
     out->push_back('\n');

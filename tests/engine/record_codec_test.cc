@@ -101,6 +101,7 @@ TEST(RecordCodecTest, SameRecordSeesEachField) {
       [](EventRecord& r) { r.fact.amount_cents = 1; },
       [](EventRecord& r) { r.fact.count = 2; },
       [](EventRecord& r) { r.fact.target_id.bytes[0] = 1; },
+      [](EventRecord& r) { r.fact.erasure_reason = sc::ErasureReason::SUBJECT_REQUEST; },
       [](EventRecord& r) { r.fact.type = EventType::kSupportStarted; },
   };
   std::string what;

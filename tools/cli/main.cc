@@ -17,6 +17,7 @@
 
 #include "backup/backup.h"
 #include "backup/holder.h"
+#include "cli/lifecycle_commands.h"
 #include "generate/generator.h"
 #include "relais/engine.h"
 #include "relais/json_writer.h"
@@ -585,6 +586,28 @@ int Main(int argc, char** argv) {
                           "the erasure register (NDJSON, as `relais erasures` prints) to honour");
   restore_cmd->add_flag("--force", restore_force, "replace a non-empty data directory");
 
+  auto* retention = app.add_subcommand(
+      "retention", "the households due for erasure on D (lifecycle.md §2); --apply erases them");
+  RetentionArgs ra;
+  retention->add_option("--as-of", ra.as_of, "the date D (YYYY-MM-DD; default: today)");
+  retention->add_option("--known-at", ra.known_at, "transaction time: an RFC 3339 UTC instant");
+  retention->add_option("--years", ra.years, "years from the last contact (CNIL 2023-095)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
+  retention->add_option("--keep-history-years", ra.keep_history_years,
+                        "years when keep_history is given (CNIL 2014-124)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
+  retention->add_flag("--apply", ra.apply, "erase every household due (idempotent)");
+
+  auto* file_cmd = app.add_subcommand(
+      "file", "everything relais holds about one household, for the household (lifecycle.md §3)");
+  FileArgs fa;
+  file_cmd->add_option("SUBJECT", fa.subject, "household/<id>")->required();
+  file_cmd->add_option("--known-at", fa.known_at, "transaction time: an RFC 3339 UTC instant");
+  file_cmd->add_option("--format", fa.format, "json or html (French, printable A4)")
+      ->capture_default_str();
+
   auto* token = app.add_subcommand("token", "manage API tokens (stored only as hashes)");
   token->require_subcommand(1);
   std::string token_name, token_role, token_territory, token_org;
@@ -619,6 +642,8 @@ int Main(int argc, char** argv) {
     return RunReport(data_dir, times, ro);
   }
   if (*generate) return RunGenerate(gen, gen_out);
+  if (*retention) return RunRetention(data_dir, ra);
+  if (*file_cmd) return RunFile(data_dir, fa);
   if (*backup_cmd) return RunBackup(data_dir, backup_dest);
   if (*restore_cmd) return RunRestore(data_dir, restore_src, restore_erasures, restore_force);
   if (*serve) {

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "relais/files.h"
@@ -139,6 +140,7 @@ Status AccessJournal::Record(const AccessEntry& e) {
   w.Key("at").String(FormatTimestamp(e.at));
   w.Key("token").String(e.token);
   w.Key("role").String(e.role);
+  w.Key("org").String(e.org);
   w.Key("subject").String(e.subject);
   w.Key("endpoint").String(e.endpoint);
   w.Key("allowed").Bool(e.allowed);
@@ -203,6 +205,51 @@ Result<std::string> AccessJournal::QueryJson(const std::string& subject,
   w.Key("truncated").Bool(truncated);
   w.EndObject();
   return w.Take();
+}
+
+Result<std::vector<AccessEntry>> ReadJournalEntries(const std::string& data_dir,
+                                                    std::string_view subject) {
+  std::string path = data_dir + "/access-journal.ndjson";
+  std::vector<AccessEntry> out;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return out;
+    return Status::IoError("cannot read " + path);
+  }
+  // Most lines are about other subjects: a substring test before the parse.
+  JsonWriter quoted;
+  quoted.String(subject);
+  const std::string needle = quoted.str();
+  simdjson::dom::parser parser;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(needle) == std::string::npos) continue;
+    simdjson::dom::element e;
+    if (parser.parse(line).get(e)) continue;  // a line being written right now
+    std::string_view at_text, subj, role, org, endpoint, token;
+    bool allowed = false;
+    if (e["at"].get_string().get(at_text) || e["subject"].get_string().get(subj) ||
+        e["role"].get_string().get(role) || e["endpoint"].get_string().get(endpoint) ||
+        e["allowed"].get_bool().get(allowed))
+      continue;
+    if (subj != subject) continue;
+    auto at = ParseTimestamp(at_text);
+    if (!at) continue;
+    if (e["org"].get_string().get(org)) org = "-";
+    if (e["token"].get_string().get(token)) token = "";
+    AccessEntry a;
+    a.at = *at;
+    a.token = std::string(token);
+    a.role = std::string(role);
+    a.subject = std::string(subj);
+    a.endpoint = std::string(endpoint);
+    a.allowed = allowed;
+    a.org = std::string(org);
+    out.push_back(std::move(a));
+  }
+  if (in.bad()) return Status::IoError("cannot read " + path);
+  return out;
 }
 
 }  // namespace relais::server

@@ -1,7 +1,10 @@
 // The access journal (issue #4 §4): every read of a household's or dwelling's
 // data, allowed or refused, kept apart from the case log in
 // DIR/access-journal.ndjson, one JSON object a line:
-//   {"at", "token", "role", "subject", "endpoint", "allowed"}
+//   {"at", "token", "role", "org", "subject", "endpoint", "allowed"}
+// (`org` since the household's file, which names the organisation of each
+// reader: the caller's association, or its territory, or "-"; older lines
+// have none and read as "-").
 //
 // It fails closed: a read is answered only once its entry is written, and
 // Record() errors make the server answer 503 instead of the data.
@@ -39,7 +42,16 @@ struct AccessEntry {
   Timestamp at;
   std::string token, role, subject, endpoint;
   bool allowed = false;
+  std::string org = "-";
 };
+
+// The entries of the journal of `data_dir` about `subject` (exact match), in
+// order: what the household's file lists (lifecycle.md §3). Reads the file
+// without the journal object, so that `relais file` can list them while a
+// server appends (a line being written is skipped, as in QueryJson). A data
+// directory without a journal has no entries. Memory: the matching entries.
+Result<std::vector<AccessEntry>> ReadJournalEntries(const std::string& data_dir,
+                                                    std::string_view subject);
 
 // Test hooks: the system calls the journal makes, so that tests can make
 // them fail (a short write, ENOSPC, EIO on fdatasync).

@@ -20,6 +20,15 @@ Response MetricsPage(State& s);
 // GET /v1/streams/{subject}/status|events; `rest` is the path after /v1/streams/.
 Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query& q);
 
+// GET /v1/streams/household%2F<id>/file (server/handler_file.cc).
+Response HouseholdFile(State& s, const Caller& caller, const Subject& subject, const Query& q);
+
+// GET /v1/streams/dwelling%2F<id>/tenancy (server/handler_tenancy.cc).
+Response TenancyRead(State& s, const Caller& caller, const Subject& subject, const Query& q);
+
+// GET /v1/retention (server/handler_retention.cc).
+Response RetentionRead(State& s, const Caller& caller, const Query& q);
+
 // POST /v1/events. StartAppend authorises (engine reads: on a worker) and
 // submits; the future completes when the batch is durable.
 std::variant<Response, std::future<AppendOutcome>> StartAppend(State& s, const Caller& caller,

@@ -80,6 +80,10 @@ const RouteEntry kRoutes[] = {
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("audit", [c, q](State& s) { return Audit(s, c, q); });
      }},
+    {"/v1/retention", http::verb::get, "retention",
+     [](State&, const Caller& c, Request&, const Query& q, bool) {
+       return WorkOn("retention", [c, q](State& s) { return RetentionRead(s, c, q); });
+     }},
     {"/v1/feed", http::verb::get, "feed",
      [](State& s, const Caller& c, Request& req, const Query& q, bool follow) {
        return RouteFeed(s, c, req, q, follow);

@@ -16,8 +16,10 @@ Status State::Journal(const projections::Caller& c, const Subject& subject,
 
 Status State::JournalText(const projections::Caller& c, std::string_view subject,
                           std::string_view endpoint, bool allowed) {
-  AccessEntry e{SystemClock()->Now(),        c.name, std::string(RoleName(c.role)),
-                std::string(subject),        std::string(endpoint), allowed};
+  AccessEntry e{SystemClock()->Now(),  c.name,
+                std::string(RoleName(c.role)), std::string(subject),
+                std::string(endpoint), allowed,
+                ActorOrg(c)};
   Status st = journal->Record(e);
   if (!st.ok()) std::fprintf(stderr, "relais serve: %s\n", st.message().c_str());
   return st;

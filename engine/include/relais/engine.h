@@ -63,6 +63,9 @@ struct Options {
   // reports without decoding the log (docs/on-disk-format.md, "records").
   // Default: true. Tests turn it off to leave a log tail after the point.
   bool write_record_snapshot = true;
+  // Tests only: called by Erase between the event's sync and the key's
+  // destruction, the window a crash leaves for the next open to complete.
+  std::function<void()> after_erasure_event;
 };
 
 // Who records an event (events.md §1).
@@ -121,6 +124,25 @@ struct StoredEventView {
   std::string hash;       // hex
   std::string prev_hash;  // hex
   std::string data_json;  // the event's `data` object as recorded
+  // The event had personal fields and they are gone: its household was
+  // erased (lifecycle.md §1). `data_json` then holds none of them (absent,
+  // never null), and views print `"personalDataErased": true`.
+  bool personal_data_erased = false;
+};
+
+// Why a household's personal data is erased (PersonalDataErased.reason).
+enum class ErasureReason { kSubjectRequest, kRetentionExpired, kLegalObligation, kOther };
+// "subject_request", ... (the contract's names) and back; nullopt: unknown.
+std::string_view ErasureReasonName(ErasureReason r);
+std::optional<ErasureReason> ErasureReasonFromName(std::string_view name);
+
+// One line of the erasure register (`relais erasures`, lifecycle.md §1).
+struct ErasureEntry {
+  Subject subject;
+  std::string id;  // the PersonalDataErased event's id
+  Position position = 0;
+  Timestamp recorded_at;
+  ErasureReason reason = ErasureReason::kOther;
 };
 
 // Where a backup stands: the last position it holds and that event's hash.
@@ -162,6 +184,21 @@ class Engine {
   // of the writer (bulk imports). Results in order, one future per request.
   virtual std::vector<std::future<AppendOutcome>> AppendManyAsync(std::vector<std::string> requests,
                                                                   const AppendOptions& options) = 0;
+  // Erases a household's personal data (lifecycle.md §1): appends a
+  // PersonalDataErased (new id, synced) recorded by `actor`, whose
+  // effectiveDate is `effective_date` or else the UTC date of its
+  // recordedAt, then destroys the household's key so that, when this
+  // returns, no file of the data directory holds it. A refusal (not
+  // registered, already erased: `household_erased`) comes back as one, like
+  // any append's. A failure after the event is durable is an error; the
+  // next writable open completes the destruction.
+  virtual AppendOutcome Erase(const Subject& household, ErasureReason reason, const ActorInfo& actor,
+                              std::optional<Date> effective_date = std::nullopt) = 0;
+  // The erasure register: every PersonalDataErased of the log, in position order.
+  virtual Result<std::vector<ErasureEntry>> Erasures() = 0;
+  // Whether the household's stream holds a PersonalDataErased.
+  virtual Result<bool> IsErased(const Subject& household) = 0;
+
   // Makes every acknowledged append durable (after non-synced appends).
   virtual Status Sync() = 0;
 

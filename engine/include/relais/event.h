@@ -56,8 +56,9 @@ enum class EventType : uint16_t {
   kPartnerMeetingHeld,
   kEventCorrected,
   kEventRetracted,
+  kPersonalDataErased,  // contract v2 (lifecycle.md §1)
 };
-inline constexpr int kEventTypeCount = 36;
+inline constexpr int kEventTypeCount = 37;
 
 // "HouseholdRegistered", ... (the contract's names).
 std::string_view EventTypeName(EventType t);
@@ -132,9 +133,10 @@ struct Fact {
   bool has_condition = false;
   std::optional<Date> condition_deadline;
   bool has_reason = false;  // the optional free-text `reason`
+  bool has_association = false;
   sc::OfferAnswer answer = sc::OfferAnswer::ACCEPTED;
   sc::Contract contract = sc::Contract::DIRECT_LEASE;
-  bool has_association = false;
+  sc::ErasureReason erasure_reason = sc::ErasureReason::OTHER;  // PersonalDataErased
   sc::SlideOutcome slide_outcome = sc::SlideOutcome::FAVOURABLE;
   sc::EndReason end_reason = sc::EndReason::VOLUNTARY_DEPARTURE;
   sc::Destination destination = sc::Destination::UNKNOWN;

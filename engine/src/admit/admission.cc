@@ -34,6 +34,30 @@ AppendOutcome Refused(Refusal r) {
   return o;
 }
 
+namespace {
+
+// Whether a stream (its records in position order) holds a PersonalDataErased.
+bool Erased(const std::vector<const EventRecord*>& records) {
+  // The erasure is the stream's last event (nothing is accepted after it):
+  // looking from the end finds it at once.
+  for (auto it = records.rbegin(); it != records.rend(); ++it)
+    if ((*it)->type == EventType::kPersonalDataErased) return true;
+  return false;
+}
+
+// Whether framed canonical EventData bytes hold a personal field.
+bool CarriesPersonal(const std::string& framed) {
+  if (framed.size() % 8 != 0 || framed.empty()) return false;
+  capnp::FlatArrayMessageReader r(
+      kj::arrayPtr(reinterpret_cast<const capnp::word*>(framed.data()), framed.size() / 8));
+  capnp::MallocMessageBuilder data(256), personal(256);
+  data.setRoot(r.getRoot<schema::EventData>());
+  return codec::SplitPersonal(data.getRoot<schema::EventData>(),
+                              personal.initRoot<schema::EventData>());
+}
+
+}  // namespace
+
 AppendOutcome Admission::Judge(AppendRequest& req, write::Group& g) {
   GroupEvents& accepted = EventsOf(g);
   WorkingView w(state_, g);
@@ -112,6 +136,21 @@ AppendOutcome Admission::Judge(AppendRequest& req, write::Group& g) {
     if (!found) continue;
     bool same = existing.type == e.type && existing.subject == e.subject.text &&
                 existing.effective == e.effective && existing.full_data == full[i];
+    if (same && existing.subject.rfind("household/", 0) == 0) {
+      // After an erasure a retry is a duplicate only when neither it nor the
+      // original carries a personal field (lifecycle.md §1): personal content
+      // can no longer be compared, even while the key is still being destroyed.
+      std::shared_ptr<StreamEntry> keep;
+      auto records = w.Records(existing.subject, &keep, /*with_request=*/false);
+      if (!records.ok()) return engine_error(records.status());
+      if (Erased(*records) && (CarriesPersonal(existing.full_data) || CarriesPersonal(full[i])))
+        return Refused(MakeRefusal("id_conflict",
+                                   "event id " + e.id_text + " is already recorded (position " +
+                                       std::to_string(existing.position) +
+                                       ") in an erased household; its personal data can no longer "
+                                       "be compared with a re-sent one",
+                                   e.id_text));
+    }
     if (!same && found && existing.full_data.empty())
       return Refused(MakeRefusal("id_conflict",
                                  "event id " + e.id_text + " is already recorded (position " +
@@ -206,8 +245,9 @@ AppendOutcome Admission::Judge(AppendRequest& req, write::Group& g) {
     last = stamps[i];
   }
   for (size_t i = 0; i < events.size(); ++i) {
-    const auto& e = events[i];
+    auto& e = events[i];
     Date today = UtcDate(stamps[i]);
+    if (e.effective_from_recorded) e.effective = today;
     bool future = e.effective > today;
     if (e.type == EventType::kEventCorrected) {
       int32_t d = e.data->getRoot<schema::EventData>().getEventCorrected().getEffectiveDate();
@@ -217,6 +257,21 @@ AppendOutcome Admission::Judge(AppendRequest& req, write::Group& g) {
       return Refused(MakeRefusal("effective_date_in_future",
                                  "effectiveDate " + FormatDate(e.effective) +
                                      " is later than the day it is recorded (" + FormatDate(today) + ")",
+                                 e.id_text));
+  }
+
+  // --- household_erased (lifecycle.md §1): after the checks above, before
+  // every rule. Nothing more is recorded in an erased household: its
+  // personal data is gone, and an event could bring some back.
+  for (const auto& e : events) {
+    if (e.subject.kind != StreamKind::kHousehold) continue;
+    std::shared_ptr<StreamEntry> keep;
+    auto records = w.Records(e.subject.text, &keep, /*with_request=*/false);
+    if (!records.ok()) return engine_error(records.status());
+    if (Erased(*records))
+      return Refused(MakeRefusal("household_erased",
+                                 "the personal data of " + e.subject.text +
+                                     " was erased: nothing more is recorded in its stream",
                                  e.id_text));
   }
 
@@ -459,6 +514,12 @@ AppendOutcome Admission::Judge(AppendRequest& req, write::Group& g) {
     g.batch.Put(state_->Family(log::Store::kStream), log::StreamKey(e.subject.text, r.version),
                 pos_value);
     g.batch.Put(state_->Family(log::Store::kId), e.id.AsBytes(), pos_value);
+    if (e.type == EventType::kPersonalDataErased) {
+      // Atomic with the event: an open that finds the index entry finds the
+      // event, and completes the key's destruction a crash interrupted.
+      g.batch.Put(state_->Family(log::Store::kMeta), log::ErasureKey(e.subject.text), pos_value);
+      accepted.erased.push_back(e.subject.text);
+    }
     if (e.subject.kind == StreamKind::kHousehold && !r.fact.dwelling_id.empty()) {
       std::pair<std::string, std::string> ref(r.fact.dwelling_id, std::string(e.subject.id()));
       if (!ref_known[i] && !w.HasNewRef(ref) && accepted.new_refs.insert(ref).second)

@@ -39,6 +39,7 @@ struct GroupEvents : write::GroupPayload {
   std::unordered_map<Uuid, GroupEvent, UuidHash> ids;
   std::unordered_map<Position, const GroupEvent*> by_position;
   std::set<std::pair<std::string, std::string>> new_refs;  // (dwelling, household)
+  std::vector<std::string> erased;  // households whose PersonalDataErased it holds
 };
 // The group's payload, created when it has none.
 GroupEvents& EventsOf(write::Group& g);

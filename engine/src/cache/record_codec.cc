@@ -24,7 +24,7 @@ enum Bit : int {
   kHasRank, kHasCondition, kConditionDeadline, kHasReason, kAnswer, kContract,
   kHasAssociation, kSlideOutcome, kEndReason, kDestination, kKind, kPauseReason,
   kCloseReason, kObjectives, kAmount, kCount, kStep, kCategory, kTarget,
-  kCorrectedEffective, kFactType,
+  kCorrectedEffective, kFactType, kErasureReason,
   kBitCount,
 };
 
@@ -168,6 +168,7 @@ uint64_t MaskOf(const EventRecord& r) {
   set(r.corrected_effective != r.effective, kCorrectedEffective);
   // A correction's fact is its target's: of another type than the record.
   set(f.type != r.type, kFactType);
+  set(f.erasure_reason != d.erasure_reason, kErasureReason);
   return m;
 }
 
@@ -238,6 +239,7 @@ void EncodeRecords(const std::vector<EventRecord>& records, std::string* out) {
     if (has(kTarget)) w.Bytes(f.target_id.bytes.data(), f.target_id.bytes.size());
     if (has(kCorrectedEffective)) w.Signed(r.corrected_effective.days);
     if (has(kFactType)) w.Byte(static_cast<uint8_t>(f.type));
+    if (has(kErasureReason)) w.Varint(U(f.erasure_reason));
   }
 }
 
@@ -324,6 +326,7 @@ Status DecodeRecords(std::string_view blob, std::vector<EventRecord>* out) {
       if (ft >= kEventTypeCount) return Status::Corruption("a record snapshot blob names an unknown fact type");
       f.type = static_cast<EventType>(ft);
     }
+    if (has(kErasureReason)) f.erasure_reason = in.Enum<sc::ErasureReason>();
     if (!in.ok()) return Status::Corruption("a record snapshot blob is truncated or damaged");
   }
   if (!in.done()) return Status::Corruption("a record snapshot blob has bytes after its records");
@@ -368,7 +371,8 @@ bool SameRecord(const EventRecord& a, const EventRecord& b, std::string* what) {
            differs(x.close_reason != y.close_reason, "close reason") ||
            differs(!same_objectives, "objectives") || differs(x.amount_cents != y.amount_cents, "amount") ||
            differs(x.count != y.count, "count") || differs(x.step != y.step, "step") ||
-           differs(x.category != y.category, "category") || differs(x.target_id != y.target_id, "target id"));
+           differs(x.category != y.category, "category") || differs(x.target_id != y.target_id, "target id") ||
+           differs(x.erasure_reason != y.erasure_reason, "erasure reason"));
 }
 
 }  // namespace relais::cache

@@ -65,6 +65,9 @@ struct ParsedEvent {
   // version, recordedAt, prevHash), patched in place at fixed offsets.
   std::string full_data;
   std::string pre_stored;
+  // Set by Engine::Erase: the writer gives the event the UTC date of the
+  // recordedAt it stamps (lifecycle.md §1), so it is never pre-encoded.
+  bool effective_from_recorded = false;
   size_t prev_hash_offset = 0;
 };
 
@@ -75,8 +78,10 @@ struct ParseError {
 
 // Parses one request: a JSON object (one event) or a JSON array (a batch).
 // Returns nullopt on success; `is_batch` tells which form it was.
+// PersonalDataErased is malformed (field `type`) unless `allow_erasure`: only
+// Engine::Erase, which destroys the key with it, parses one.
 std::optional<ParseError> ParseRequest(std::string_view text, std::vector<ParsedEvent>* out,
-                                       bool* is_batch);
+                                       bool* is_batch, bool allow_erasure = false);
 
 // Decodes an EventCorrected's partial `data` against the target type and
 // stores it (with the ordinals of the fields given) into the correction.

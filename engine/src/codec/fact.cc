@@ -22,6 +22,9 @@ std::string_view Str(capnp::Text::Reader t) { return Intern(std::string_view(t.c
 
 static_assert(static_cast<int>(schema::EventData::EVENT_RETRACTED) ==
               static_cast<int>(EventType::kEventRetracted));
+static_assert(static_cast<int>(schema::EventData::PERSONAL_DATA_ERASED) ==
+              static_cast<int>(EventType::kPersonalDataErased));
+static_assert(static_cast<int>(EventType::kPersonalDataErased) + 1 == kEventTypeCount);
 static_assert(static_cast<int>(schema::EventData::DWELLING_REGISTERED) ==
               static_cast<int>(EventType::kDwellingRegistered));
 
@@ -185,6 +188,9 @@ Fact ToFact(schema::EventData::Reader d, const Subject& subject) {
     }
     case D::CASE_TRANSFERRED:
       f.territory = d.getCaseTransferred().getTerritory();
+      break;
+    case D::PERSONAL_DATA_ERASED:
+      f.erasure_reason = d.getPersonalDataErased().getReason();
       break;
     case D::DWELLING_REGISTERED: {
       auto x = d.getDwellingRegistered();
@@ -355,7 +361,7 @@ std::optional<std::string> CheckStoredEvent(kj::ArrayPtr<const capnp::word> word
     capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&words, 1), options);
     auto se = reader.getRoot<schema::StoredEvent>();
     se.totalSize();  // visits every pointer: throws on anything out of bounds
-    if (static_cast<int>(se.getData().which()) > static_cast<int>(EventType::kEventRetracted))
+    if (static_cast<int>(se.getData().which()) >= kEventTypeCount)
       return std::string("unknown event type ") + std::to_string(static_cast<int>(se.getData().which()));
     // totalSize() checks bounds, not contents: read every field once.
     if (auto bad = CheckStruct(capnp::toDynamic(se))) return "undecodable event: " + *bad;

@@ -638,7 +638,7 @@ Err ParseActor(simdjson::dom::element v, ActorValue* out) {
   return std::nullopt;
 }
 
-std::optional<ParseError> ParseOne(simdjson::dom::element el, ParsedEvent* out) {
+std::optional<ParseError> ParseOne(simdjson::dom::element el, ParsedEvent* out, bool allow_erasure) {
   using ET = simdjson::dom::element_type;
   if (el.type() != ET::OBJECT)
     return ParseError{"an event must be a JSON object, not " + std::string(JsonTypeName(el.type())),
@@ -679,6 +679,11 @@ std::optional<ParseError> ParseOne(simdjson::dom::element el, ParsedEvent* out) 
   const UnionMember* member = MemberByName(type_name);
   if (!member) return fail("field 'type': unknown event type '" + std::string(type_name) + "'");
   out->type = static_cast<EventType>(member->field.getProto().getDiscriminantValue());
+  // Only the erasure commands record it, as they destroy the key with it
+  // (lifecycle.md §1): an imported one would claim an erasure that never was.
+  if (out->type == EventType::kPersonalDataErased && !allow_erasure)
+    return fail("field 'type': PersonalDataErased is recorded only by the erasure commands "
+                "(relais erase, the erasure endpoint, retention --apply, restore)");
 
   if (fields[2].type() != ET::STRING) return fail(*Expect("subject", "a string", fields[2]));
   std::string why;
@@ -741,7 +746,7 @@ schema::Visibility DeclaredVisibility(EventType t) {
 }
 
 std::optional<ParseError> ParseRequest(std::string_view text, std::vector<ParsedEvent>* out,
-                                       bool* is_batch) {
+                                       bool* is_batch, bool allow_erasure) {
   // One parser per thread: simdjson parsers are reusable and not thread-safe.
   // The engine checks this first too (engine.cc, Prepare); repeated here so that
   // no caller of the codec can make simdjson allocate for an unbounded input.
@@ -766,7 +771,7 @@ std::optional<ParseError> ParseRequest(std::string_view text, std::vector<Parsed
     out->reserve(std::min(arr.size(), kBatchEventsMax));
     size_t i = 0;
     for (auto el : arr) {
-      if (auto e = ParseOne(el, &out->emplace_back())) {
+      if (auto e = ParseOne(el, &out->emplace_back(), allow_erasure)) {
         if (!e->id && i > 0) e->id = (*out)[0].id_text;
         e->message = "event " + std::to_string(i + 1) + " of the batch: " + e->message;
         return e;
@@ -776,7 +781,7 @@ std::optional<ParseError> ParseRequest(std::string_view text, std::vector<Parsed
     return std::nullopt;
   }
   out->resize(1);
-  return ParseOne(root, &(*out)[0]);
+  return ParseOne(root, &(*out)[0], allow_erasure);
 }
 
 std::optional<std::string> DecodeCorrectionData(ParsedEvent& correction, EventType target_type) {

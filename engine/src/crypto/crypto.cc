@@ -35,6 +35,15 @@ Hash Sha256(std::string_view bytes) {
   return h;
 }
 
+Uuid RandomUuid() {
+  InitOnce();
+  Uuid u;
+  randombytes_buf(u.bytes.data(), u.bytes.size());
+  u.bytes[6] = static_cast<uint8_t>((u.bytes[6] & 0x0f) | 0x40);  // version 4
+  u.bytes[8] = static_cast<uint8_t>((u.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return u;
+}
+
 Key RandomKey() {
   InitOnce();
   Key k;

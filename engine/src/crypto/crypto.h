@@ -26,6 +26,9 @@ Hash Sha256(std::string_view bytes);
 inline std::string ToHex(const uint8_t* p, size_t n) { return relais::ToHex(p, n); }
 inline std::string ToHex(const Hash& h) { return relais::ToHex(h.data(), h.size()); }
 Key RandomKey();
+// A random (version 4) UUID: the id relais gives the events it records itself
+// (PersonalDataErased).
+Uuid RandomUuid();
 
 std::string Seal(const Key& key, const Uuid& event_id, std::string_view plaintext);
 std::optional<std::string> Open(const Key& key, const Uuid& event_id, std::string_view sealed);

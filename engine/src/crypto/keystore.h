@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "crypto/crypto.h"
 #include "relais/status.h"
@@ -53,6 +54,14 @@ class KeyStore {
   // Writer only: durably writes the keys adopted since the last call (a no-op
   // when there are none). Refuses to replace a key already stored.
   Status WritePending();
+  // Writer's side of an erasure (lifecycle.md §1): destroys the keys of
+  // `households`, durably and physically. When it returns OK, no file under
+  // the key store's directory (table files, write-ahead logs, MANIFEST, info
+  // logs) holds any of their bytes: deleted, flushed, every table file
+  // rewritten at the bottommost level, obsolete files purged, then every
+  // file read back to check it. Households without a key are skipped.
+  // Idempotent: an open completes one a crash interrupted by calling it again.
+  Status Destroy(const std::vector<std::string>& households);
   // After a write failed for lack of space: leaves RocksDB's error state.
   Status Resume();
   // A RocksDB checkpoint of the key store in `dir` (which must not exist).
@@ -69,7 +78,9 @@ class KeyStore {
 
   std::unique_ptr<rocksdb::Env> env_;  // outlives db_
   std::unique_ptr<rocksdb::DB> db_;
+  std::string dir_;
   bool writable_ = false;
+  std::mutex destroy_mu_;  // one destruction at a time (each rewrites every table file)
   std::function<void(uint8_t*)> generator_;
   std::mutex mu_;
   std::unordered_map<std::string, Key> cache_;    // every key read or adopted

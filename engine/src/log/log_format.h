@@ -58,6 +58,17 @@ inline std::string StreamKey(std::string_view subject, uint64_t version) {
   PutBE64(&k, version);
   return k;
 }
+// The erasure index, in the meta family: one key per erased household
+// ("erasure/" || subject), its value the PersonalDataErased's position (BE64),
+// written in the batch of the event itself. It is how an open finds the keys
+// a crash left undestroyed, and how readers know a stream is erased, without
+// reading the log.
+inline constexpr char kErasurePrefix[] = "erasure/";
+inline std::string ErasureKey(std::string_view subject) {
+  std::string k(kErasurePrefix);
+  k.append(subject);
+  return k;
+}
 inline std::string RefKey(std::string_view dwelling_id, std::string_view household_id) {
   std::string k(dwelling_id);
   k.push_back('\0');

@@ -106,7 +106,8 @@ Status RecordsFromValues(const Subject& subject, const std::vector<std::string>&
   return Status::Ok();
 }
 
-Result<StoredEventView> View(std::string_view value, write::Sealer& sealer) {
+Result<StoredEventView> View(std::string_view value, write::Sealer& sealer,
+                             const cache::ErasedSet* erased) {
   ASSIGN_OR_RETURN(StoredMessage m, StoredMessage::Decode(value));
   auto se = m.Root();
   StoredEventView v;
@@ -122,7 +123,17 @@ Result<StoredEventView> View(std::string_view value, write::Sealer& sealer) {
   auto prev = se.getPrevHash();
   v.prev_hash = crypto::ToHex(prev.begin(), prev.size());
   bool unsealed = true;
-  ASSIGN_OR_RETURN(auto full, sealer.FullData(se, v.subject.text, &unsealed));
+  std::unique_ptr<capnp::MallocMessageBuilder> full;
+  if (se.hasSealed() && erased && erased->Contains(v.subject.text)) {
+    // Not even tried: the key may still exist in the moment between the
+    // event's commit and its destruction, or after a crash in it.
+    full = std::make_unique<capnp::MallocMessageBuilder>(512);
+    full->setRoot(se.getData());
+    unsealed = false;
+  } else {
+    ASSIGN_OR_RETURN(full, sealer.FullData(se, v.subject.text, &unsealed));
+  }
+  v.personal_data_erased = se.hasSealed() && !unsealed;
   JsonWriter w;
   codec::DataToJson(full->getRoot<schema::EventData>().asReader(), w,
                     unsealed ? codec::PersonalFields::kShow : codec::PersonalFields::kOmit);

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cache/erased_set.h"
 #include "codec/codec.h"
 #include "log/store.h"
 #include "relais/engine.h"
@@ -34,7 +35,10 @@ Status LoadRecords(log::Store& store, const Subject& subject, std::vector<EventR
                    const log::Store::Snapshot* at = nullptr);
 
 // A stored value as the API shows it: personal fields opened with `sealer`,
-// or omitted when they cannot be.
-Result<StoredEventView> View(std::string_view value, write::Sealer& sealer);
+// or omitted when they cannot be. `erased`: the event's household is erased;
+// its personal fields are omitted whether or not its key is destroyed yet,
+// and an event that had some says so (personal_data_erased).
+Result<StoredEventView> View(std::string_view value, write::Sealer& sealer,
+                             const cache::ErasedSet* erased = nullptr);
 
 }  // namespace relais::read

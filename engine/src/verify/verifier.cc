@@ -33,6 +33,20 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
     if (store->Last(log::Store::kLog, &k, &v, &found, snap.get()).ok() && found && k.size() == 8)
       head_position = log::GetBE64(k);
   }
+  // The erasure index (log_format.h): the households whose keys are
+  // destroyed on purpose. Each entry must name its PersonalDataErased.
+  std::unordered_map<std::string, Position> erasures;
+  Status index_st = store->Scan(log::Store::kMeta, log::kErasurePrefix, {},
+                                [&](std::string_view k, std::string_view v) {
+                                  erasures[std::string(k.substr(sizeof(log::kErasurePrefix) - 1))] =
+                                      v.size() == 8 ? log::GetBE64(v) : 0;
+                                  return true;
+                                }, snap.get());
+  if (!index_st.ok()) {
+    bad(0, index_st.message());
+    return rep;
+  }
+  size_t erasures_met = 0;
   crypto::Hash prev{};
   Position expected = 1;
   std::unordered_map<std::string, StreamVersion> versions;
@@ -79,7 +93,17 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
       if (!f.dwelling_id.empty()) expected_refs.insert(log::RefKey(f.dwelling_id, subject.substr(10)));
       // Sealed personal data opens with the household's key: a lost or
       // replaced key is damage, not an empty field.
-      if (se.hasSealed()) {
+      auto erasure = erasures.find(subject);
+      if (se.getData().which() == schema::EventData::PERSONAL_DATA_ERASED) {
+        if (erasure == erasures.end() || erasure->second != p) {
+          bad(p, "the erasure index does not point to this PersonalDataErased");
+          return false;
+        }
+        ++erasures_met;
+      }
+      // An erased household's key is destroyed: its sealed data no longer
+      // opens, by design (lifecycle.md §1).
+      if (se.hasSealed() && erasure == erasures.end()) {
         auto key = keys->Find(subject);
         if (!key.ok()) {
           bad(p, key.status().message());
@@ -127,6 +151,10 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
     return true;
   }, snap.get());
   if (!st.ok()) bad(expected, st.message());
+  if (!rep.ok) return rep;
+  if (erasures_met != erasures.size())
+    bad(rep.events, "the erasure index names " + std::to_string(erasures.size()) +
+                        " households, the log erases " + std::to_string(erasures_met));
   if (!rep.ok) return rep;
   // Indexes, from their side: no entry may point elsewhere or past the end.
   int64_t stream_entries = 0, id_entries = 0;

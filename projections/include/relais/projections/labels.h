@@ -13,6 +13,7 @@
 // safe to call from any thread.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -28,7 +29,9 @@ std::string_view EventType(std::string_view type);
 std::string_view Field(std::string_view type, std::string_view field);
 
 // An enum value, by the schema's enum name and the value's JSON spelling:
-// ("Contract", "sublease") → "sous-location (bail glissant)".
+// ("Contract", "sublease") → "sous-location par une association (bail
+// glissant)". An enum the catalogue does not know by name falls back to the
+// first value with that spelling, then to the spelling itself.
 std::string_view Value(std::string_view enum_name, std::string_view value);
 
 // A refusal code of events.md §4 / lifecycle.md: "household_erased" → "…".
@@ -36,6 +39,11 @@ std::string_view RefusalCode(std::string_view code);
 
 // A role of interfaces.md: "tenancy_staff" → "gestion locative".
 std::string_view Role(std::string_view role);
+
+// An endpoint of the access journal ("/v1/streams/status" → "consultation
+// de la situation"). Unlike the other lookups, an unknown endpoint reads
+// "autre consultation": a path is never shown to a household.
+std::string_view Endpoint(std::string_view endpoint);
 
 // An indicator of time-and-indicators.md §4 by its report key, with its
 // one-sentence French definition ("" when it has none).
@@ -49,5 +57,26 @@ Indicator IndicatorLabel(std::string_view key);
 // instant "2016-03-12T08:30:00Z" → "12 mars 2016 à 08 h 30 (UTC)". Anything
 // that is not a date or an instant is returned unchanged.
 std::string FrenchDate(std::string_view iso);
+
+// true → "oui", false → "non".
+std::string_view Bool(bool b);
+
+// Integer cents as French money: 123456 → "1 234,56 €" (narrow no-break
+// space between thousands, no-break space before the sign).
+std::string Money(int64_t cents);
+
+// Whether the catalogue itself has a label (no English fallback): what
+// labels_test checks against the schema. HasValue looks for the exact enum;
+// the status values that are not schema enums are under "ReferralStatus",
+// "EpisodeStatus" and "ProcedureStage", booleans under "Bool".
+bool HasEventType(std::string_view type);
+bool HasField(std::string_view field);
+bool HasValue(std::string_view enum_name, std::string_view value);
+bool HasRefusalCode(std::string_view code);
+bool HasRole(std::string_view role);
+bool HasEndpoint(std::string_view endpoint);
+bool HasIndicator(std::string_view key);
+// The rows of time-and-indicators.md §4 carry a definition.
+bool HasIndicatorDefinition(std::string_view key);
 
 }  // namespace relais::labels

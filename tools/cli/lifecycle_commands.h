@@ -1,0 +1,25 @@
+// `relais retention` and `relais file` (lifecycle.md §2-§3): the command
+// line's faces of the retention schedule and the household's own file.
+// Each returns the process's exit code (interfaces.md: 0, 1, 2, 3, 5, 6).
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace relais::cli {
+
+struct RetentionArgs {
+  std::string as_of, known_at;
+  int years = 2;
+  int keep_history_years = 5;
+  bool apply = false;
+};
+int RunRetention(const std::string& data_dir, const RetentionArgs& args);
+
+struct FileArgs {
+  std::string subject, known_at;
+  std::string format = "json";
+};
+int RunFile(const std::string& data_dir, const FileArgs& args);
+
+}  // namespace relais::cli
