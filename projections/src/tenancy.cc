@@ -291,6 +291,11 @@ std::string RenderTenancyJson(const TenancyRecord& r, const TenancyShown& s, boo
   return w.Take();
 }
 
+std::string TenancyCheckpointNote(Engine& engine, const TenancyRecord& r) {
+  auto note = engine.Checkpoint(r.known_position);
+  return note.ok() ? *note : std::string();
+}
+
 Result<std::string> TenancyJson(Engine& engine, const Subject& dwelling, const ViewTime& t,
                                 Date today, bool pretty) {
   ASSIGN_OR_RETURN(TenancyRecord r, BuildTenancyRecord(engine, dwelling, t, today));

@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include <cctype>
+#include <fstream>
 #include <sstream>
 #include <vector>
 
@@ -198,6 +199,35 @@ TEST_F(TenancyHttpTest, TheCommandLineReadsTheWholeRecord) {
   EXPECT_EQ(Positions(out), (std::vector<uint64_t>{1, 3, 8, 9, 10}));
 }
 
+// `relais evidence dwelling/<id>` bundles the tenancy record's events, and the
+// bundle checks offline.
+TEST_F(TenancyHttpTest, TheEvidenceOfADwellingIsItsTenancyRecord) {
+  s_.reset();
+  std::string bundle, key;
+  ASSERT_EQ(relais::testing::RunRelais({"--data", dir_.path(), "evidence", "dwelling/D-RBX-001"},
+                                       &bundle),
+            0);
+  std::vector<uint64_t> positions;
+  {
+    simdjson::dom::parser p;
+    simdjson::dom::element root = p.parse(bundle);
+    for (auto e : root["events"].get_array()) positions.push_back(e["event"]["position"].get_uint64());
+  }
+  EXPECT_EQ(positions, kAll);
+  ASSERT_EQ(relais::testing::RunRelais({"--data", dir_.path(), "checkpoint", "--verifier-key"}, &key),
+            0);
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  std::string file = dir_.path() + "/tenancy-bundle.json";  // check-evidence reads no data directory
+  {
+    std::ofstream f(file, std::ios::binary);
+    f << bundle;
+  }
+  std::string out;
+  EXPECT_EQ(relais::testing::RunRelais({"check-evidence", file, "--verifier-key", key}, &out), 0)
+      << out;
+  EXPECT_NE(out.find("\"ok\":true"), std::string::npos) << out;
+}
+
 // The dispute file: one A4 page layout, a header repeated on each page, no
 // script or outside resource, a section per occupancy, the correction beside
 // the switch with its reason, and none of the JSON keys of the record.
@@ -214,7 +244,15 @@ TEST_F(TenancyHttpTest, TheHtmlDisputeFileIsFrenchAndSelfContained) {
   EXPECT_EQ(h.find("https://"), std::string::npos);
   EXPECT_NE(h.find("Occupation 1 : ménage H-0001"), std::string::npos);
   EXPECT_NE(h.find("Date du bail erronée"), std::string::npos);
-  EXPECT_NE(h.find("checkpoint-placeholder"), std::string::npos);
+  // The signed checkpoint of the record's head (position 33), in the note format.
+  EXPECT_EQ(h.find("checkpoint-placeholder"), std::string::npos);
+  size_t pre = h.find("<pre>");
+  ASSERT_NE(pre, std::string::npos);
+  size_t pre_end = h.find("</pre>", pre);
+  ASSERT_NE(pre_end, std::string::npos);
+  std::string note = h.substr(pre + 5, pre_end - pre - 5);
+  EXPECT_NE(note.find("\n33\n"), std::string::npos) << note;
+  EXPECT_NE(note.find("\n\n\u2014 "), std::string::npos) << note;
   // Tenancy staff: the reason is not in their file either.
   Response staff = Get("staff-lille", std::string(kTenancy) + "?format=html");
   ASSERT_EQ(staff.status, http::status::ok);
@@ -224,7 +262,8 @@ TEST_F(TenancyHttpTest, TheHtmlDisputeFileIsFrenchAndSelfContained) {
   // The text outside tags (attribute quotes are HTML's own).
   std::string text;
   bool in_tag = false;
-  for (char c : h) {
+  // Outside the checkpoint (base64 is not words).
+  for (char c : h.substr(0, pre) + h.substr(pre_end)) {
     if (c == '<') in_tag = true;
     if (!in_tag) text.push_back(c);
     if (c == '>') {

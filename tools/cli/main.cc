@@ -18,6 +18,7 @@
 #include "backup/backup.h"
 #include "backup/holder.h"
 #include "cli/lifecycle_commands.h"
+#include "cli/evidence_commands.h"
 #include "generate/generator.h"
 #include "relais/engine.h"
 #include "relais/json_writer.h"
@@ -68,10 +69,28 @@ int Usage(const std::string& message) {
   return kExitUsage;
 }
 
+// --origin: the installation's name, used when this command creates the
+// checkpoint signing key (evidence.md §2).
+std::string g_origin;
+
+void ShowTreeProgress(Position done, Position total) {
+  // Shown only when a tree is built (a directory from before the tree).
+  static bool shown = false;
+  if (done < total || shown) {
+    std::fprintf(stderr, "relais: building the Merkle tree of the log: %llu / %llu events%s",
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
+                 isatty(2) ? "\r" : "\n");
+    shown = true;
+  }
+  if (done == total && shown && isatty(2)) std::fputc('\n', stderr);
+}
+
 Result<std::unique_ptr<Engine>> OpenEngine(const std::string& dir, bool read_only) {
   Options o;
   o.data_dir = dir;
   o.read_only = read_only;
+  o.origin = g_origin;
+  if (!read_only) o.tree_progress = ShowTreeProgress;
   return Engine::Open(o);
 }
 
@@ -373,10 +392,8 @@ int RunTenancy(const std::string& dir, const std::string& subject_text, const Ti
                    if (format == "json") return projections::TenancyJson(e, s, t, Today(), pretty);
                    ASSIGN_OR_RETURN(projections::TenancyRecord r,
                                     projections::BuildTenancyRecord(e, s, t, Today()));
-                   // The checkpoint section stays a placeholder until the
-                   // evidence branch's checkpoints are wired in.
                    return projections::RenderTenancyHtml(r, projections::TenancyShowAll(r), false,
-                                                         "");
+                                                         projections::TenancyCheckpointNote(e, r));
                  });
 }
 
@@ -498,6 +515,9 @@ int Main(int argc, char** argv) {
   std::string data_dir = "./relais-data";
   app.add_option("--data", data_dir, "data directory (created on first write)")
       ->capture_default_str();
+  app.add_option("--origin", g_origin,
+                 "the installation's name in its checkpoints, fixed when the data directory "
+                 "is created (default: relais/<random UUID>)");
   bool pretty = false;
 
   auto* import = app.add_subcommand("import", "append NDJSON events (one event or one atomic batch per line)");
@@ -567,6 +587,23 @@ int Main(int argc, char** argv) {
                     "events a live feed subscriber may fall behind before it is disconnected")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{100000000}));
+
+  EvidenceArgs ev;
+  auto* checkpoint_cmd = app.add_subcommand("checkpoint", "the signed checkpoint of the log's Merkle tree");
+  checkpoint_cmd->add_option("--size", ev.size, "tree size (default: the head)");
+  checkpoint_cmd->add_flag("--verifier-key", ev.verifier_key_flag, "print the verifier key line instead");
+  auto* prove_cmd = app.add_subcommand("prove", "an inclusion (--position) or consistency (--from) proof");
+  prove_cmd->add_option("--position", ev.position, "the event's position");
+  prove_cmd->add_option("--from", ev.from, "the older tree's size");
+  prove_cmd->add_option("--size", ev.size, "tree size (default: the head)");
+  auto* evidence_cmd = app.add_subcommand("evidence", "an evidence bundle a third party can check offline");
+  evidence_cmd->add_option("SUBJECT", subject, "household/<id> or dwelling/<id>")->required();
+  evidence_cmd->add_option("--known-at", ev.known_at, "transaction time: an RFC 3339 UTC instant");
+  evidence_cmd->add_option("--since", ev.since_file, "a file holding an older checkpoint of this log");
+  auto* check_cmd = app.add_subcommand("check-evidence", "check an evidence bundle offline (no data directory)");
+  std::string check_file;
+  check_cmd->add_option("FILE", check_file, "the bundle, or - for standard input")->required();
+  check_cmd->add_option("--verifier-key", ev.verifier_key, "the verifier key line")->required();
 
   auto* backup_cmd = app.add_subcommand(
       "backup",
@@ -644,6 +681,10 @@ int Main(int argc, char** argv) {
   if (*generate) return RunGenerate(gen, gen_out);
   if (*retention) return RunRetention(data_dir, ra);
   if (*file_cmd) return RunFile(data_dir, fa);
+  if (*checkpoint_cmd) return RunCheckpoint(data_dir, ev);
+  if (*prove_cmd) return RunProve(data_dir, ev);
+  if (*evidence_cmd) return RunEvidence(data_dir, subject, ev);
+  if (*check_cmd) return RunCheckEvidence(check_file, ev);
   if (*backup_cmd) return RunBackup(data_dir, backup_dest);
   if (*restore_cmd) return RunRestore(data_dir, restore_src, restore_erasures, restore_force);
   if (*serve) {

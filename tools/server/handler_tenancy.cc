@@ -48,8 +48,9 @@ Response TenancyRead(State& s, const Caller& caller, const Subject& subject, con
   if (format == "html") {
     Response r;
     r.content_type = "text/html; charset=utf-8";
-    // The checkpoint section is a placeholder until checkpoints exist.
-    r.body = projections::RenderTenancyHtml(view->record, view->shown, view->filtered, "");
+    r.body = projections::RenderTenancyHtml(
+        view->record, view->shown, view->filtered,
+        projections::TenancyCheckpointNote(*s.engine, view->record));
     return r;
   }
   return Json(projections::RenderTenancyJson(view->record, view->shown, view->filtered, false));

@@ -88,7 +88,13 @@ std::string RenderTenancyJson(const TenancyRecord& r, const TenancyShown& s, boo
 std::string RenderTenancyHtml(const TenancyRecord& r, const TenancyShown& s, bool filtered,
                               const std::string& checkpoint_note);
 
-// `relais tenancy` (the local, unfiltered reading): JSON or HTML.
+// The signed checkpoint of the tree of size r.known_position (evidence.md §2),
+// what the dispute file prints to be checked against; empty when the log
+// cannot sign one (no tree or no signing key yet: a directory of an older
+// relais opened read-only), so the file shows its placeholder instead.
+std::string TenancyCheckpointNote(Engine& engine, const TenancyRecord& r);
+
+// `relais tenancy` (the local, unfiltered reading) in JSON.
 Result<std::string> TenancyJson(Engine& engine, const Subject& dwelling, const ViewTime& t,
                                 Date today, bool pretty);
 
