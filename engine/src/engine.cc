@@ -32,6 +32,9 @@
 #include "relais/files.h"
 #include "relais/json_writer.h"
 #include "relais/role.h"
+#include "tree/checkpoints.h"
+#include "tree/merkle.h"
+#include "tree/tile_store.h"
 #include "verify/verifier.h"
 #include "write/group_committer.h"
 #include "write/sealer.h"
@@ -92,10 +95,37 @@ class StoreSink : public write::LogSink {
 class WriterJudge : public write::GroupJudge {
  public:
   WriterJudge(admit::Admission* admission, cache::StreamCache* streams,
-              cache::ReferenceIndex* refs, cache::FoldCache* folds, cache::ErasedSet* erased)
-      : admission_(admission), streams_(streams), refs_(refs), folds_(folds), erased_(erased) {}
+              cache::ReferenceIndex* refs, cache::FoldCache* folds, cache::ErasedSet* erased,
+              log::Store* store)
+      : admission_(admission), streams_(streams), refs_(refs), folds_(folds), erased_(erased),
+        store_(store) {}
   AppendOutcome Judge(write::CommitRequest& req, write::Group& g) override {
     return admission_->Judge(static_cast<admit::AppendRequest&>(req), g);
+  }
+  // The tree's tiles go into the group's own batch: the tree and the events
+  // it covers land together or not at all.
+  Status Complete(write::Group& g) override {
+    if (g.leaves.empty()) return Status::Ok();
+    const uint64_t first = g.tip.next_position - g.leaves.size();  // the tree's size before
+    if (tree_stale_ || tree_.size() + 1 != first) {
+      // After a failed write (Forget) the edge may hold leaves that never
+      // landed: take it from the store again.
+      ASSIGN_OR_RETURN(uint64_t stored, tree::StoredSize(store_));
+      if (stored + 1 != first)
+        return Status::Internal("the Merkle tree holds " + std::to_string(stored) +
+                                " leaves where the log holds " + std::to_string(first - 1));
+      RETURN_IF_ERROR(tree_.Load(store_, stored));
+      tree_stale_ = false;
+    }
+    rocksdb::ColumnFamilyHandle* cf = store_->handle(log::Store::kTree);
+    for (const crypto::Hash& h : g.leaves) tree_.Append(h, &g.batch, cf);
+    tree_.PutSize(&g.batch, cf);
+    g.leaves.clear();
+    return Status::Ok();
+  }
+  Status LoadTree(uint64_t size) {
+    tree_stale_ = false;
+    return tree_.Load(store_, size);
   }
   void Publish(write::Group& g) override {
     admit::GroupEvents& accepted = admit::EventsOf(g);
@@ -103,7 +133,10 @@ class WriterJudge : public write::GroupJudge {
     refs_->Publish(accepted.new_refs);
     for (const std::string& subject : accepted.erased) erased_->Add(subject);
   }
-  void Forget() override { folds_->Clear(); }
+  void Forget() override {
+    folds_->Clear();
+    tree_stale_ = true;
+  }
   void Idle() override {
     if (streams_->DropIfOver(kCachedEventsMax)) folds_->Clear();
   }
@@ -114,6 +147,9 @@ class WriterJudge : public write::GroupJudge {
   cache::ReferenceIndex* refs_;
   cache::FoldCache* folds_;
   cache::ErasedSet* erased_;
+  log::Store* store_;
+  tree::TreeWriter tree_;  // the writer's edge; under the writer's lock
+  bool tree_stale_ = true;
 };
 
 }  // namespace
@@ -148,7 +184,7 @@ class EngineImpl : public Engine {
         refs_(store_.get()),
         state_(store_.get(), &streams_, &refs_, &sealer_),
         admission_(&state_, &key_source_, &folds_, options_.clock),
-        judge_(&admission_, &streams_, &refs_, &folds_, &erased_),
+        judge_(&admission_, &streams_, &refs_, &folds_, &erased_, store_.get()),
         sink_(store_.get(), keys_.get()) {}
 
   ~EngineImpl() override { Close(); }
@@ -167,6 +203,10 @@ class EngineImpl : public Engine {
       tip.last_hash = m.hash();
       tip.last_recorded = Timestamp{se.getRecordedAt()};
     }
+    const Position size = tip.next_position - 1;
+    RETURN_IF_ERROR(InitTree(size));
+    ASSIGN_OR_RETURN(checkpointer_, tree::Checkpointer::Open(options_.data_dir, !options_.read_only,
+                                                             options_.origin));
     committer_ = std::make_unique<write::GroupCommitter>(&sink_, &judge_, &writer_mu_, tip);
     RETURN_IF_ERROR(LoadErasures());
     if (!options_.read_only) committer_->Start();
@@ -433,7 +473,64 @@ class EngineImpl : public Engine {
   }
 
   VerifyReport Verify(const std::function<void(Position, Position)>& progress) override {
-    return verify::Verify(store_.get(), keys_.get(), progress);
+    // The latest checkpoint first: its size is where the scan notes the root.
+    std::optional<tree::CheckpointBody> latest;
+    std::string latest_problem;
+    if (auto note = checkpointer_->Latest(); !note.ok()) {
+      latest_problem = note.status().message();
+    } else if (*note) {
+      auto signer = checkpointer_->Signer();
+      auto verifier = signer.ok() ? tree::ParseVerifierKey(tree::FormatVerifierKey(**signer))
+                                  : Result<tree::NoteVerifier>(signer.status());
+      auto text = verifier.ok() ? tree::OpenNote(**note, *verifier) : Result<std::string>(verifier.status());
+      auto body = text.ok() ? tree::ParseCheckpointBody(*text) : Result<tree::CheckpointBody>(text.status());
+      if (!body.ok()) {
+        latest_problem = "the latest checkpoint issued does not verify: " + body.status().message();
+      } else {
+        latest = *body;
+      }
+    }
+    tree::CompactRange range;
+    std::optional<crypto::Hash> root_at_latest;
+    if (latest && latest->size == 0) root_at_latest = tree::EmptyRoot();
+    VerifyReport r = verify::Verify(store_.get(), keys_.get(), progress,
+                                    [&](Position, const crypto::Hash& h) {
+                                      range.Push(tree::LeafHash(h));
+                                      if (latest && range.size() == latest->size)
+                                        root_at_latest = range.Root();
+                                    });
+    if (!r.ok) return r;
+    auto bad = [&](std::string problem) {
+      r.ok = false;
+      r.first_bad_position = static_cast<Position>(r.events);
+      r.problem = std::move(problem);
+      return r;
+    };
+    if (!latest_problem.empty()) return bad(latest_problem);
+    // The stored tree (when there is one: an old directory opened read-only
+    // has none yet) against the root recomputed from the log.
+    if (tree_ready_ || store_->Has(log::Store::kTree)) {
+      auto stored_size = tree::StoredSize(store_.get());
+      if (!stored_size.ok()) return bad(stored_size.status().message());
+      if (*stored_size < range.size() && tree_ready_)
+        return bad("the Merkle tree holds " + std::to_string(*stored_size) + " leaves, the log " +
+                   std::to_string(range.size()));
+      if (*stored_size >= range.size()) {
+        auto root = RootAt(range.size());
+        if (!root.ok()) return bad("the Merkle tree cannot be read: " + root.status().message());
+        if (*root != range.Root())
+          return bad("the Merkle tree's root differs from the root recomputed from the log");
+      }
+    }
+    if (latest) {
+      if (latest->size > range.size())
+        return bad("the latest checkpoint issued covers " + std::to_string(latest->size) +
+                   " events, the log holds " + std::to_string(range.size()));
+      if (!root_at_latest || *root_at_latest != latest->root)
+        return bad("the log's tree of size " + std::to_string(latest->size) +
+                   " differs from the latest checkpoint issued (the log was rewritten)");
+    }
+    return r;
   }
 
   EngineStats Stats() override {
@@ -444,6 +541,71 @@ class EngineImpl : public Engine {
     st.cached_keys = static_cast<int64_t>(keys_->CachedKeys());
     st.interned_bytes = static_cast<int64_t>(InternedBytes());
     return st;
+  }
+
+  // ---------------------------------------------------------------- evidence
+
+  Result<std::string> TreeRoot(Position size) override {
+    RETURN_IF_ERROR(CheckTreeSize(size, "size"));
+    ASSIGN_OR_RETURN(crypto::Hash root, RootAt(size));
+    return std::string(reinterpret_cast<const char*>(root.data()), root.size());
+  }
+
+  Result<std::string> Checkpoint(Position size) override {
+    RETURN_IF_ERROR(CheckTreeSize(size, "size"));
+    RETURN_IF_ERROR(checkpointer_->Signer().status());
+    ASSIGN_OR_RETURN(crypto::Hash root, RootAt(size));
+    return checkpointer_->Issue(size, root);
+  }
+
+  Result<std::optional<std::string>> LatestCheckpoint() override { return checkpointer_->Latest(); }
+
+  Result<std::string> VerifierKey() override {
+    ASSIGN_OR_RETURN(const tree::NoteSigner* s, checkpointer_->Signer());
+    return tree::FormatVerifierKey(*s);
+  }
+
+  Result<InclusionProof> ProveInclusion(Position position, Position size) override {
+    RETURN_IF_ERROR(CheckTreeSize(size, "size"));
+    if (size == 0) return Status::InvalidArgument("size: the log is empty");
+    if (position == 0 || position > size)
+      return Status::InvalidArgument("position " + std::to_string(position) +
+                                     " is not in the tree of size " + std::to_string(size));
+    tree::TileReader reader(store_.get(), size);
+    InclusionProof p;
+    p.position = position;
+    p.size = size;
+    ASSIGN_OR_RETURN(crypto::Hash leaf, reader.Node(0, position - 1));
+    p.leaf_hash = crypto::ToHex(leaf);
+    ASSIGN_OR_RETURN(std::vector<crypto::Hash> path,
+                     tree::InclusionPath(position - 1, size, reader.Source()));
+    for (const auto& h : path) p.hashes.push_back(crypto::ToHex(h));
+    return p;
+  }
+
+  Result<ConsistencyProof> ProveConsistency(Position from, Position size) override {
+    RETURN_IF_ERROR(CheckTreeSize(size, "size"));
+    if (from == 0 || from > size)
+      return Status::InvalidArgument("from " + std::to_string(from) + " is not in 1.." +
+                                     std::to_string(size));
+    tree::TileReader reader(store_.get(), size);
+    ConsistencyProof p;
+    p.from = from;
+    p.size = size;
+    ASSIGN_OR_RETURN(std::vector<crypto::Hash> path,
+                     tree::ConsistencyPath(from, size, reader.Source()));
+    for (const auto& h : path) p.hashes.push_back(crypto::ToHex(h));
+    return p;
+  }
+
+  Result<std::string> StoredValue(Position position) override {
+    std::string value;
+    bool found = false;
+    if (position == 0 || position > GetHead().position)
+      return Status::InvalidArgument("position " + std::to_string(position) + " is not in the log");
+    RETURN_IF_ERROR(store_->Get(log::Store::kLog, log::PositionKey(position), &value, &found));
+    if (!found) return Status::Corruption("position " + std::to_string(position) + " is missing");
+    return value;
   }
 
   Result<BackupPoint> Backup(const std::string& dest) override {
@@ -535,6 +697,46 @@ class EngineImpl : public Engine {
     return std::nullopt;
   }
 
+  // A writable open brings the tree level with the log (a directory written
+  // before the tree existed gets it built here, once); a read-only one only
+  // notes whether the stored tree covers the log.
+  Status InitTree(Position size) {
+    if (options_.read_only) {
+      if (!store_->Has(log::Store::kTree)) return Status::Ok();
+      ASSIGN_OR_RETURN(uint64_t stored, tree::StoredSize(store_.get()));
+      tree_ready_ = stored == size;
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(uint64_t stored, tree::StoredSize(store_.get()));
+    if (stored > size)
+      return Status::Corruption("the Merkle tree holds " + std::to_string(stored) +
+                                " leaves, the log only " + std::to_string(size));
+    if (stored < size) {
+      RETURN_IF_ERROR(tree::BuildTree(store_.get(), stored, size, options_.tree_progress));
+      if (options_.tree_progress) options_.tree_progress(size, size);
+    }
+    RETURN_IF_ERROR(judge_.LoadTree(size));
+    tree_ready_ = true;
+    return Status::Ok();
+  }
+
+  Status CheckTreeSize(Position size, const char* what) {
+    if (!tree_ready_)
+      return Status::FailedPrecondition(
+          "this data directory has no Merkle tree yet: it is built at its next writable open "
+          "(relais import or relais serve)");
+    Position head = GetHead().position;
+    if (size > head)
+      return Status::InvalidArgument(std::string(what) + " " + std::to_string(size) +
+                                     " is past the head of the log (" + std::to_string(head) + ")");
+    return Status::Ok();
+  }
+
+  Result<crypto::Hash> RootAt(Position size) {
+    tree::TileReader reader(store_.get(), size);
+    return tree::Root(size, reader.Source());
+  }
+
   Result<Timestamp> RecordedAtOf(Position p) {
     std::string value;
     bool found = false;
@@ -562,6 +764,8 @@ class EngineImpl : public Engine {
   admit::Admission admission_;
   WriterJudge judge_;
   StoreSink sink_;
+  bool tree_ready_ = false;  // the stored tree covers the log (InitTree)
+  std::unique_ptr<tree::Checkpointer> checkpointer_;
   // Last: stopped (its threads joined) before the parts it uses go.
   std::unique_ptr<write::GroupCommitter> committer_;
 };

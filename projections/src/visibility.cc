@@ -310,6 +310,42 @@ Result<FilteredView> HistoryFor(Engine& engine, const Caller& caller, const Subj
   return out;
 }
 
+Result<TenancyView> TenancyFor(Engine& engine, const Caller& caller, const Subject& dwelling,
+                               const ViewTime& t, Date today) {
+  TenancyView out;
+  if (dwelling.kind != StreamKind::kDwelling)
+    return Status::InvalidArgument("a tenancy record is the record of a dwelling/<id>, not " +
+                                   dwelling.text);
+  ASSIGN_OR_RETURN(Scope scope, ScopeOf(engine, caller, dwelling));
+  if (!scope.readable) {
+    out.access = Access::kForbidden;
+    return out;
+  }
+  ASSIGN_OR_RETURN(out.record, BuildTenancyRecord(engine, dwelling, t, today));
+  // The classes of each stream's events, from the records the record read
+  // (cut at its known-at position): the same table as history's.
+  std::unordered_map<std::string, StreamClasses> classes;
+  for (const auto& [subject, records] : out.record.records)
+    classes.emplace(subject, StreamClasses(records, out.record.known_position));
+  const size_t n = out.record.events.size();
+  out.shown.shown.assign(n, false);
+  out.shown.data.assign(n, std::string());
+  for (size_t i = 0; i < n; ++i) {
+    const StoredEventView& v = out.record.events[i].view;
+    auto it = classes.find(v.subject.text);
+    // Every shown event's stream is in the table; one that is not is hidden.
+    bool shown = it != classes.end() && ClassVisible(caller, it->second.Of(v.record), scope);
+    out.shown.shown[i] = shown;
+    if (!shown) {
+      out.filtered = true;
+      continue;
+    }
+    out.shown.data[i] = DataFor(caller, v, &out.filtered);
+  }
+  out.access = out.filtered ? Access::kFiltered : Access::kAllowed;
+  return out;
+}
+
 std::optional<std::string> FeedEventFor(Engine& engine, const Caller& caller,
                                         const StoredEventView& event, bool* filtered) {
   *filtered = false;

@@ -19,10 +19,12 @@
 #include "backup/erasure_register.h"
 #include "backup/holder.h"
 #include "cli/lifecycle_commands.h"
+#include "cli/evidence_commands.h"
 #include "generate/generator.h"
 #include "relais/engine.h"
 #include "relais/json_writer.h"
 #include "relais/projections/report.h"
+#include "relais/projections/tenancy.h"
 #include "relais/projections/views.h"
 #include "server/commands.h"
 
@@ -68,10 +70,28 @@ int Usage(const std::string& message) {
   return kExitUsage;
 }
 
+// --origin: the installation's name, used when this command creates the
+// checkpoint signing key (evidence.md §2).
+std::string g_origin;
+
+void ShowTreeProgress(Position done, Position total) {
+  // Shown only when a tree is built (a directory from before the tree).
+  static bool shown = false;
+  if (done < total || shown) {
+    std::fprintf(stderr, "relais: building the Merkle tree of the log: %llu / %llu events%s",
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
+                 isatty(2) ? "\r" : "\n");
+    shown = true;
+  }
+  if (done == total && shown && isatty(2)) std::fputc('\n', stderr);
+}
+
 Result<std::unique_ptr<Engine>> OpenEngine(const std::string& dir, bool read_only) {
   Options o;
   o.data_dir = dir;
   o.read_only = read_only;
+  o.origin = g_origin;
+  if (!read_only) o.tree_progress = ShowTreeProgress;
   return Engine::Open(o);
 }
 
@@ -429,6 +449,29 @@ int RunHistory(const std::string& dir, const std::string& subject_text, const Ti
                  });
 }
 
+// evidence.md §0: the local reading is the whole record (no role filters a
+// command run on the data directory itself, as for history).
+int RunTenancy(const std::string& dir, const std::string& subject_text, const TimeOptions& times,
+               const std::string& format, bool pretty) {
+  if (format != "json" && format != "html")
+    return Usage("--format: '" + format + "' is not one of json, html");
+  {
+    std::string why;
+    auto s = ParseSubject(subject_text, &why);
+    if (s && s->kind != StreamKind::kDwelling)
+      return Usage("SUBJECT '" + subject_text + "': a tenancy record is a dwelling's (dwelling/<id>)");
+  }
+  return RunView(dir, subject_text, times,
+                 [&](Engine& e, const Subject& s,
+                     const projections::ViewTime& t) -> Result<std::string> {
+                   if (format == "json") return projections::TenancyJson(e, s, t, Today(), pretty);
+                   ASSIGN_OR_RETURN(projections::TenancyRecord r,
+                                    projections::BuildTenancyRecord(e, s, t, Today()));
+                   return projections::RenderTenancyHtml(r, projections::TenancyShowAll(r), false,
+                                                         projections::TenancyCheckpointNote(e, r));
+                 });
+}
+
 int RunVerify(const std::string& dir, bool rebuild_records) {
   if (rebuild_records) {
     // Writable: forget the record snapshot; the clean close below rebuilds it
@@ -547,6 +590,9 @@ int Main(int argc, char** argv) {
   std::string data_dir = "./relais-data";
   app.add_option("--data", data_dir, "data directory (created on first write)")
       ->capture_default_str();
+  app.add_option("--origin", g_origin,
+                 "the installation's name in its checkpoints, fixed when the data directory "
+                 "is created (default: relais/<random UUID>)");
   bool pretty = false;
 
   auto* import = app.add_subcommand("import", "append NDJSON events (one event or one atomic batch per line)");
@@ -567,6 +613,14 @@ int Main(int argc, char** argv) {
   auto* history = app.add_subcommand("history", "every event of a stream, with who recorded it and when");
   history->add_option("SUBJECT", subject, "household/<id>, dwelling/<id> or territory/<id>")->required();
   add_times(history, false);
+
+  auto* tenancy = app.add_subcommand(
+      "tenancy", "the tenancy record of a dwelling: its events and its households' (evidence.md)");
+  tenancy->add_option("SUBJECT", subject, "dwelling/<id>")->required();
+  std::string tenancy_format = "json";
+  tenancy->add_option("--format", tenancy_format, "json or html (a printable dispute file)")
+      ->capture_default_str();
+  add_times(tenancy, false);
 
   auto* verify = app.add_subcommand("verify", "recompute the hash chain and check every index");
   bool rebuild_records = false;
@@ -608,6 +662,23 @@ int Main(int argc, char** argv) {
                     "events a live feed subscriber may fall behind before it is disconnected")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{100000000}));
+
+  EvidenceArgs ev;
+  auto* checkpoint_cmd = app.add_subcommand("checkpoint", "the signed checkpoint of the log's Merkle tree");
+  checkpoint_cmd->add_option("--size", ev.size, "tree size (default: the head)");
+  checkpoint_cmd->add_flag("--verifier-key", ev.verifier_key_flag, "print the verifier key line instead");
+  auto* prove_cmd = app.add_subcommand("prove", "an inclusion (--position) or consistency (--from) proof");
+  prove_cmd->add_option("--position", ev.position, "the event's position");
+  prove_cmd->add_option("--from", ev.from, "the older tree's size");
+  prove_cmd->add_option("--size", ev.size, "tree size (default: the head)");
+  auto* evidence_cmd = app.add_subcommand("evidence", "an evidence bundle a third party can check offline");
+  evidence_cmd->add_option("SUBJECT", subject, "household/<id> or dwelling/<id>")->required();
+  evidence_cmd->add_option("--known-at", ev.known_at, "transaction time: an RFC 3339 UTC instant");
+  evidence_cmd->add_option("--since", ev.since_file, "a file holding an older checkpoint of this log");
+  auto* check_cmd = app.add_subcommand("check-evidence", "check an evidence bundle offline (no data directory)");
+  std::string check_file;
+  check_cmd->add_option("FILE", check_file, "the bundle, or - for standard input")->required();
+  check_cmd->add_option("--verifier-key", ev.verifier_key, "the verifier key line")->required();
 
   auto* backup_cmd = app.add_subcommand(
       "backup",
@@ -686,6 +757,7 @@ int Main(int argc, char** argv) {
   if (*import) return RunImport(data_dir, import_file);
   if (*status) return RunStatus(data_dir, subject, times, pretty);
   if (*history) return RunHistory(data_dir, subject, times, pretty);
+  if (*tenancy) return RunTenancy(data_dir, subject, times, tenancy_format, pretty);
   if (*verify) return RunVerify(data_dir, rebuild_records);
   if (*report) {
     if (ro.series && (ro.from.empty() || ro.to.empty())) return Usage("--series needs --from and --to");
@@ -694,6 +766,10 @@ int Main(int argc, char** argv) {
   if (*generate) return RunGenerate(gen, gen_out);
   if (*retention) return RunRetention(data_dir, ra);
   if (*file_cmd) return RunFile(data_dir, fa);
+  if (*checkpoint_cmd) return RunCheckpoint(data_dir, ev);
+  if (*prove_cmd) return RunProve(data_dir, ev);
+  if (*evidence_cmd) return RunEvidence(data_dir, subject, ev);
+  if (*check_cmd) return RunCheckEvidence(check_file, ev);
   if (*backup_cmd) return RunBackup(data_dir, backup_dest);
   if (*restore_cmd) return RunRestore(data_dir, restore_src, restore_erasures, restore_force);
   if (*erase_cmd) return RunErase(data_dir, subject, erase_reason);

@@ -1,6 +1,6 @@
 // GET /v1/streams/{subject}/status and /events (and routes /file to
-// handler_file.cc): one stream's fold or history
-// as the caller's role may see it. Every read, allowed or refused, is
+// handler_file.cc, /tenancy to handler_tenancy.cc): one stream's fold or
+// history as the caller's role may see it. Every read, allowed or refused, is
 // journaled before it is answered; when the journal cannot record it, the
 // answer is 503 and never the data.
 #include "relais/projections/views.h"
@@ -39,14 +39,15 @@ Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query&
   Routed r;
   size_t slash = rest.rfind('/');
   std::string_view what = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  if (what != "status" && what != "events" && what != "file") {
+  if (what != "status" && what != "events" && what != "file" && what != "tenancy") {
     r.route = "unknown";
     r.response = Error(http::status::not_found, "not_found", "no_route", "no such endpoint");
     return r;
   }
   bool status = what == "status";
   bool file = what == "file";
-  r.route = status ? "status" : file ? "file" : "history";
+  bool tenancy = what == "tenancy";
+  r.route = status ? "status" : file ? "file" : tenancy ? "tenancy" : "history";
   bool ok = true;
   std::string subject_text = PercentDecode(rest.substr(0, slash), false, &ok);
   std::string why;
@@ -60,6 +61,12 @@ Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query&
   if (file) {
     r.work = [c = caller, subj = std::move(*subject), q](State& s) {
       return HouseholdFile(s, c, subj, q);
+    };
+    return r;
+  }
+  if (tenancy) {
+    r.work = [c = caller, subj = std::move(*subject), q](State& s) {
+      return TenancyRead(s, c, subj, q);
     };
     return r;
   }

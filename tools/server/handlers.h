@@ -23,6 +23,9 @@ Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query&
 // GET /v1/streams/household%2F<id>/file (server/handler_file.cc).
 Response HouseholdFile(State& s, const Caller& caller, const Subject& subject, const Query& q);
 
+// GET /v1/streams/dwelling%2F<id>/tenancy (server/handler_tenancy.cc).
+Response TenancyRead(State& s, const Caller& caller, const Subject& subject, const Query& q);
+
 // GET and POST /v1/retention (server/handler_retention.cc).
 Response RetentionRead(State& s, const Caller& caller, const Query& q);
 Response RetentionApply(State& s, const Caller& caller, const Query& q);

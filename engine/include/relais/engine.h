@@ -66,6 +66,13 @@ struct Options {
   // Tests only: called by Erase between the event's sync and the key's
   // destruction, the window a crash leaves for the next open to complete.
   std::function<void()> after_erasure_event;
+  // The installation's name (the checkpoints' origin and key name) when this
+  // open creates the signing key; empty: relais/<random UUID>. Ignored once
+  // the key exists (the name never changes).
+  std::string origin;
+  // Called now and then while a writable open builds the Merkle tree of a
+  // log written before it existed (size reached, log size). May be empty.
+  std::function<void(Position, Position)> tree_progress;
 };
 
 // Who records an event (events.md §1).
@@ -159,6 +166,19 @@ struct EngineStats {
   int64_t interned_bytes = 0;
   // Streams read from the store into the stream cache since the open.
   int64_t stream_loads = 0;
+};
+
+// RFC 9162 proofs over the log's Merkle tree (evidence.md §1), hex hashes.
+struct InclusionProof {
+  Position position = 0;  // 1-based: leaf position - 1
+  Position size = 0;
+  std::string leaf_hash;  // SHA-256(0x00 || the event's hash)
+  std::vector<std::string> hashes;
+};
+struct ConsistencyProof {
+  Position from = 0;
+  Position size = 0;
+  std::vector<std::string> hashes;
 };
 
 struct VerifyReport {
@@ -255,6 +275,24 @@ class Engine {
   virtual Result<BackupPoint> Backup(const std::string& dest) = 0;
 
   virtual EngineStats Stats() = 0;
+
+  // ---- evidence (evidence.md): the Merkle tree, checkpoints and proofs.
+  // A size, position or from outside [1, head] (or from > size) is
+  // InvalidArgument. Without a tree (a directory written before it, opened
+  // read-only) or a signing key, FailedPrecondition.
+  // The root of the tree of size `size` (0: the empty tree), 32 raw bytes.
+  virtual Result<std::string> TreeRoot(Position size) = 0;
+  // The signed checkpoint (C2SP tlog-checkpoint) of the tree of size
+  // `size`, kept in the list of issued checkpoints.
+  virtual Result<std::string> Checkpoint(Position size) = 0;
+  // The last checkpoint issued (nullopt: none yet).
+  virtual Result<std::optional<std::string>> LatestCheckpoint() = 0;
+  // The verifier key line: <name>+<key ID hex>+<base64(0x01 || public key)>.
+  virtual Result<std::string> VerifierKey() = 0;
+  virtual Result<InclusionProof> ProveInclusion(Position position, Position size) = 0;
+  virtual Result<ConsistencyProof> ProveConsistency(Position from, Position size) = 0;
+  // The log's value at a position: hash (32 bytes) || the stored bytes.
+  virtual Result<std::string> StoredValue(Position position) = 0;
 
   // Stops the writer after the requests already queued. Idempotent.
   virtual void Close() = 0;

@@ -1,5 +1,7 @@
 #include "admit/admission.h"
 
+#include <cstring>
+
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -513,6 +515,8 @@ AppendOutcome Admission::Judge(AppendRequest& req, write::Group& g) {
     std::string pos_value;
     log::PutBE64(&pos_value, r.position);
     g.batch.Put(state_->Family(log::Store::kLog), log::PositionKey(r.position), values[i]);
+    crypto::Hash& leaf = g.leaves.emplace_back();
+    std::memcpy(leaf.data(), values[i].data(), leaf.size());
     g.batch.Put(state_->Family(log::Store::kStream), log::StreamKey(e.subject.text, r.version),
                 pos_value);
     g.batch.Put(state_->Family(log::Store::kId), e.id.AsBytes(), pos_value);

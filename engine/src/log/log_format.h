@@ -11,6 +11,7 @@
 //   "ref"      dwellingId || 0x00 || household bare id -> ""  (who references a dwelling)
 //   "records"  subject -> BE64(covered through) || compact records (cache/record_snapshot.h);
 //              its point is the meta key "records" -> "relais-records-1" || BE64(position)
+//   "tree"     level(1) || BE64(tile index) -> up to 256 hashes; "size" -> BE64(tree size)
 //
 // Big-endian integers make RocksDB's bytewise order the numeric order, so a
 // scan of "log" is position order and a prefix scan of "stream" is version order.
@@ -33,6 +34,9 @@ inline constexpr char kStreamFamily[] = "stream";
 inline constexpr char kIdFamily[] = "id";
 inline constexpr char kRefFamily[] = "ref";
 inline constexpr char kRecordsFamily[] = "records";
+// The Merkle tree's tiles (tree/tile_store.h). Not in the format marker: a
+// log without it is read as before and gets it at its next writable open.
+inline constexpr char kTreeFamily[] = "tree";
 inline constexpr size_t kHashBytes = 32;
 
 inline void PutBE64(std::string* out, uint64_t v) {

@@ -82,6 +82,11 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Store::Family f) {
     o.bottommost_compression_opts = o.compression_opts;
     o.bottommost_compression_opts.enabled = true;
   }
+  if (f == Store::kTree) {
+    // Hashes do not compress: spend no CPU trying.
+    o.compression = rocksdb::kNoCompression;
+    o.bottommost_compression = rocksdb::kNoCompression;
+  }
   o.write_buffer_size = f == Store::kLog ? 64 << 20 : 32 << 20;
   return o;
 }
@@ -124,16 +129,20 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
       {kIdFamily, FamilyOptions(kId)},
       {kRefFamily, FamilyOptions(kRef)},
       {kRecordsFamily, FamilyOptions(kRecords)},
+      {kTreeFamily, FamilyOptions(kTree)},
   };
   // A read-only open cannot create a family: a directory written before the
-  // records family existed is opened without it (Has(kRecords) is false).
-  bool records_absent = false;
+  // records (or tree) family existed is opened without it (Has() is false).
+  std::vector<bool> absent(cfs.size(), false);
   if (read_only) {
     std::vector<std::string> names;
-    if (rocksdb::DB::ListColumnFamilies(dbo, dir, &names).ok() &&
-        std::find(names.begin(), names.end(), kRecordsFamily) == names.end()) {
-      cfs.pop_back();
-      records_absent = true;
+    if (rocksdb::DB::ListColumnFamilies(dbo, dir, &names).ok()) {
+      std::vector<rocksdb::ColumnFamilyDescriptor> present;
+      for (size_t i = 0; i < cfs.size(); ++i) {
+        absent[i] = i >= kRecords && std::find(names.begin(), names.end(), cfs[i].name) == names.end();
+        if (!absent[i]) present.push_back(cfs[i]);
+      }
+      cfs = std::move(present);
     }
   }
   std::shared_ptr<NamingLogger> logger;
@@ -153,7 +162,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
     return FromRocks(s, "opening " + dir + (named.empty() ? "" : " (" + named + ")"));
   }
   store->db_.reset(db);
-  if (records_absent) store->handles_.push_back(nullptr);
+  // Handles by family number, null for an absent family.
+  std::vector<rocksdb::ColumnFamilyHandle*> opened = std::move(store->handles_);
+  store->handles_.assign(absent.size(), nullptr);
+  for (size_t i = 0, j = 0; i < absent.size(); ++i)
+    if (!absent[i]) store->handles_[i] = opened[j++];
 
   std::string format;
   bool found = false;

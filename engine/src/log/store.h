@@ -21,7 +21,7 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what);
 
 class Store {
  public:
-  enum Family { kMeta = 0, kLog = 1, kStream = 2, kId = 3, kRef = 4, kRecords = 5 };
+  enum Family { kMeta = 0, kLog = 1, kStream = 2, kId = 3, kRef = 4, kRecords = 5, kTree = 6 };
 
   // Opens (creating if asked) DIR/log. A directory held by another process
   // is Status::Busy with a message that says so.
@@ -57,7 +57,7 @@ class Store {
   Status MultiGet(Family f, const std::vector<std::string>& keys, std::vector<std::string>* values,
                   std::vector<bool>* found, const Snapshot* at = nullptr);
   // Whether the family exists: a read-only open of a directory written
-  // before the family was added has no "records" family (it reads as empty).
+  // before the family was added has no "records" or "tree" family.
   bool Has(Family f) const { return handles_[f] != nullptr; }
   // Visits keys with `prefix` (all keys if empty) from `start` (or the prefix).
   Status Scan(Family f, std::string_view prefix, std::string_view start,

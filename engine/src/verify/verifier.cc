@@ -14,7 +14,8 @@
 namespace relais::verify {
 
 VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
-                    const std::function<void(Position, Position)>& progress) {
+                    const std::function<void(Position, Position)>& progress,
+                    const std::function<void(Position, const crypto::Hash&)>& on_hash) {
   VerifyReport rep;
   auto bad = [&](Position p, std::string problem) {
     if (rep.ok) {
@@ -146,6 +147,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
     }
     prev = m->hash();
     ++rep.events;
+    if (on_hash) on_hash(p, m->hash());
     if (progress && p % 50000 == 0) progress(p, head_position);
     ++expected;
     return true;

@@ -12,7 +12,10 @@
 namespace relais::verify {
 
 // `progress(position, head)` every 50,000 events.
+// `on_hash` (may be empty) sees each good event's position and hash, in
+// order: the Merkle tree's recomputation rides on the same scan.
 VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
-                    const std::function<void(Position, Position)>& progress);
+                    const std::function<void(Position, Position)>& progress,
+                    const std::function<void(Position, const crypto::Hash&)>& on_hash = {});
 
 }  // namespace relais::verify

@@ -107,7 +107,7 @@ bool GroupCommitter::LeadAppend(std::unique_ptr<CommitRequest>& req) {
   flight.g.sync = true;  // a lead request is a durable one
   flight.batch.push_back(std::move(req));
   if (flight.g.batch.Count() > 0) {
-    Finish(flight, sink_->Write(&flight.g.batch, flight.g.sync));
+    Finish(flight, WriteGroup(flight.g));
   } else {
     AnswerDurably(flight);
   }
@@ -305,15 +305,25 @@ void GroupCommitter::WriterLoop() {
     // CPU-bound: writing one while judging the next uses both cores.
     if (more_waiting && !g.sync) {
       // Write this group on the pipeline thread while the next is judged.
+      Status completed = judge_->Complete(g);
+      if (!completed.ok()) {
+        Finish(*flight, completed);
+        continue;
+      }
       pipeline_->Start([this, f = flight.get()] { return sink_->Write(&f->g.batch, f->g.sync); });
       inflight = std::move(flight);
     } else {
       // Nothing else waiting: write here and answer at once (no hand-off
       // latency for a lone durable append).
-      Finish(*flight, sink_->Write(&g.batch, g.sync));
+      Finish(*flight, WriteGroup(g));
     }
     if (!inflight) judge_->Idle();
   }
+}
+
+Status GroupCommitter::WriteGroup(Group& g) {
+  RETURN_IF_ERROR(judge_->Complete(g));
+  return sink_->Write(&g.batch, g.sync);
 }
 
 void GroupCommitter::TryResume() {

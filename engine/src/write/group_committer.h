@@ -59,6 +59,9 @@ struct Group {
   // Everything it accepted counts as recorded for this group's judgement.
   const Group* prev = nullptr;
   std::unique_ptr<GroupPayload> payload;
+  // The chain hashes of the events accepted so far, in position order: the
+  // Merkle tree's new leaves, added to the batch by GroupJudge::Complete.
+  std::vector<crypto::Hash> leaves;
 };
 
 class GroupJudge {
@@ -67,6 +70,14 @@ class GroupJudge {
   // Judges `req` on top of `g` (and g.prev): what it accepts goes into
   // g.batch, g.tip and g.payload. Called with the writer's lock held.
   virtual AppendOutcome Judge(CommitRequest& req, Group& g) = 0;
+  // `g` is judged and about to be written (groups complete in position
+  // order): add to its batch what covers all of it, the Merkle tree's tiles,
+  // so that the tree and the events land in one write. An error fails the
+  // group as a failed write would.
+  virtual Status Complete(Group& g) {
+    (void)g;
+    return Status::Ok();
+  }
   // `g` was written: show what it accepted to readers.
   virtual void Publish(Group& g) = 0;
   // A write failed, or the writer resumed after one: whatever was judged
@@ -127,6 +138,8 @@ class GroupCommitter {
 
   bool LeadAppend(std::unique_ptr<CommitRequest>& req);
   void WriterLoop();
+  // Completes the group (GroupJudge::Complete) and writes it.
+  Status WriteGroup(Group& g);
   void Finish(Flight& f, const Status& written);
   void FailAll(Flight& f);
   // After a write refused for lack of space (and only then: a failed fsync

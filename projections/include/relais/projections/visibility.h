@@ -31,6 +31,7 @@
 #include <string_view>
 
 #include "relais/engine.h"
+#include "relais/projections/tenancy.h"
 #include "relais/projections/views.h"
 #include "relais/role.h"
 #include "relais/status.h"
@@ -72,6 +73,19 @@ Result<FilteredView> StatusFor(Engine& engine, const Caller& caller, const Subje
 // has that class too.
 Result<FilteredView> HistoryFor(Engine& engine, const Caller& caller, const Subject& subject,
                                 std::optional<Timestamp> known_at);
+
+// The tenancy record of a dwelling (tenancy.h) for a caller: readable by whoever
+// may read the dwelling (admin, auditor; coordinator and tenancy_staff of its
+// territory), each event shown by its class as in history (tenancy_staff: M
+// only, without the reasons of corrections). kForbidden as HistoryFor.
+struct TenancyView {
+  Access access = Access::kAllowed;
+  TenancyRecord record;  // empty when kForbidden
+  TenancyShown shown;
+  bool filtered = false;
+};
+Result<TenancyView> TenancyFor(Engine& engine, const Caller& caller, const Subject& dwelling,
+                               const ViewTime& t, Date today);
 
 // Whether the caller may read the subject at all (before any field filtering).
 Result<bool> MayReadSubject(Engine& engine, const Caller& caller, const Subject& subject);

@@ -1,0 +1,124 @@
+#include "tree/checkpoints.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <simdjson.h>
+
+#include "relais/files.h"
+#include "relais/json_writer.h"
+
+namespace relais::tree {
+
+namespace {
+
+std::string RandomInstallationName() {
+  uint8_t b[16];
+  randombytes_buf(b, sizeof b);
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // UUID version 4
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  std::string hex = ToHex(b, sizeof b);
+  return "relais/" + hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Checkpointer>> Checkpointer::Open(const std::string& dir, bool create,
+                                                         const std::string& origin) {
+  crypto::InitOnce();
+  auto c = std::make_unique<Checkpointer>();
+  c->dir_ = dir;
+  std::string path = dir + "/" + kSigningKeyFile;
+  std::ifstream f(path, std::ios::binary);
+  if (f) {
+    std::string text((std::istreambuf_iterator<char>(f)), {});
+    auto s = ParseSignerKey(text);
+    if (!s.ok()) return Status::Corruption(path + ": " + s.status().message());
+    c->signer_ = std::move(*s);
+  } else if (create) {
+    std::string name = origin.empty() ? RandomInstallationName() : origin;
+    if (!ValidKeyName(name))
+      return Status::InvalidArgument("--origin '" + name + "': a name without spaces or '+'");
+    std::array<uint8_t, 32> seed;
+    randombytes_buf(seed.data(), seed.size());
+    ASSIGN_OR_RETURN(NoteSigner s, SignerFromSeed(name, seed));
+    sodium_memzero(seed.data(), seed.size());
+    RETURN_IF_ERROR(files::WriteFileAtomic(path, FormatSignerKey(s) + "\n", files::kPrivateFileMode));
+    c->signer_ = std::move(s);
+  }
+  return c;
+}
+
+Result<const NoteSigner*> Checkpointer::Signer() const {
+  if (!signer_)
+    return Status::FailedPrecondition(
+        "this data directory has no checkpoint signing key yet: it is created at the next "
+        "writable open (relais import or relais serve)");
+  return &*signer_;
+}
+
+Result<std::string> Checkpointer::Issue(uint64_t size, const crypto::Hash& root) {
+  ASSIGN_OR_RETURN(const NoteSigner* s, Signer());
+  CheckpointBody body{s->name, size, root};
+  std::string note = SignNote(*s, FormatCheckpointBody(body));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!last_kept_) {
+    ASSIGN_OR_RETURN(std::optional<std::string> latest, Latest());
+    last_kept_ = 0;
+    if (latest) {
+      auto b = ParseCheckpointBody(latest->substr(0, latest->find("\n\n") + 1));
+      if (b.ok()) last_kept_ = b->size;
+    }
+  }
+  if (*last_kept_ == size) return note;  // deterministic: the line there is this note
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("size").Uint(size);
+  w.Key("checkpoint").String(note);
+  w.EndObject();
+  std::string line = w.Take() + "\n";
+  std::string path = dir_ + "/" + kCheckpointsFile;
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, files::kPrivateFileMode);
+  if (fd < 0) return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
+  ssize_t n = ::write(fd, line.data(), line.size());
+  int err = errno;
+  bool synced = n == static_cast<ssize_t>(line.size()) && ::fdatasync(fd) == 0;
+  ::close(fd);
+  if (!synced) return Status::IoError("cannot keep the checkpoint in " + path + ": " + std::strerror(err));
+  last_kept_ = size;
+  return note;
+}
+
+Result<std::optional<std::string>> Checkpointer::Latest() const {
+  std::string path = dir_ + "/" + kCheckpointsFile;
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return std::optional<std::string>();
+  // The last whole line: read the file's tail (a line is a few hundred bytes).
+  f.seekg(0, std::ios::end);
+  std::streamoff end = f.tellg();
+  std::streamoff start = end > 8192 ? end - 8192 : 0;
+  f.seekg(start);
+  std::string tail(static_cast<size_t>(end - start), '\0');
+  f.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+  size_t last_nl = tail.rfind('\n');
+  if (last_nl == std::string::npos) return std::optional<std::string>();
+  size_t begin = tail.rfind('\n', last_nl == 0 ? 0 : last_nl - 1);
+  begin = begin == std::string::npos || begin >= last_nl ? 0 : begin + 1;
+  if (begin == 0 && start != 0) return Status::Corruption(path + ": a line longer than 8 KiB");
+  std::string line = tail.substr(begin, last_nl - begin);
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view note;
+  if (parser.parse(line).get(root) || root["checkpoint"].get(note))
+    return Status::Corruption(path + ": its last line is not {\"size\", \"checkpoint\"}");
+  return std::optional<std::string>(std::string(note));
+}
+
+}  // namespace relais::tree

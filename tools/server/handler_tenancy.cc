@@ -1,0 +1,59 @@
+// GET /v1/streams/dwelling%2F<id>/tenancy: a dwelling's tenancy record
+// (evidence.md §0) as the caller's role may see it, in JSON or as the French
+// dispute file. Journaled before it is answered, like every stream read.
+#include <set>
+
+#include "relais/projections/tenancy.h"
+#include "relais/projections/visibility.h"
+#include "server/handlers.h"
+
+namespace relais::server {
+
+// evidence.md §0. The record holds household events too: every household
+// whose events it shows is journaled beside the dwelling, so that the
+// journal answers "who read this household's data" for this path as well.
+Response TenancyRead(State& s, const Caller& caller, const Subject& subject, const Query& q) {
+  constexpr const char* kEndpoint = "/v1/streams/tenancy";
+  projections::ViewTime t;
+  if (auto bad = ParseViewTime(q, &t)) return *bad;
+  std::string format = Param(q, "format").value_or("json");
+  if (format.empty()) format = "json";
+  if (format != "json" && format != "html")
+    return Malformed("format: '" + format.substr(0, 64) + "' is not one of json, html");
+  if (subject.kind != StreamKind::kDwelling)
+    return Malformed("a tenancy record is a dwelling's (dwelling/<id>), not " + subject.text);
+  auto view = projections::TenancyFor(*s.engine, caller, subject, t, Today());
+  if (!view.ok()) {
+    if (view.status().code() == StatusCode::kNotFound) {
+      if (!s.Journal(caller, subject, kEndpoint, true).ok())
+        return Unavailable("journal_unavailable", "the access journal cannot record this read");
+      return Error(http::status::not_found, "not_found", "not_found",
+                   "no event of " + subject.text + " is known at that time");
+    }
+    return Internal(view.status().message());
+  }
+  bool allowed = view->access != projections::Access::kForbidden;
+  if (!s.Journal(caller, subject, kEndpoint, allowed).ok())
+    return Unavailable("journal_unavailable", "the access journal cannot record this read");
+  if (!allowed) return Forbidden("the token may not read " + subject.text);
+  std::set<std::string> households;
+  for (size_t i = 0; i < view->record.events.size(); ++i) {
+    const StoredEventView& v = view->record.events[i].view;
+    if (view->shown.shown[i] && v.subject.kind == StreamKind::kHousehold)
+      households.insert(v.subject.text);
+  }
+  for (const std::string& h : households)
+    if (!s.JournalText(caller, h, kEndpoint, true).ok())
+      return Unavailable("journal_unavailable", "the access journal cannot record this read");
+  if (format == "html") {
+    Response r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = projections::RenderTenancyHtml(
+        view->record, view->shown, view->filtered,
+        projections::TenancyCheckpointNote(*s.engine, view->record));
+    return r;
+  }
+  return Json(projections::RenderTenancyJson(view->record, view->shown, view->filtered, false));
+}
+
+}  // namespace relais::server
