@@ -38,13 +38,14 @@ Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query&
   Routed r;
   size_t slash = rest.rfind('/');
   std::string_view what = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  if (what != "status" && what != "events") {
+  if (what != "status" && what != "events" && what != "evidence") {
     r.route = "unknown";
     r.response = Error(http::status::not_found, "not_found", "no_route", "no such endpoint");
     return r;
   }
   bool status = what == "status";
-  r.route = status ? "status" : "history";
+  bool evidence = what == "evidence";
+  r.route = status ? "status" : evidence ? "evidence" : "history";
   bool ok = true;
   std::string subject_text = PercentDecode(rest.substr(0, slash), false, &ok);
   std::string why;
@@ -55,7 +56,8 @@ Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query&
     return r;
   }
   r.kind = Routed::Kind::kWork;
-  r.work = [c = caller, subj = std::move(*subject), status, q](State& s) {
+  r.work = [c = caller, subj = std::move(*subject), status, evidence, q](State& s) {
+    if (evidence) return StreamEvidence(s, c, subj, q);
     return StreamRead(s, c, subj, status, q);
   };
   return r;
