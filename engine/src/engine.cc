@@ -105,7 +105,10 @@ class WriterJudge : public write::GroupJudge {
   // The tree's tiles go into the group's own batch: the tree and the events
   // it covers land together or not at all.
   Status Complete(write::Group& g) override {
-    if (g.leaves.empty()) return Status::Ok();
+    if (g.leaves.empty() || !enabled_) {
+      g.leaves.clear();
+      return Status::Ok();
+    }
     const uint64_t first = g.tip.next_position - g.leaves.size();  // the tree's size before
     if (tree_stale_ || tree_.size() + 1 != first) {
       // After a failed write (Forget) the edge may hold leaves that never
@@ -123,6 +126,7 @@ class WriterJudge : public write::GroupJudge {
     g.leaves.clear();
     return Status::Ok();
   }
+  void Disable() { enabled_ = false; }
   Status LoadTree(uint64_t size) {
     tree_stale_ = false;
     return tree_.Load(store_, size);
@@ -150,6 +154,7 @@ class WriterJudge : public write::GroupJudge {
   log::Store* store_;
   tree::TreeWriter tree_;  // the writer's edge; under the writer's lock
   bool tree_stale_ = true;
+  bool enabled_ = true;
 };
 
 }  // namespace
@@ -705,6 +710,10 @@ class EngineImpl : public Engine {
       if (!store_->Has(log::Store::kTree)) return Status::Ok();
       ASSIGN_OR_RETURN(uint64_t stored, tree::StoredSize(store_.get()));
       tree_ready_ = stored == size;
+      return Status::Ok();
+    }
+    if (!options_.merkle_tree) {
+      judge_.Disable();
       return Status::Ok();
     }
     ASSIGN_OR_RETURN(uint64_t stored, tree::StoredSize(store_.get()));

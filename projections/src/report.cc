@@ -363,6 +363,7 @@ std::string ReportJson(const Report& r, bool pretty) {
   w.EndObject();
   w.Key("logPosition").Uint(r.log_position);
   w.Key("logHash").String(r.log_hash);
+  if (r.checkpoint) w.Key("checkpoint").String(*r.checkpoint);
   w.Key("territories").BeginObject();
   for (size_t i = 0; i < 4; ++i) {
     w.Key(kTerritoryKeys[i]);
@@ -422,7 +423,18 @@ void TerritoryFigures::Add(const TerritoryFigures& o) {
 
 Result<Report> ComputeReport(Engine& engine, const ReportRequest& request) {
   ASSIGN_OR_RETURN(Position p, KnownAtPosition(engine, request.time));
-  return ComputeReportAt(engine, request, p);
+  ASSIGN_OR_RETURN(Report r, ComputeReportAt(engine, request, p));
+  // The signed checkpoint of the log the figures were folded on (evidence.md
+  // §2): deterministic, so the report stays byte-identical run to run. A
+  // directory without a tree or key yet (an old one opened read-only) has
+  // none: the key is then left out rather than the report refused.
+  auto checkpoint = engine.Checkpoint(r.log_position);
+  if (checkpoint.ok()) {
+    r.checkpoint = std::move(*checkpoint);
+  } else if (checkpoint.status().code() != StatusCode::kFailedPrecondition) {
+    return checkpoint.status();
+  }
+  return r;
 }
 
 Result<Report> ComputeReportAt(Engine& engine, const ReportRequest& request, Position known_at) {

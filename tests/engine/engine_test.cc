@@ -34,7 +34,7 @@ struct RawLog {
   explicit RawLog(const std::string& dir) {
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
         {rocksdb::kDefaultColumnFamilyName, {}}, {log::kLogFamily, {}}, {log::kStreamFamily, {}},
-        {log::kIdFamily, {}}, {log::kRefFamily, {}}, {log::kRecordsFamily, {}}};
+        {log::kIdFamily, {}}, {log::kRefFamily, {}}, {log::kRecordsFamily, {}}, {log::kTreeFamily, {}}};
     rocksdb::DB* raw = nullptr;
     EXPECT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir + "/log", cfs, &handles, &raw).ok());
     db.reset(raw);

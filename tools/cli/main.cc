@@ -680,6 +680,12 @@ int Main(int argc, char** argv) {
   check_cmd->add_option("FILE", check_file, "the bundle, or - for standard input")->required();
   check_cmd->add_option("--verifier-key", ev.verifier_key, "the verifier key line")->required();
 
+  int64_t checkpoint_interval = 1;
+  serve->add_option("--checkpoint-interval", checkpoint_interval,
+                    "seconds between signed checkpoints while the head moves (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{86400}));
+
   auto* backup_cmd = app.add_subcommand(
       "backup",
       "a consistent copy of the whole data directory while writers run (exit 6 when a server "
@@ -783,7 +789,8 @@ int Main(int argc, char** argv) {
                    backup::HeldMessage(data_dir, *h).c_str());
       return kExitHeld;
     }
-    return server::RunServe(data_dir, listen, max_connections, feed_lag_max);
+    return server::RunServe(data_dir, listen, max_connections, feed_lag_max,
+                             checkpoint_interval, g_origin);
   }
   if (*token_add)
     return server::RunTokenAdd(data_dir, token_name, token_role, token_territory, token_org);

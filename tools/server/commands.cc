@@ -32,8 +32,10 @@ bool KnownTerritory(const std::string& t) { return t == "lille" || t == "sud" ||
 }  // namespace
 
 int RunServe(const std::string& data_dir, const std::string& listen, size_t max_connections,
-             uint64_t feed_lag_max) {
+             uint64_t feed_lag_max, int64_t checkpoint_interval_s, const std::string& origin) {
   ServerOptions o;
+  o.checkpoint_interval_s = checkpoint_interval_s;
+  o.origin = origin;
   o.data_dir = data_dir;
   o.connections_max = max_connections;
   o.feed_lag_max = feed_lag_max;

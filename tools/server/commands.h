@@ -10,7 +10,8 @@
 namespace relais::server {
 
 int RunServe(const std::string& data_dir, const std::string& listen, size_t max_connections,
-             uint64_t feed_lag_max);
+             uint64_t feed_lag_max, int64_t checkpoint_interval_s = 1,
+             const std::string& origin = "");
 int RunTokenAdd(const std::string& data_dir, const std::string& name, const std::string& role,
                 const std::string& territory, const std::string& org);
 int RunTokenList(const std::string& data_dir);

@@ -39,7 +39,8 @@ Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query&
   Routed r;
   size_t slash = rest.rfind('/');
   std::string_view what = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  if (what != "status" && what != "events" && what != "file" && what != "tenancy") {
+  if (what != "status" && what != "events" && what != "file" && what != "tenancy" &&
+      what != "evidence") {
     r.route = "unknown";
     r.response = Error(http::status::not_found, "not_found", "no_route", "no such endpoint");
     return r;
@@ -47,7 +48,8 @@ Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query&
   bool status = what == "status";
   bool file = what == "file";
   bool tenancy = what == "tenancy";
-  r.route = status ? "status" : file ? "file" : tenancy ? "tenancy" : "history";
+  bool evidence = what == "evidence";
+  r.route = status ? "status" : file ? "file" : tenancy ? "tenancy" : evidence ? "evidence" : "history";
   bool ok = true;
   std::string subject_text = PercentDecode(rest.substr(0, slash), false, &ok);
   std::string why;
@@ -70,7 +72,8 @@ Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query&
     };
     return r;
   }
-  r.work = [c = caller, subj = std::move(*subject), status, q](State& s) {
+  r.work = [c = caller, subj = std::move(*subject), status, evidence, q](State& s) {
+    if (evidence) return StreamEvidence(s, c, subj, q);
     return StreamRead(s, c, subj, status, q);
   };
   return r;

@@ -53,6 +53,14 @@ Routed RouteFeed(State& s, const Caller& caller, const Request& req, const Query
 // GET /v1/export: pseudonymised NDJSON.
 Routed RouteExport(State& s, const Caller& caller, const Query& q);
 
+// Evidence (handler_evidence.cc, evidence.md §3).
+Response CheckpointText(State& s, const Query& q);
+Response CheckpointKey(State& s);
+Response InclusionProofResponse(State& s, const Query& q);
+Response ConsistencyProofResponse(State& s, const Query& q);
+// GET /v1/streams/{subject}/evidence (reached through RouteStreamRead).
+Response StreamEvidence(State& s, const Caller& caller, const Subject& subject, const Query& q);
+
 // asOf / knownAt; an error response when one is bad.
 std::optional<Response> ParseViewTime(const Query& q, projections::ViewTime* t);
 Date Today();

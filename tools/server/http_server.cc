@@ -6,6 +6,9 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <csignal>
+#include <optional>
+#include <mutex>
+#include <condition_variable>
 #include <cstdio>
 #include <future>
 #include <thread>
@@ -82,6 +85,32 @@ Status RunServer(const ServerOptions& options) {
   std::printf("{\"listening\": \"%s:%u\"}\n", options.address.c_str(), port);
   std::fflush(stdout);
 
+  // Periodic checkpoints: every one is kept (engine), so that a log later
+  // rewritten disagrees with what was published.
+  std::mutex cp_mu;
+  std::condition_variable cp_cv;
+  bool cp_stop = false;
+  std::thread checkpoints;
+  if (options.checkpoint_interval_s > 0) {
+    checkpoints = std::thread([&] {
+      std::optional<Position> issued;
+      std::unique_lock<std::mutex> lock(cp_mu);
+      while (!cp_stop) {
+        Position head = s.engine->GetHead().position;
+        if (!issued || *issued != head) {
+          lock.unlock();
+          auto note = s.engine->Checkpoint(head);
+          if (!note.ok())
+            std::fprintf(stderr, "relais serve: no checkpoint of size %llu: %s\n",
+                         static_cast<unsigned long long>(head), note.status().message().c_str());
+          issued = head;
+          lock.lock();
+        }
+        cp_cv.wait_for(lock, std::chrono::seconds(options.checkpoint_interval_s), [&] { return cp_stop; });
+      }
+    });
+  }
+
   stop.get_future().wait();
   std::fprintf(stderr, "relais serve: stopping: finishing in-flight writes\n");
   // Graceful shutdown: no new connection, no new request; every write already
@@ -105,6 +134,14 @@ Status RunServer(const ServerOptions& options) {
   for (auto& t : io) t.join();
   rt.workers->join();
   rt.StopWaiter();
+  if (checkpoints.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(cp_mu);
+      cp_stop = true;
+    }
+    cp_cv.notify_all();
+    checkpoints.join();
+  }
   s.engine->Close();
   std::fprintf(stderr, "relais serve: stopped\n");
   return Status::Ok();

@@ -49,6 +49,11 @@ struct ServerOptions {
   uint64_t feed_lag_max = kFeedLagMax;
   int io_threads = 2;
   int worker_threads = 4;
+  // A signed checkpoint at most every this many seconds while the head
+  // moves (evidence.md §2); 0: none.
+  int64_t checkpoint_interval_s = 1;
+  // The installation's name when this server creates the signing key.
+  std::string origin;
 };
 
 // Runs until SIGTERM or SIGINT, then drains in-flight writes and returns.

@@ -68,6 +68,22 @@ const RouteEntry kRoutes[] = {
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("report", [c, q](State& s) { return Report(s, c, q); });
      }},
+    {"/v1/checkpoint", http::verb::get, "checkpoint",
+     [](State&, const Caller&, Request&, const Query& q, bool) {
+       return WorkOn("checkpoint", [q](State& s) { return CheckpointText(s, q); });
+     }},
+    {"/v1/checkpoint/key", http::verb::get, "checkpoint_key",
+     [](State&, const Caller&, Request&, const Query&, bool) {
+       return WorkOn("checkpoint_key", [](State& s) { return CheckpointKey(s); });
+     }},
+    {"/v1/proofs/inclusion", http::verb::get, "proof_inclusion",
+     [](State&, const Caller&, Request&, const Query& q, bool) {
+       return WorkOn("proof_inclusion", [q](State& s) { return InclusionProofResponse(s, q); });
+     }},
+    {"/v1/proofs/consistency", http::verb::get, "proof_consistency",
+     [](State&, const Caller&, Request&, const Query& q, bool) {
+       return WorkOn("proof_consistency", [q](State& s) { return ConsistencyProofResponse(s, q); });
+     }},
     {"/v1/verify", http::verb::get, "verify",
      [](State&, const Caller& c, Request&, const Query&, bool) {
        return WorkOn("verify", [c](State& s) { return Verify(s, c); });

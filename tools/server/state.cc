@@ -1,3 +1,4 @@
+#include <cstdio>
 #include "server/state.h"
 
 #include <openssl/rand.h>
@@ -66,6 +67,11 @@ Result<std::unique_ptr<State>> OpenState(const ServerOptions& options) {
   RETURN_IF_ERROR(files::MakePrivateDirectory(options.data_dir));
   Options eo;
   eo.data_dir = options.data_dir;
+  eo.origin = options.origin;
+  eo.tree_progress = [](Position done, Position total) {
+    std::fprintf(stderr, "relais serve: building the Merkle tree of the log: %llu / %llu events\n",
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
+  };
   ASSIGN_OR_RETURN(s->engine, Engine::Open(eo));
   RETURN_IF_ERROR(s->engine->WarmAll({}));
   ASSIGN_OR_RETURN(s->journal, AccessJournal::Open(options.data_dir));

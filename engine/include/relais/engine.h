@@ -73,6 +73,9 @@ struct Options {
   // Called now and then while a writable open builds the Merkle tree of a
   // log written before it existed (size reached, log size). May be empty.
   std::function<void(Position, Position)> tree_progress;
+  // Keep the Merkle tree on append. Default: true. false only to measure
+  // the tree's cost (bench/): the tree is then built at the next open with it.
+  bool merkle_tree = true;
 };
 
 // Who records an event (events.md §1).

@@ -43,6 +43,18 @@ bool ParseKeyIdHex(std::string_view hex, std::array<uint8_t, 4>* out) {
   return true;
 }
 
+bool ValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size() || (n == 2 && c < 0xc2)) return false;
+    for (size_t j = 1; j < n; ++j)
+      if ((static_cast<unsigned char>(s[i + j]) >> 6) != 2) return false;
+    i += n;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string Base64(std::string_view bytes) {
@@ -170,7 +182,13 @@ Result<std::string> OpenNote(std::string_view note, const NoteVerifier& v) {
   for (unsigned char c : text)
     if ((c < 0x20 && c != '\n') || c == 0x7f)
       return Status::InvalidArgument("malformed note: a control character in its text");
-  bool named = false;
+  if (!ValidUtf8(note)) return Status::InvalidArgument("malformed note: not UTF-8");
+  // Every signature line well formed before any is believed.
+  struct Sig {
+    std::string_view name;
+    std::string blob;
+  };
+  std::vector<Sig> all;
   while (!sigs.empty()) {
     size_t eol = sigs.find('\n');
     std::string_view line = sigs.substr(0, eol);
@@ -185,11 +203,16 @@ Result<std::string> OpenNote(std::string_view note, const NoteVerifier& v) {
     auto blob = UnBase64(line.substr(space + 1));
     if (!ValidKeyName(name) || !blob || blob->size() < 5)
       return Status::InvalidArgument("malformed note: a signature line is not '— <name> <base64>'");
-    if (name != v.name || std::string_view(*blob).substr(0, 4) != Bytes(v.key_id.data(), 4))
+    if (all.size() == 100) return Status::InvalidArgument("malformed note: over 100 signatures");
+    all.push_back({name, std::move(*blob)});
+  }
+  bool named = false;
+  for (const Sig& sig : all) {
+    if (sig.name != v.name || std::string_view(sig.blob).substr(0, 4) != Bytes(v.key_id.data(), 4))
       continue;  // another key's signature
     named = true;
-    if (blob->size() != 4 + 64) continue;
-    if (crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(blob->data() + 4),
+    if (sig.blob.size() != 4 + 64) continue;
+    if (crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig.blob.data() + 4),
                                     reinterpret_cast<const unsigned char*>(text.data()), text.size(),
                                     v.public_key.data()) == 0)
       return std::string(text);

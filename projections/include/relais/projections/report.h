@@ -58,6 +58,10 @@ struct Report {
   std::optional<Timestamp> known_at;
   Position log_position = 0;
   std::string log_hash;
+  // The signed checkpoint of tree size log_position (ComputeReport only;
+  // unset without a signing key yet). Keyed by the installation, so left out
+  // of the replay digest like the chain hash.
+  std::optional<std::string> checkpoint;
   // all, lille, sud, flandres
   std::array<TerritoryFigures, 4> territories;
 };
