@@ -744,11 +744,14 @@ void Driver::Replay(int it, const std::map<int64_t, LoggedEvent>& log, int64_t h
                          a.body + "\n    replay " + std::to_string(b.status) + " " + b.body);
   }
   // The report names the chain head; the chain covers the sealed personal
-  // data, re-sealed under new keys by the replay, so only that field differs.
+  // data, re-sealed under new keys by the replay, so only that field differs;
+  // and its signed checkpoint, signed by each directory's own key (a note
+  // holds no '"').
   auto strip = [](std::string s) {
-    size_t k = s.find("\"logHash\":\"");
-    if (k != std::string::npos) {
-      size_t end = s.find('"', k + 11);
+    for (std::string key : {"\"logHash\":\"", "\"checkpoint\":\""}) {
+      size_t k = s.find(key);
+      if (k == std::string::npos) continue;
+      size_t end = s.find('"', k + key.size());
       if (end != std::string::npos) s.erase(k, end + 1 - k);
     }
     return s;
