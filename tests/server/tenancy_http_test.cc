@@ -228,6 +228,31 @@ TEST_F(TenancyHttpTest, TheEvidenceOfADwellingIsItsTenancyRecord) {
   EXPECT_NE(out.find("\"ok\":true"), std::string::npos) << out;
 }
 
+// GET /v1/streams/dwelling%2F<id>/evidence is the same bundle as the command
+// line's: the tenancy record's events (not the dwelling's own two), filtered
+// by the caller's class like the record, with the record's 403s.
+TEST_F(TenancyHttpTest, TheEvidenceEndpointOfADwellingBundlesItsTenancyRecord) {
+  auto bundled = [&](const std::string& who) {
+    Response r = Get(who, "/v1/streams/dwelling%2FD-RBX-001/evidence");
+    EXPECT_EQ(r.status, http::status::ok) << who << " " << r.body;
+    std::vector<uint64_t> positions;
+    simdjson::dom::parser p;
+    simdjson::dom::element root;
+    if (r.status != http::status::ok || p.parse(r.body).get(root)) return positions;
+    for (auto e : root["events"].get_array())
+      positions.push_back(e["event"]["position"].get_uint64());
+    return positions;
+  };
+  EXPECT_EQ(bundled("admin"), kAll);
+  EXPECT_EQ(bundled("coord-lille"), kAll);
+  EXPECT_EQ(bundled("staff-lille"), kManagement);
+  for (const char* who : {"coord-sud", "staff-sud", "worker", "evaluator"})
+    EXPECT_EQ(Get(who, "/v1/streams/dwelling%2FD-RBX-001/evidence").status,
+              http::status::forbidden)
+        << who;
+  EXPECT_EQ(Get("admin", "/v1/streams/dwelling%2FNOPE/evidence").status, http::status::not_found);
+}
+
 // The dispute file: one A4 page layout, a header repeated on each page, no
 // script or outside resource, a section per occupancy, the correction beside
 // the switch with its reason, and none of the JSON keys of the record.

@@ -3,6 +3,7 @@
 // /v1/streams/{subject}/evidence (who may read the subject's history, as it
 // is filtered for them). evidence.md §3.
 #include "relais/projections/evidence.h"
+#include "relais/projections/tenancy.h"
 #include "relais/projections/visibility.h"
 #include "server/handlers.h"
 
@@ -88,6 +89,18 @@ Response StreamEvidence(State& s, const Caller& caller, const Subject& subject, 
   projections::ViewTime t;
   if (auto bad = ParseViewTime(q, &t)) return *bad;
   const char* endpoint = "/v1/streams/evidence";
+  if (subject.kind == StreamKind::kDwelling) {
+    // A dwelling's bundle is of its tenancy record (evidence.md §3), not of
+    // its own stream's history: the events a dispute is about.
+    auto read = ReadTenancyRecord(s, caller, subject, t, endpoint);
+    if (auto* answer = std::get_if<Response>(&read)) return std::move(*answer);
+    auto& rec = std::get<projections::TenancyView>(read);
+    auto bundle = projections::EvidenceBundle(
+        *s.engine, subject.text, t.known_at,
+        projections::RenderTenancyJson(rec.record, rec.shown, rec.filtered, false), std::nullopt);
+    if (!bundle.ok()) return FromStatus(bundle.status());
+    return Json(std::move(*bundle));
+  }
   auto view = projections::HistoryFor(*s.engine, caller, subject, t.known_at);
   if (!view.ok()) {
     if (view.status().code() == StatusCode::kNotFound) {

@@ -1,5 +1,6 @@
 // GET /v1/streams/{subject}/status and /events (and routes /file to
-// handler_file.cc, /tenancy to handler_tenancy.cc): one stream's fold or
+// handler_file.cc, /tenancy to handler_tenancy.cc, /evidence to
+// handler_evidence.cc): one stream's fold or
 // history as the caller's role may see it. Every read, allowed or refused, is
 // journaled before it is answered; when the journal cannot record it, the
 // answer is 503 and never the data.

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "relais/engine.h"
+#include "relais/projections/visibility.h"
 #include "server/router.h"
 
 namespace relais::server {
@@ -25,6 +26,13 @@ Response HouseholdFile(State& s, const Caller& caller, const Subject& subject, c
 
 // GET /v1/streams/dwelling%2F<id>/tenancy (server/handler_tenancy.cc).
 Response TenancyRead(State& s, const Caller& caller, const Subject& subject, const Query& q);
+// The tenancy record the caller may see, journaled under `endpoint`; or the
+// answer to give instead (400 for a non-dwelling, 404, 403, 503). Shared by
+// the record's route and its evidence bundle's (evidence.md §3).
+std::variant<projections::TenancyView, Response> ReadTenancyRecord(State& s, const Caller& caller,
+                                                                  const Subject& subject,
+                                                                  const projections::ViewTime& t,
+                                                                  const char* endpoint);
 
 // GET and POST /v1/retention (server/handler_retention.cc).
 Response RetentionRead(State& s, const Caller& caller, const Query& q);
