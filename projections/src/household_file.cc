@@ -16,6 +16,7 @@
 #include "relais/json_writer.h"
 #include "relais/projections/labels.h"
 #include "relais/projections/views.h"
+#include "html_escape.h"
 
 namespace relais::projections {
 
@@ -163,21 +164,7 @@ namespace {
 
 constexpr uint64_t kDateAnnotation = 0xb0c1a7e4d2f30006ull;
 
-std::string Escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string Escape(std::string_view s) { return HtmlEscape(s); }
 
 bool GetBool(simdjson::dom::element e, std::string_view key) {
   bool b = false;

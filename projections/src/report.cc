@@ -11,6 +11,7 @@
 
 #include "relais/domain.h"
 #include "relais/json_writer.h"
+#include "html_escape.h"
 
 namespace relais::projections {
 
@@ -513,18 +514,7 @@ void Flatten(std::string_view json, std::vector<std::pair<std::string, std::stri
   }
 }
 
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string Escape(std::string_view s) { return HtmlEscape(s); }
 
 }  // namespace
 

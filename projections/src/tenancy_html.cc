@@ -12,26 +12,13 @@
 #include "relais/domain.h"
 #include "relais/projections/labels.h"
 #include "relais/projections/tenancy.h"
+#include "html_escape.h"
 
 namespace relais::projections {
 
 namespace {
 
-std::string Esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string Esc(std::string_view s) { return HtmlEscape(s); }
 
 // The schema enum a data field's values belong to (labels::Value's key).
 std::string_view EnumOf(std::string_view type, std::string_view field) {

@@ -1,3 +1,4 @@
+#include "cli/cli_common.h"
 #include "cli/evidence_commands.h"
 
 #include <cstdio>
@@ -16,22 +17,6 @@ namespace relais::cli {
 
 namespace {
 
-constexpr int kExitOk = 0, kExitInternal = 1, kExitUsage = 2, kExitVerify = 4, kExitNotFound = 5;
-
-int Usage(const std::string& m) {
-  std::fprintf(stderr, "relais: %s\n", m.c_str());
-  return kExitUsage;
-}
-
-int Fail(const Status& st) {
-  std::fprintf(stderr, "relais: %s\n", st.message().c_str());
-  switch (st.code()) {
-    case StatusCode::kInvalidArgument: return kExitUsage;
-    case StatusCode::kNotFound: return kExitNotFound;
-    default: return kExitInternal;
-  }
-}
-
 void PrintProblem(const std::string& problem) {
   JsonWriter w;
   w.BeginObject();
@@ -42,25 +27,12 @@ void PrintProblem(const std::string& problem) {
   std::fprintf(stderr, "relais: %s\n", problem.c_str());
 }
 
-Result<std::unique_ptr<Engine>> OpenReadOnly(const std::string& dir) {
-  Options o;
-  o.data_dir = dir;
-  o.read_only = true;
-  return Engine::Open(o);
-}
-
 // --size: the head when absent.
 Result<Position> SizeArg(Engine& e, const std::string& text) {
   if (text.empty()) return e.GetHead().position;
   auto n = ParseCount(text);
   if (!n || *n == 0) return Status::InvalidArgument("--size: '" + text + "' is not a tree size (1 or more)");
   return *n;
-}
-
-std::optional<std::string> ReadAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return std::nullopt;
-  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 }  // namespace

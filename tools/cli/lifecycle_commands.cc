@@ -1,3 +1,4 @@
+#include "cli/cli_common.h"
 #include "cli/lifecycle_commands.h"
 
 #include <cstdio>
@@ -15,51 +16,12 @@ namespace relais::cli {
 
 namespace {
 
-// The exit codes of interfaces.md (the same as main.cc's).
-constexpr int kExitOk = 0;
-constexpr int kExitInternal = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitNotFound = 5;
-constexpr int kExitHeld = 6;
-
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "relais: %s\n", message.c_str());
-  return kExitUsage;
-}
-
 int Internal(const Status& st) {
   std::fprintf(stderr, "relais: %s\n", st.message().c_str());
   return st.code() == StatusCode::kNotFound ? kExitNotFound : kExitInternal;
 }
 
-bool IsDataDirectory(const std::string& dir) {
-  std::error_code ec;
-  return std::filesystem::is_directory(dir + "/log", ec);
-}
-
-// interfaces.md §3: exit 5 and no_data_directory, naming the path.
-int NoDataDirectory(const std::string& dir) {
-  std::string message = dir + " is not a relais data directory (no " + dir + "/log)";
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("error").BeginObject();
-  w.Key("code").String("no_data_directory");
-  w.Key("message").String(message);
-  w.EndObject();
-  w.EndObject();
-  std::printf("%s\n", w.str().c_str());
-  std::fprintf(stderr, "relais: %s\n", message.c_str());
-  return kExitNotFound;
-}
-
 Date Today() { return UtcDate(SystemClock()->Now()); }
-
-Result<std::unique_ptr<Engine>> OpenReadOnly(const std::string& dir) {
-  Options o;
-  o.data_dir = dir;
-  o.read_only = true;
-  return Engine::Open(o);
-}
 
 // `retention --apply`: judge on the writable engine (the head now), then
 // erase each due household through the engine's erasure (event + key

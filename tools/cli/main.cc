@@ -15,6 +15,7 @@
 #include <functional>
 #include <iostream>
 
+#include "cli/cli_common.h"
 #include "backup/backup.h"
 #include "backup/erasure_register.h"
 #include "backup/holder.h"
@@ -32,21 +33,6 @@ namespace relais::cli {
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitInternal = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitRefused = 3;
-constexpr int kExitVerify = 4;
-constexpr int kExitNotFound = 5;
-constexpr int kExitHeld = 6;
-
-int Fail(const Status& st) {
-  std::fprintf(stderr, "relais: %s\n", st.message().c_str());
-  if (st.code() == StatusCode::kNotFound) return kExitNotFound;
-  if (st.code() == StatusCode::kInvalidArgument) return kExitUsage;
-  return kExitInternal;
-}
-
 // A Busy open (RocksDB's LOCK is held): exit 6 naming the holder's pid and
 // what to do instead (`hint`). Call only when this process does not have the
 // directory open (see backup/holder.h).
@@ -63,11 +49,6 @@ int FailHeld(const std::string& dir, const Status& st, const std::string& hint) 
 int FailOpen(const std::string& dir, const Status& st, const std::string& hint) {
   if (st.code() == StatusCode::kBusy) return FailHeld(dir, st, hint);
   return Fail(st);
-}
-
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "relais: %s\n", message.c_str());
-  return kExitUsage;
 }
 
 // --origin: the installation's name, used when this command creates the
@@ -268,22 +249,6 @@ std::optional<Subject> ParseSubjectArg(const std::string& text, int* exit_code) 
   return s;
 }
 
-void PrintNotFound() { std::printf("{\"error\":{\"code\":\"not_found\"}}\n"); }
-
-// interfaces.md §3: exit 5 and no_data_directory, naming the path.
-int NoDataDirectory(const std::string& dir) {
-  std::string message = dir + " is not a relais data directory (no " + dir + "/log)";
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("error").BeginObject();
-  w.Key("code").String("no_data_directory");
-  w.Key("message").String(message);
-  w.EndObject();
-  w.EndObject();
-  std::printf("%s\n", w.str().c_str());
-  std::fprintf(stderr, "relais: %s\n", message.c_str());
-  return kExitNotFound;
-}
 
 int RunBackup(const std::string& dir, const std::string& dest) {
   std::error_code ec;

@@ -18,19 +18,7 @@ Response StreamRead(State& s, const Caller& caller, const Subject& subject, bool
   const char* endpoint = status ? "/v1/streams/status" : "/v1/streams/events";
   auto view = status ? projections::StatusFor(*s.engine, caller, subject, t, Today())
                      : projections::HistoryFor(*s.engine, caller, subject, t.known_at);
-  if (!view.ok()) {
-    if (view.status().code() == StatusCode::kNotFound) {
-      if (!s.Journal(caller, subject, endpoint, true).ok())
-        return Unavailable("journal_unavailable", "the access journal cannot record this read");
-      return Error(http::status::not_found, "not_found", "not_found",
-                   "no event of " + subject.text + " is known at that time");
-    }
-    return Internal(view.status().message());
-  }
-  bool allowed = view->access != projections::Access::kForbidden;
-  if (!s.Journal(caller, subject, endpoint, allowed).ok())
-    return Unavailable("journal_unavailable", "the access journal cannot record this read");
-  if (!allowed) return Forbidden("the token may not read " + subject.text);
+  if (auto answer = JournaledAccess(s, caller, subject, endpoint, view)) return std::move(*answer);
   return Json(std::move(view->json));
 }
 

@@ -23,19 +23,7 @@ std::variant<projections::TenancyView, Response> ReadTenancyRecord(State& s, con
   if (subject.kind != StreamKind::kDwelling)
     return Malformed("a tenancy record is a dwelling's (dwelling/<id>), not " + subject.text);
   auto view = projections::TenancyFor(*s.engine, caller, subject, t, Today());
-  if (!view.ok()) {
-    if (view.status().code() == StatusCode::kNotFound) {
-      if (!s.Journal(caller, subject, endpoint, true).ok())
-        return Unavailable("journal_unavailable", "the access journal cannot record this read");
-      return Error(http::status::not_found, "not_found", "not_found",
-                   "no event of " + subject.text + " is known at that time");
-    }
-    return Internal(view.status().message());
-  }
-  bool allowed = view->access != projections::Access::kForbidden;
-  if (!s.Journal(caller, subject, endpoint, allowed).ok())
-    return Unavailable("journal_unavailable", "the access journal cannot record this read");
-  if (!allowed) return Forbidden("the token may not read " + subject.text);
+  if (auto answer = JournaledAccess(s, caller, subject, endpoint, view)) return std::move(*answer);
   std::set<std::string> households;
   for (size_t i = 0; i < view->record.events.size(); ++i) {
     const StoredEventView& v = view->record.events[i].view;

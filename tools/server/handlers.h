@@ -3,6 +3,7 @@
 #pragma once
 
 #include <future>
+#include <optional>
 #include <string_view>
 #include <variant>
 
@@ -23,6 +24,28 @@ Routed RouteStreamRead(const Caller& caller, std::string_view rest, const Query&
 
 // GET /v1/streams/household%2F<id>/file (server/handler_file.cc).
 Response HouseholdFile(State& s, const Caller& caller, const Subject& subject, const Query& q);
+
+// The access step of every route that shows a stream (status, history, the
+// tenancy record, evidence): journals the read under `endpoint`, allowed or
+// refused, before anything is answered. nullopt when the caller may read
+// `view`; otherwise the answer to give instead: 404 for a subject unknown at
+// that time, 403, 503 when the journal cannot record the read, 500.
+template <class View>
+std::optional<Response> JournaledAccess(State& s, const Caller& caller, const Subject& subject,
+                                        const char* endpoint, const Result<View>& view) {
+  if (!view.ok()) {
+    if (view.status().code() != StatusCode::kNotFound) return Internal(view.status().message());
+    if (!s.Journal(caller, subject, endpoint, true).ok())
+      return Unavailable("journal_unavailable", "the access journal cannot record this read");
+    return Error(http::status::not_found, "not_found", "not_found",
+                 "no event of " + subject.text + " is known at that time");
+  }
+  bool allowed = view->access != projections::Access::kForbidden;
+  if (!s.Journal(caller, subject, endpoint, allowed).ok())
+    return Unavailable("journal_unavailable", "the access journal cannot record this read");
+  if (!allowed) return Forbidden("the token may not read " + subject.text);
+  return std::nullopt;
+}
 
 // GET /v1/streams/dwelling%2F<id>/tenancy (server/handler_tenancy.cc).
 Response TenancyRead(State& s, const Caller& caller, const Subject& subject, const Query& q);

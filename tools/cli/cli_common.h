@@ -1,0 +1,40 @@
+// What every `relais` subcommand file shares: the exit codes of
+// interfaces.md, the usage and failure messages on stderr, and the checks of
+// a data directory given to a read.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "relais/engine.h"
+#include "relais/status.h"
+
+namespace relais::cli {
+
+// interfaces.md §1 and §3.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInternal = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitRefused = 3;
+inline constexpr int kExitVerify = 4;
+inline constexpr int kExitNotFound = 5;
+inline constexpr int kExitHeld = 6;
+
+// The message on stderr; exit 2.
+int Usage(const std::string& message);
+// The message on stderr; exit 5 for NotFound, 2 for InvalidArgument, else 1.
+int Fail(const Status& st);
+// `{"error":{"code":"not_found"}}` on stdout (exit 5 is the caller's).
+void PrintNotFound();
+// Whether `dir` holds a relais log (DIR/log).
+bool IsDataDirectory(const std::string& dir);
+// interfaces.md §3: exit 5 and {"error": {"code": "no_data_directory"}},
+// naming the path.
+int NoDataDirectory(const std::string& dir);
+// The engine over `dir`, read-only (creates nothing).
+Result<std::unique_ptr<Engine>> OpenReadOnly(const std::string& dir);
+// The whole content of a file; nullopt when it cannot be read.
+std::optional<std::string> ReadAll(const std::string& path);
+
+}  // namespace relais::cli
