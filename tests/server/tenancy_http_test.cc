@@ -228,6 +228,40 @@ TEST_F(TenancyHttpTest, TheEvidenceOfADwellingIsItsTenancyRecord) {
   EXPECT_NE(out.find("\"ok\":true"), std::string::npos) << out;
 }
 
+// GET /v1/streams/dwelling%2F<id>/evidence bundles the tenancy record
+// (evidence.md §3), as `relais evidence` does, filtered for the caller: not
+// the dwelling's own stream only. Its reads journal the households shown.
+TEST_F(TenancyHttpTest, TheHttpEvidenceOfADwellingIsItsTenancyRecord) {
+  auto bundled = [](const std::string& json) {
+    std::vector<uint64_t> out;
+    simdjson::dom::parser p;
+    simdjson::dom::element root;
+    if (p.parse(json).get(root)) return out;
+    for (auto e : root["events"].get_array()) out.push_back(e["event"]["position"].get_uint64());
+    return out;
+  };
+  const std::string kEvidence = "/v1/streams/dwelling%2FD-RBX-001/evidence";
+  Response admin = Get("admin", kEvidence);
+  ASSERT_EQ(admin.status, http::status::ok) << admin.body;
+  EXPECT_EQ(bundled(admin.body), kAll) << admin.body.substr(0, 400);
+  Response staff = Get("staff-lille", kEvidence);
+  ASSERT_EQ(staff.status, http::status::ok) << staff.body;
+  EXPECT_EQ(bundled(staff.body), kManagement);
+  EXPECT_EQ(staff.body.find("Date du bail erron"), std::string::npos);
+  EXPECT_NE(staff.body.find("\"filtered\":true"), std::string::npos);
+  for (const char* who : {"coord-sud", "staff-sud", "worker", "evaluator"})
+    EXPECT_EQ(Get(who, kEvidence).status, http::status::forbidden) << who;
+  EXPECT_EQ(Get("admin", "/v1/streams/dwelling%2FNOPE/evidence").status, http::status::not_found);
+  std::string journal = relais::testing::ReadFile(dir_.path() + "/access-journal.ndjson");
+  bool household_journaled = false;
+  std::istringstream in(journal);
+  for (std::string l; std::getline(in, l);)
+    if (l.find("/v1/streams/evidence") != std::string::npos &&
+        l.find("household/H-0001") != std::string::npos && l.find("staff-lille") != std::string::npos)
+      household_journaled = true;
+  EXPECT_TRUE(household_journaled) << journal;
+}
+
 // The dispute file: one A4 page layout, a header repeated on each page, no
 // script or outside resource, a section per occupancy, the correction beside
 // the switch with its reason, and none of the JSON keys of the record.
