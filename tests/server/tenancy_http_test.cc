@@ -260,6 +260,19 @@ TEST_F(TenancyHttpTest, TheHttpEvidenceOfADwellingIsItsTenancyRecord) {
         l.find("household/H-0001") != std::string::npos && l.find("staff-lille") != std::string::npos)
       household_journaled = true;
   EXPECT_TRUE(household_journaled) << journal;
+  // The filtered bundle still checks offline (the correction's reason is
+  // sealed in `stored`, and absent from its `event`).
+  Response key = Get("staff-lille", "/v1/checkpoint/key");
+  ASSERT_EQ(key.status, http::status::ok);
+  std::string k = key.body;
+  while (!k.empty() && k.back() == '\n') k.pop_back();
+  std::string file = dir_.path() + "/staff-bundle.json";
+  {
+    std::ofstream f(file, std::ios::binary);
+    f << staff.body;
+  }
+  std::string out;
+  EXPECT_EQ(relais::testing::RunRelais({"check-evidence", file, "--verifier-key", k}, &out), 0) << out;
 }
 
 // The dispute file: one A4 page layout, a header repeated on each page, no

@@ -2,7 +2,10 @@
 // /v1/proofs/consistency (any role: they reveal hashes only) and
 // /v1/streams/{subject}/evidence (who may read the subject's history, as it
 // is filtered for them). evidence.md §3.
+#include <set>
+
 #include "relais/projections/evidence.h"
+#include "relais/projections/tenancy.h"
 #include "relais/projections/visibility.h"
 #include "server/handlers.h"
 
@@ -84,11 +87,34 @@ Response ConsistencyProofResponse(State& s, const Query& q) {
   return Json(projections::ConsistencyJson(*p));
 }
 
+// The view a bundle is made of (evidence.md §3): a dwelling's tenancy record
+// (§0), as TenancyRead shows it to the caller, or any other subject's history.
+// `households`: the household streams whose events the view shows, to journal.
+Result<projections::FilteredView> EvidenceView(State& s, const Caller& caller, const Subject& subject,
+                                               const projections::ViewTime& t,
+                                               std::set<std::string>* households) {
+  if (subject.kind != StreamKind::kDwelling)
+    return projections::HistoryFor(*s.engine, caller, subject, t.known_at);
+  ASSIGN_OR_RETURN(projections::TenancyView view,
+                   projections::TenancyFor(*s.engine, caller, subject, t, Today()));
+  projections::FilteredView out;
+  out.access = view.access;
+  if (view.access == projections::Access::kForbidden) return out;
+  for (size_t i = 0; i < view.record.events.size(); ++i) {
+    const StoredEventView& v = view.record.events[i].view;
+    if (view.shown.shown[i] && v.subject.kind == StreamKind::kHousehold)
+      households->insert(v.subject.text);
+  }
+  out.json = projections::RenderTenancyJson(view.record, view.shown, view.filtered, false);
+  return out;
+}
+
 Response StreamEvidence(State& s, const Caller& caller, const Subject& subject, const Query& q) {
   projections::ViewTime t;
   if (auto bad = ParseViewTime(q, &t)) return *bad;
   const char* endpoint = "/v1/streams/evidence";
-  auto view = projections::HistoryFor(*s.engine, caller, subject, t.known_at);
+  std::set<std::string> households;
+  auto view = EvidenceView(s, caller, subject, t, &households);
   if (!view.ok()) {
     if (view.status().code() == StatusCode::kNotFound) {
       if (!s.Journal(caller, subject, endpoint, true).ok())
@@ -102,6 +128,9 @@ Response StreamEvidence(State& s, const Caller& caller, const Subject& subject, 
   if (!s.Journal(caller, subject, endpoint, allowed).ok())
     return Unavailable("journal_unavailable", "the access journal cannot record this read");
   if (!allowed) return Forbidden("the token may not read " + subject.text);
+  for (const std::string& h : households)
+    if (!s.JournalText(caller, h, endpoint, true).ok())
+      return Unavailable("journal_unavailable", "the access journal cannot record this read");
   auto bundle = projections::EvidenceBundle(*s.engine, subject.text, t.known_at, view->json, std::nullopt);
   if (!bundle.ok()) return FromStatus(bundle.status());
   return Json(std::move(*bundle));
