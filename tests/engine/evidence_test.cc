@@ -609,5 +609,31 @@ TEST(EvidenceBundleTest, SinceIsCheckedAndNeverAForeignCheckpoint) {
   EXPECT_NE(r.problem.find("consistency proof does not lead"), std::string::npos) << r.problem;
 }
 
+// A write of checkpoints.ndjson cut short (a crash before its fdatasync, a
+// full disk) leaves a line without its newline. The next checkpoint must not
+// be glued to it: that would make the file's last line unreadable, and with it
+// the latest checkpoint that verify and every later open read.
+TEST(EvidenceEngineTest, ATornCheckpointLineDoesNotSpoilTheNextOne) {
+  EngineFixture f;
+  Fill(*f.engine, 1, 40);
+  ASSERT_TRUE(f.engine->Checkpoint(30).ok());
+  {
+    std::ofstream torn(f.options.data_dir + "/checkpoints.ndjson", std::ios::binary | std::ios::app);
+    torn << R"({"size":35,"checkpoint":"relais/)";
+  }
+  f.engine = f.Reopen();
+  auto b = f.engine->Checkpoint(40);
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  auto latest = f.engine->LatestCheckpoint();
+  ASSERT_TRUE(latest.ok()) << latest.status().message();
+  ASSERT_TRUE(*latest);
+  EXPECT_EQ(**latest, *b);
+  f.engine = f.Reopen();
+  auto c = f.engine->Checkpoint(38);
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  VerifyReport r = f.engine->Verify({});
+  EXPECT_TRUE(r.ok) << r.problem;
+}
+
 }  // namespace
 }  // namespace relais::testing
