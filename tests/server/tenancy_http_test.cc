@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include <cctype>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -273,6 +274,28 @@ TEST_F(TenancyHttpTest, TheHttpEvidenceOfADwellingIsItsTenancyRecord) {
   }
   std::string out;
   EXPECT_EQ(relais::testing::RunRelais({"check-evidence", file, "--verifier-key", k}, &out), 0) << out;
+}
+
+// A field named like a personal one but stored in clear (an enum `reason`:
+// SupportClosed's, OccupancyEnded's) is checked like any other field: only a
+// sealed field, absent from what `stored` decodes to without the key, may
+// differ (evidence.md §3).
+TEST_F(TenancyHttpTest, AnAlteredClearReasonIsRefused) {
+  s_.reset();
+  std::string bundle, key, out;
+  ASSERT_EQ(relais::testing::RunRelais({"--data", dir_.path(), "evidence", "household/H-0001"}, &bundle), 0);
+  ASSERT_EQ(relais::testing::RunRelais({"--data", dir_.path(), "checkpoint", "--verifier-key"}, &key), 0);
+  while (!key.empty() && key.back() == '\n') key.pop_back();
+  size_t at = bundle.find("\"reason\":\"objectives_met\"");
+  ASSERT_NE(at, std::string::npos);
+  bundle.replace(at, std::strlen("\"reason\":\"objectives_met\""), "\"reason\":\"non_engagement\"");
+  std::string file = dir_.path() + "/altered.json";
+  {
+    std::ofstream f(file, std::ios::binary);
+    f << bundle;
+  }
+  EXPECT_EQ(relais::testing::RunRelais({"check-evidence", file, "--verifier-key", key}, &out), 4) << out;
+  EXPECT_NE(out.find("reason"), std::string::npos) << out;
 }
 
 // The dispute file: one A4 page layout, a header repeated on each page, no
