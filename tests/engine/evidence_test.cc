@@ -485,6 +485,24 @@ TEST(EvidenceEngineTest, VerifyRefusesALogThatDisagreesWithItsLatestCheckpoint) 
   EXPECT_NE(r.problem.find("differs from the latest checkpoint"), std::string::npos) << r.problem;
 }
 
+// Any role may ask for the checkpoint of an older size (GET /v1/checkpoint
+// ?size=), and every one is kept: that must not make verify compare the log
+// with a small checkpoint only, and so miss a rewrite past it.
+TEST(EvidenceEngineTest, AnOlderCheckpointAskedForLaterDoesNotHideARewrite) {
+  EngineFixture f;
+  Fill(*f.engine, 1, 50);
+  ASSERT_TRUE(f.engine->Checkpoint(40).ok());
+  auto cp = tree::Checkpointer::Open(f.options.data_dir, false, "");
+  ASSERT_TRUE(cp.ok());
+  Hash forged{};
+  forged[0] = 1;
+  ASSERT_TRUE((*cp)->Issue(45, forged).ok());  // the log since rewritten
+  ASSERT_TRUE(f.engine->Checkpoint(5).ok());   // a reader's request
+  VerifyReport r = f.engine->Verify({});
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("size 45"), std::string::npos) << r.problem;
+}
+
 // ------------------------------------------------------------------- bundles
 
 struct Bundle {
