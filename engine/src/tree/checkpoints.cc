@@ -129,4 +129,27 @@ Result<std::optional<std::string>> Checkpointer::Latest() const {
   return std::optional<std::string>(std::string(note));
 }
 
+Result<std::optional<std::string>> Checkpointer::Largest() const {
+  std::string path = dir_ + "/" + kCheckpointsFile;
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return std::optional<std::string>();
+  std::optional<std::string> best;
+  uint64_t best_size = 0;
+  simdjson::dom::parser parser;
+  for (std::string line; std::getline(f, line);) {
+    if (f.eof()) break;  // no newline after it: a write cut short
+    simdjson::dom::element root;
+    uint64_t size = 0;
+    std::string_view note;
+    if (parser.parse(line).get(root) || root["size"].get_uint64().get(size) ||
+        root["checkpoint"].get(note))
+      continue;
+    if (!best || size >= best_size) {
+      best = std::string(note);
+      best_size = size;
+    }
+  }
+  return best;
+}
+
 }  // namespace relais::tree
