@@ -478,10 +478,11 @@ class EngineImpl : public Engine {
   }
 
   VerifyReport Verify(const std::function<void(Position, Position)>& progress) override {
-    // The latest checkpoint first: its size is where the scan notes the root.
+    // The kept checkpoint of the largest size first (not the last issued: any
+    // reader may ask for an older size): its size is where the scan notes the root.
     std::optional<tree::CheckpointBody> latest;
     std::string latest_problem;
-    if (auto note = checkpointer_->Latest(); !note.ok()) {
+    if (auto note = checkpointer_->Largest(); !note.ok()) {
       latest_problem = note.status().message();
     } else if (*note) {
       auto signer = checkpointer_->Signer();

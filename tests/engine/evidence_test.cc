@@ -485,6 +485,24 @@ TEST(EvidenceEngineTest, VerifyRefusesALogThatDisagreesWithItsLatestCheckpoint) 
   EXPECT_NE(r.problem.find("differs from the latest checkpoint"), std::string::npos) << r.problem;
 }
 
+// Any role may ask for the checkpoint of an older size (GET /v1/checkpoint
+// ?size=), and every one is kept: that must not make verify compare the log
+// with a small checkpoint only, and so miss a rewrite past it.
+TEST(EvidenceEngineTest, AnOlderCheckpointAskedForLaterDoesNotHideARewrite) {
+  EngineFixture f;
+  Fill(*f.engine, 1, 50);
+  ASSERT_TRUE(f.engine->Checkpoint(40).ok());
+  auto cp = tree::Checkpointer::Open(f.options.data_dir, false, "");
+  ASSERT_TRUE(cp.ok());
+  Hash forged{};
+  forged[0] = 1;
+  ASSERT_TRUE((*cp)->Issue(45, forged).ok());  // the log since rewritten
+  ASSERT_TRUE(f.engine->Checkpoint(5).ok());   // a reader's request
+  VerifyReport r = f.engine->Verify({});
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("size 45"), std::string::npos) << r.problem;
+}
+
 // ------------------------------------------------------------------- bundles
 
 struct Bundle {
@@ -607,6 +625,32 @@ TEST(EvidenceBundleTest, SinceIsCheckedAndNeverAForeignCheckpoint) {
   r = evidence::CheckBundle(tampered, key);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.problem.find("consistency proof does not lead"), std::string::npos) << r.problem;
+}
+
+// A write of checkpoints.ndjson cut short (a crash before its fdatasync, a
+// full disk) leaves a line without its newline. The next checkpoint must not
+// be glued to it: that would make the file's last line unreadable, and with it
+// the latest checkpoint that verify and every later open read.
+TEST(EvidenceEngineTest, ATornCheckpointLineDoesNotSpoilTheNextOne) {
+  EngineFixture f;
+  Fill(*f.engine, 1, 40);
+  ASSERT_TRUE(f.engine->Checkpoint(30).ok());
+  {
+    std::ofstream torn(f.options.data_dir + "/checkpoints.ndjson", std::ios::binary | std::ios::app);
+    torn << R"({"size":35,"checkpoint":"relais/)";
+  }
+  f.engine = f.Reopen();
+  auto b = f.engine->Checkpoint(40);
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  auto latest = f.engine->LatestCheckpoint();
+  ASSERT_TRUE(latest.ok()) << latest.status().message();
+  ASSERT_TRUE(*latest);
+  EXPECT_EQ(**latest, *b);
+  f.engine = f.Reopen();
+  auto c = f.engine->Checkpoint(38);
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  VerifyReport r = f.engine->Verify({});
+  EXPECT_TRUE(r.ok) << r.problem;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include <cctype>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -228,29 +229,73 @@ TEST_F(TenancyHttpTest, TheEvidenceOfADwellingIsItsTenancyRecord) {
   EXPECT_NE(out.find("\"ok\":true"), std::string::npos) << out;
 }
 
-// GET /v1/streams/dwelling%2F<id>/evidence is the same bundle as the command
-// line's: the tenancy record's events (not the dwelling's own two), filtered
-// by the caller's class like the record, with the record's 403s.
-TEST_F(TenancyHttpTest, TheEvidenceEndpointOfADwellingBundlesItsTenancyRecord) {
-  auto bundled = [&](const std::string& who) {
-    Response r = Get(who, "/v1/streams/dwelling%2FD-RBX-001/evidence");
-    EXPECT_EQ(r.status, http::status::ok) << who << " " << r.body;
-    std::vector<uint64_t> positions;
+// GET /v1/streams/dwelling%2F<id>/evidence bundles the tenancy record
+// (evidence.md §3), as `relais evidence` does, filtered for the caller: not
+// the dwelling's own stream only. Its reads journal the households shown.
+TEST_F(TenancyHttpTest, TheHttpEvidenceOfADwellingIsItsTenancyRecord) {
+  auto bundled = [](const std::string& json) {
+    std::vector<uint64_t> out;
     simdjson::dom::parser p;
     simdjson::dom::element root;
-    if (r.status != http::status::ok || p.parse(r.body).get(root)) return positions;
-    for (auto e : root["events"].get_array())
-      positions.push_back(e["event"]["position"].get_uint64());
-    return positions;
+    if (p.parse(json).get(root)) return out;
+    for (auto e : root["events"].get_array()) out.push_back(e["event"]["position"].get_uint64());
+    return out;
   };
-  EXPECT_EQ(bundled("admin"), kAll);
-  EXPECT_EQ(bundled("coord-lille"), kAll);
-  EXPECT_EQ(bundled("staff-lille"), kManagement);
+  const std::string kEvidence = "/v1/streams/dwelling%2FD-RBX-001/evidence";
+  Response admin = Get("admin", kEvidence);
+  ASSERT_EQ(admin.status, http::status::ok) << admin.body;
+  EXPECT_EQ(bundled(admin.body), kAll) << admin.body.substr(0, 400);
+  Response staff = Get("staff-lille", kEvidence);
+  ASSERT_EQ(staff.status, http::status::ok) << staff.body;
+  EXPECT_EQ(bundled(staff.body), kManagement);
+  EXPECT_EQ(staff.body.find("Date du bail erron"), std::string::npos);
+  EXPECT_NE(staff.body.find("\"filtered\":true"), std::string::npos);
   for (const char* who : {"coord-sud", "staff-sud", "worker", "evaluator"})
-    EXPECT_EQ(Get(who, "/v1/streams/dwelling%2FD-RBX-001/evidence").status,
-              http::status::forbidden)
-        << who;
+    EXPECT_EQ(Get(who, kEvidence).status, http::status::forbidden) << who;
   EXPECT_EQ(Get("admin", "/v1/streams/dwelling%2FNOPE/evidence").status, http::status::not_found);
+  std::string journal = relais::testing::ReadFile(dir_.path() + "/access-journal.ndjson");
+  bool household_journaled = false;
+  std::istringstream in(journal);
+  for (std::string l; std::getline(in, l);)
+    if (l.find("/v1/streams/evidence") != std::string::npos &&
+        l.find("household/H-0001") != std::string::npos && l.find("staff-lille") != std::string::npos)
+      household_journaled = true;
+  EXPECT_TRUE(household_journaled) << journal;
+  // The filtered bundle still checks offline (the correction's reason is
+  // sealed in `stored`, and absent from its `event`).
+  Response key = Get("staff-lille", "/v1/checkpoint/key");
+  ASSERT_EQ(key.status, http::status::ok);
+  std::string k = key.body;
+  while (!k.empty() && k.back() == '\n') k.pop_back();
+  std::string file = dir_.path() + "/staff-bundle.json";
+  {
+    std::ofstream f(file, std::ios::binary);
+    f << staff.body;
+  }
+  std::string out;
+  EXPECT_EQ(relais::testing::RunRelais({"check-evidence", file, "--verifier-key", k}, &out), 0) << out;
+}
+
+// A field named like a personal one but stored in clear (an enum `reason`:
+// SupportClosed's, OccupancyEnded's) is checked like any other field: only a
+// sealed field, absent from what `stored` decodes to without the key, may
+// differ (evidence.md §3).
+TEST_F(TenancyHttpTest, AnAlteredClearReasonIsRefused) {
+  s_.reset();
+  std::string bundle, key, out;
+  ASSERT_EQ(relais::testing::RunRelais({"--data", dir_.path(), "evidence", "household/H-0001"}, &bundle), 0);
+  ASSERT_EQ(relais::testing::RunRelais({"--data", dir_.path(), "checkpoint", "--verifier-key"}, &key), 0);
+  while (!key.empty() && key.back() == '\n') key.pop_back();
+  size_t at = bundle.find("\"reason\":\"objectives_met\"");
+  ASSERT_NE(at, std::string::npos);
+  bundle.replace(at, std::strlen("\"reason\":\"objectives_met\""), "\"reason\":\"non_engagement\"");
+  std::string file = dir_.path() + "/altered.json";
+  {
+    std::ofstream f(file, std::ios::binary);
+    f << bundle;
+  }
+  EXPECT_EQ(relais::testing::RunRelais({"check-evidence", file, "--verifier-key", key}, &out), 4) << out;
+  EXPECT_NE(out.find("reason"), std::string::npos) << out;
 }
 
 // The dispute file: one A4 page layout, a header repeated on each page, no

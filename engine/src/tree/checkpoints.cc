@@ -1,6 +1,7 @@
 #include "tree/checkpoints.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -85,8 +86,15 @@ Result<std::string> Checkpointer::Issue(uint64_t size, const crypto::Hash& root)
   w.EndObject();
   std::string line = w.Take() + "\n";
   std::string path = dir_ + "/" + kCheckpointsFile;
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, files::kPrivateFileMode);
+  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, files::kPrivateFileMode);
   if (fd < 0) return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
+  // A write cut short (a crash before the sync, a full disk) leaves a last
+  // line without its newline: end it here, so that this line is a line of its
+  // own and the file's last line, the latest checkpoint, stays readable.
+  struct stat st;
+  char last = '\n';
+  if (::fstat(fd, &st) == 0 && st.st_size > 0 && ::pread(fd, &last, 1, st.st_size - 1) != 1) last = '\n';
+  if (last != '\n') line.insert(line.begin(), '\n');
   ssize_t n = ::write(fd, line.data(), line.size());
   int err = errno;
   bool synced = n == static_cast<ssize_t>(line.size()) && ::fdatasync(fd) == 0;
@@ -119,6 +127,29 @@ Result<std::optional<std::string>> Checkpointer::Latest() const {
   if (parser.parse(line).get(root) || root["checkpoint"].get(note))
     return Status::Corruption(path + ": its last line is not {\"size\", \"checkpoint\"}");
   return std::optional<std::string>(std::string(note));
+}
+
+Result<std::optional<std::string>> Checkpointer::Largest() const {
+  std::string path = dir_ + "/" + kCheckpointsFile;
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return std::optional<std::string>();
+  std::optional<std::string> best;
+  uint64_t best_size = 0;
+  simdjson::dom::parser parser;
+  for (std::string line; std::getline(f, line);) {
+    if (f.eof()) break;  // no newline after it: a write cut short
+    simdjson::dom::element root;
+    uint64_t size = 0;
+    std::string_view note;
+    if (parser.parse(line).get(root) || root["size"].get_uint64().get(size) ||
+        root["checkpoint"].get(note))
+      continue;
+    if (!best || size >= best_size) {
+      best = std::string(note);
+      best_size = size;
+    }
+  }
+  return best;
 }
 
 }  // namespace relais::tree

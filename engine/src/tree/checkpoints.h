@@ -40,6 +40,11 @@ class Checkpointer {
   Result<std::string> Issue(uint64_t size, const crypto::Hash& root);
   // The last checkpoint of the list (nullopt: none).
   Result<std::optional<std::string>> Latest() const;
+  // The kept checkpoint of the largest size (nullopt: none), read through the
+  // whole list: any reader may have a smaller size issued after it, so the
+  // last line is not the one that covers the most of the log. Lines that do
+  // not parse (a write cut short) are skipped. For verify.
+  Result<std::optional<std::string>> Largest() const;
 
  private:
   std::string dir_;
