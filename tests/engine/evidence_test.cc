@@ -653,5 +653,22 @@ TEST(EvidenceEngineTest, ATornCheckpointLineDoesNotSpoilTheNextOne) {
   EXPECT_TRUE(r.ok) << r.problem;
 }
 
+
+// Any token may ask for the checkpoint of any size; each size is kept once,
+// however often and in whatever order it is asked for (across reopens too),
+// so the list is bounded by the log (one line per tree size at most) and
+// asking cannot grow it without end.
+TEST(EvidenceEngineTest, EachSizeIsKeptOnceWhateverTheOrderOfRequests) {
+  EngineFixture f;
+  Fill(*f.engine, 1, 40);
+  for (int round = 0; round < 3; ++round)
+    for (uint64_t n : {1, 2, 3, 2, 1})
+      ASSERT_TRUE(f.engine->Checkpoint(n).ok());
+  f.engine = f.Reopen();
+  for (uint64_t n : {3, 1, 2}) ASSERT_TRUE(f.engine->Checkpoint(n).ok());
+  std::string kept = ReadFile(f.options.data_dir + "/checkpoints.ndjson");
+  EXPECT_EQ(std::count(kept.begin(), kept.end(), '\n'), 3) << kept;
+}
+
 }  // namespace
 }  // namespace relais::testing

@@ -70,15 +70,11 @@ Result<std::string> Checkpointer::Issue(uint64_t size, const crypto::Hash& root)
   CheckpointBody body{s->name, size, root};
   std::string note = SignNote(*s, FormatCheckpointBody(body));
   std::lock_guard<std::mutex> lock(mu_);
-  if (!last_kept_) {
-    ASSIGN_OR_RETURN(std::optional<std::string> latest, Latest());
-    last_kept_ = 0;
-    if (latest) {
-      auto b = ParseCheckpointBody(latest->substr(0, latest->find("\n\n") + 1));
-      if (b.ok()) last_kept_ = b->size;
-    }
+  if (!kept_) {
+    ASSIGN_OR_RETURN(std::unordered_set<uint64_t> sizes, KeptSizes());
+    kept_ = std::move(sizes);
   }
-  if (*last_kept_ == size) return note;  // deterministic: the line there is this note
+  if (kept_->count(size)) return note;  // deterministic: the line there is this note
   JsonWriter w;
   w.BeginObject();
   w.Key("size").Uint(size);
@@ -100,8 +96,25 @@ Result<std::string> Checkpointer::Issue(uint64_t size, const crypto::Hash& root)
   bool synced = n == static_cast<ssize_t>(line.size()) && ::fdatasync(fd) == 0;
   ::close(fd);
   if (!synced) return Status::IoError("cannot keep the checkpoint in " + path + ": " + std::strerror(err));
-  last_kept_ = size;
+  kept_->insert(size);
   return note;
+}
+
+Result<std::unordered_set<uint64_t>> Checkpointer::KeptSizes() const {
+  std::unordered_set<uint64_t> sizes;
+  std::string path = dir_ + "/" + kCheckpointsFile;
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return sizes;
+  simdjson::dom::parser parser;
+  for (std::string line; std::getline(f, line);) {
+    if (f.eof()) break;  // no newline after it: a write cut short, not kept
+    simdjson::dom::element root;
+    uint64_t size = 0;
+    if (parser.parse(line).get(root) || root["size"].get_uint64().get(size)) continue;
+    sizes.insert(size);
+  }
+  if (f.bad()) return Status::IoError("cannot read " + path);
+  return sizes;
 }
 
 Result<std::optional<std::string>> Checkpointer::Latest() const {

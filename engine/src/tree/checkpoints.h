@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <mutex>
+#include <unordered_set>
 #include <optional>
 #include <string>
 
@@ -36,7 +37,10 @@ class Checkpointer {
   // FailedPrecondition when there is no key yet.
   Result<const NoteSigner*> Signer() const;
   // The signed checkpoint of the tree (size, root), appended to the list
-  // unless it is the last one there.
+  // unless one of that size is there already (signatures are deterministic:
+  // it is this note). Each size is kept once, so that any caller asking for
+  // checkpoints of many sizes grows the list by at most one line per size of
+  // the log, never without bound.
   Result<std::string> Issue(uint64_t size, const crypto::Hash& root);
   // The last checkpoint of the list (nullopt: none).
   Result<std::optional<std::string>> Latest() const;
@@ -47,10 +51,16 @@ class Checkpointer {
   Result<std::optional<std::string>> Largest() const;
 
  private:
+  // The sizes of the list's whole lines.
+  Result<std::unordered_set<uint64_t>> KeptSizes() const;
+
   std::string dir_;
   std::optional<NoteSigner> signer_;
   mutable std::mutex mu_;
-  std::optional<uint64_t> last_kept_;  // size of the last line this process appended or read
+  // The sizes of the list's lines, read once on the first Issue and kept up
+  // to date by this process (another process may append a size meanwhile:
+  // it is then kept twice, the same note, which readers accept).
+  std::optional<std::unordered_set<uint64_t>> kept_;
 };
 
 }  // namespace relais::tree
