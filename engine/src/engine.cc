@@ -275,7 +275,8 @@ class EngineImpl : public Engine {
   }
 
   AppendOutcome Erase(const Subject& household, ErasureReason reason, const ActorInfo& actor,
-                      std::optional<Date> effective_date) override {
+                      std::optional<Date> effective_date,
+                      std::optional<StreamVersion> expected_version) override {
     AppendOutcome o;
     if (household.kind != StreamKind::kHousehold) {
       o.error = Status::InvalidArgument("only a household is erased, not " + household.text);
@@ -292,6 +293,7 @@ class EngineImpl : public Engine {
     // recordedAt it stamps (ParsedEvent::effective_from_recorded).
     w.Key("effectiveDate").String(FormatDate(effective_date ? *effective_date : Date{0}));
     w.Key("data").BeginObject().Key("reason").String(ErasureReasonName(reason)).EndObject();
+    if (expected_version) w.Key("expectedVersion").Int(*expected_version);
     w.EndObject();
     // A backup copies the log, then the key store: an erasure between the two
     // would leave a copy with sealed events, no erasure and no key.

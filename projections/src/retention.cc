@@ -53,29 +53,40 @@ std::optional<RetentionDue> JudgeRetention(const std::string& subject,
   return RetentionDue{subject, *last, due_on, keep};
 }
 
-Result<RetentionApplied> ApplyRetention(Engine& engine, const RetentionRequest& request) {
-  if (request.time.known_at)
+Result<int64_t> ApplyRetentionDue(Engine& engine, const RetentionResult& result) {
+  if (result.known_at)
     return Status::InvalidArgument("retention is applied with what is known now, not at a past T");
-  RetentionApplied out;
-  ASSIGN_OR_RETURN(out.result, ComputeRetention(engine, request));
   const ActorInfo actor{"retention", "admin", "-"};
-  for (const RetentionDue& d : out.result.due) {
+  int64_t applied = 0;
+  for (const RetentionDue& d : result.due) {
     std::string why;
     std::optional<Subject> subject = ParseSubject(d.subject, &why);
     if (!subject) return Status::Internal("retention: bad subject " + d.subject + ": " + why);
-    AppendOutcome o =
-        engine.Erase(*subject, ErasureReason::kRetentionExpired, actor, out.result.as_of);
+    // At the view's version: a household that got an event since it was
+    // judged (a referral, an episode: its follow-up resumed) is not erased
+    // on a judgement that may no longer hold; the next run judges it again.
+    AppendOutcome o = engine.Erase(*subject, ErasureReason::kRetentionExpired, actor, result.as_of,
+                                   d.version);
     switch (o.kind) {
-      case AppendOutcome::Kind::kAccepted: ++out.applied; break;
+      case AppendOutcome::Kind::kAccepted: ++applied; break;
       case AppendOutcome::Kind::kDuplicate: break;
       case AppendOutcome::Kind::kRefused:
         // Erased meanwhile by someone else: nothing left to do for it.
-        if (o.refusal.code == "household_erased") break;
+        if (o.refusal.code == "household_erased" || o.refusal.code == "version_conflict") break;
         return Status::Internal("retention: erasing " + d.subject + " was refused: " +
                                 o.refusal.code + ": " + o.refusal.message);
       case AppendOutcome::Kind::kError: return o.error;
     }
   }
+  return applied;
+}
+
+Result<RetentionApplied> ApplyRetention(Engine& engine, const RetentionRequest& request) {
+  if (request.time.known_at)
+    return Status::InvalidArgument("retention is applied with what is known now, not at a past T");
+  RetentionApplied out;
+  ASSIGN_OR_RETURN(out.result, ComputeRetention(engine, request));
+  ASSIGN_OR_RETURN(out.applied, ApplyRetentionDue(engine, out.result));
   return out;
 }
 
@@ -113,7 +124,10 @@ Result<RetentionResult> ComputeRetention(Engine& engine, const RetentionRequest&
           if (erased) return;
           auto d = JudgeRetention(subject.text, BuildTimeline(ptrs, p, D), false, D,
                                   request.policy);
-          if (d) due[k].push_back(std::move(*d));
+          if (!d) return;
+          for (const auto& r : records)
+            if (r.position <= p) d->version = r.version;
+          due[k].push_back(std::move(*d));
         });
   };
   std::thread other(work, 1);

@@ -315,6 +315,33 @@ TEST_F(RetentionTest, ApplyErasesTheDueOnesOnceWithTheRetentionActor) {
   EXPECT_FALSE(projections::ApplyRetention(*f_.engine, req).ok());
 }
 
+// The view is read, then each due household is erased: a household that
+// was due when read but got an event meanwhile (a new referral: the support
+// resumed) must not be erased on a judgement that no longer holds. The
+// erasure carries the stream's version of the view (version_conflict).
+TEST_F(RetentionTest, ApplyDoesNotEraseAHouseholdThatChangedSinceTheView) {
+  Register("C", "2015-01-05");
+  RetentionRequest req;
+  req.time.as_of = ParseDate("2025-12-31");
+  req.today = *ParseDate("2026-01-01");
+  auto view = projections::ComputeRetention(*f_.engine, req);
+  ASSERT_TRUE(view.ok()) << view.status().message();
+  ASSERT_EQ(view->due.size(), 1u);
+  // Between the view and the erasure (a concurrent POST /v1/events).
+  Add("HouseholdReferred", "household/C", "2025-12-30",
+      R"({"referralId":"R1","track":"maintien","source":"agency","referrer":"Agence"})");
+  auto applied = projections::ApplyRetentionDue(*f_.engine, *view);
+  ASSERT_TRUE(applied.ok()) << applied.status().message();
+  EXPECT_EQ(*applied, 0);
+  auto erased = f_.engine->IsErased(Subject{StreamKind::kHousehold, "household/C"});
+  ASSERT_TRUE(erased.ok());
+  EXPECT_FALSE(*erased) << "a household with an open referral was erased by retention";
+  // With its referral open, it is no longer due.
+  auto again = projections::ComputeRetention(*f_.engine, req);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->due.empty());
+}
+
 TEST_F(RetentionTest, AnErasureKnownAtTExcludesWhateverItsDate) {
   Register("Y", "2015-01-05");
   Timestamp before = f_.clock->Now();

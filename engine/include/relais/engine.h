@@ -215,8 +215,12 @@ class Engine {
   // registered, already erased: `household_erased`) comes back as one, like
   // any append's. A failure after the event is durable is an error; the
   // next writable open completes the destruction.
+  // `expected_version`, when given, is the erasure's expectedVersion: it is
+  // refused version_conflict when the stream has moved on since the caller
+  // judged it (retention's view).
   virtual AppendOutcome Erase(const Subject& household, ErasureReason reason, const ActorInfo& actor,
-                              std::optional<Date> effective_date = std::nullopt) = 0;
+                              std::optional<Date> effective_date = std::nullopt,
+                              std::optional<StreamVersion> expected_version = std::nullopt) = 0;
   // The erasure register: every PersonalDataErased of the log, in position order.
   virtual Result<std::vector<ErasureEntry>> Erasures() = 0;
   // Whether the household's stream holds a PersonalDataErased.

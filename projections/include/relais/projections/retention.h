@@ -50,6 +50,9 @@ struct RetentionDue {
   Date last_contact;
   Date due_on;
   bool keep_history = false;
+  // The stream's last version in the view: applying erases the household
+  // only if the stream is still there (nothing recorded since the judgement).
+  StreamVersion version = -1;
 };
 
 // One household: `timeline` as of D known at T, `erased` whether a
@@ -84,7 +87,8 @@ std::string RenderRetention(const RetentionResult& r, std::optional<int64_t> app
 // unset), then erases each due household through Engine::Erase (reason
 // retention_expired, effective on D, actor {"retention", "admin", "-"}).
 // Idempotent: an erased household is never due again, and one erased
-// between the judgement and its erasure (household_erased) is skipped.
+// between the judgement and its erasure (household_erased) is skipped, as
+// is one that got any event since (version_conflict: judged again next run).
 // `applied` counts the erasures made by this call. Stops at the first
 // engine error (what was erased stays erased).
 struct RetentionApplied {
@@ -92,6 +96,9 @@ struct RetentionApplied {
   int64_t applied = 0;
 };
 Result<RetentionApplied> ApplyRetention(Engine& engine, const RetentionRequest& request);
+// The erasing half of ApplyRetention: erases each household of `result` (a
+// view at the head, no known-at) and returns how many it erased.
+Result<int64_t> ApplyRetentionDue(Engine& engine, const RetentionResult& result);
 
 // GET /v1/retention: admin and auditor. POST (applying it): admin.
 bool MayReadRetention(const Caller& caller);
