@@ -13,6 +13,7 @@
 #include <atomic>
 #include <thread>
 
+#include "backup/backup.h"
 #include "server/server_harness.h"
 #include "support/test_support.h"
 
@@ -340,6 +341,32 @@ TEST_F(BackupCli, EraseAndTheErasureEndpoint) {
   EXPECT_EQ(forged.status, 400) << forged.body;
   server.Stop();
   EXPECT_EQ(Relais(dir.path(), {"--data", data, "verify"}).code, 0);
+}
+
+// A restore holds the replaced directory from the moment it reads its
+// erasures until it swaps it out: a `relais erase` in between is refused
+// (exit 6) instead of being lost with the old directory, which would bring
+// the erased household's data back.
+TEST_F(BackupCli, AnErasureDuringARestoreIsNeverLost) {
+  std::string backup = dir.path() + "/backup";
+  ASSERT_EQ(Relais(dir.path(), {"--data", data, "backup", backup}).code, 0);
+  backup::RestoreOptions o;
+  o.force = true;
+  CliRun during;
+  o.after_erasures_read = [&] {
+    during = Relais(dir.path(), {"--data", data, "erase", "household/H5", "--reason", "subject_request"});
+  };
+  auto restored = backup::RestoreDataDir(backup, data, o);
+  ASSERT_TRUE(restored.ok()) << restored.status().message();
+  CliRun status = Relais(dir.path(), {"--data", data, "status", "household/H5"});
+  ASSERT_EQ(status.code, 0) << status.err;
+  bool erased_now = status.out.find(R"("erased":true)") != std::string::npos;
+  if (during.code == 0) {
+    EXPECT_TRUE(erased_now) << "the erasure made during the restore was lost: " << status.out;
+  } else {
+    EXPECT_EQ(during.code, 6) << during.err;
+    EXPECT_FALSE(erased_now);
+  }
 }
 
 TEST(BackupCliHelp, BothCommandsDescribeTheirArguments) {

@@ -9,6 +9,7 @@
 // engine: it builds the new directory beside the target and renames it in.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "backup/manifest.h"
@@ -36,6 +37,9 @@ Result<BackupManifest> ReadBackupManifest(const std::string& src);
 struct RestoreOptions {
   bool force = false;          // replace a non-empty data directory
   std::string erasures_file;  // the erasure register to honour ("" = none)
+  // Tests: runs once the replaced directory's erasures are read, while the
+  // restore copies and verifies (another process trying to write there then).
+  std::function<void()> after_erasures_read;
 };
 
 struct RestoreResult {

@@ -132,15 +132,18 @@ Result<RestoreResult> VerifyAndErase(const std::string& dir, const BackupManifes
 
 // Puts `tmp` at `target`: atomically swapped with an existing directory (the
 // old one ends at `tmp` and is removed), or renamed when there is none.
+// `lock`: the replaced directory's, held since its erasures were read.
 Status Publish(const std::string& tmp, const std::string& target, bool target_exists,
-               const std::string& parent) {
+               const std::string& parent, std::unique_ptr<DirectoryLock> lock) {
   if (!target_exists) {
     if (::rename(tmp.c_str(), target.c_str()) != 0)
       return Status::IoError(Errno("renaming " + tmp + " to " + target));
     return files::FsyncDirectory(parent);
   }
   // Keep a server from opening the old directory while it is swapped out.
-  ASSIGN_OR_RETURN(std::unique_ptr<DirectoryLock> lock, DirectoryLock::Acquire(target));
+  if (!lock) {
+    ASSIGN_OR_RETURN(lock, DirectoryLock::Acquire(target));
+  }
   if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0) {
     if (errno != EINVAL && errno != ENOSYS)
       return Status::IoError(Errno("exchanging " + tmp + " and " + target));
@@ -212,6 +215,15 @@ Result<RestoreResult> RestoreDataDir(const std::string& src, const std::string& 
     if (auto h = DataDirHolder(target.string()))
       return Status::Busy(HeldMessage(data_dir, *h) + ": stop it before restoring");
   }
+  // Held from before the replaced directory's erasures are read until it is
+  // swapped out: an erasure another process made in between (relais erase
+  // while the copy runs) would otherwise be lost with the old directory, and
+  // the restore would bring the erased data back. The read-only open below
+  // takes no LOCK, so it neither needs nor drops this one.
+  std::unique_ptr<DirectoryLock> lock;
+  if (exists && !empty) {
+    ASSIGN_OR_RETURN(lock, DirectoryLock::Acquire(target.string()));
+  }
   std::string parent = target.parent_path().string();
   if (!fs::exists(parent, ec)) RETURN_IF_ERROR(files::MakePrivateDirectory(parent));
   // The erasures the replaced directory knows of come first (lifecycle.md §1).
@@ -219,6 +231,7 @@ Result<RestoreResult> RestoreDataDir(const std::string& src, const std::string& 
     ASSIGN_OR_RETURN(std::vector<ErasureEntry> replaced, ReplacedErasures(target.string()));
     erasures.insert(erasures.begin(), replaced.begin(), replaced.end());
   }
+  if (options.after_erasures_read) options.after_erasures_read();
 
   // A sibling, so that the final rename stays on one file system; its name
   // says what it is should a crash leave it behind.
@@ -238,7 +251,7 @@ Result<RestoreResult> RestoreDataDir(const std::string& src, const std::string& 
   // Opening the copy created files (LOCK, a new MANIFEST, logs) with the umask.
   RETURN_IF_ERROR(files::RestrictTree(tmp.path));
   RETURN_IF_ERROR(FsyncTree(tmp.path));
-  RETURN_IF_ERROR(Publish(tmp.path, target.string(), exists, parent));
+  RETURN_IF_ERROR(Publish(tmp.path, target.string(), exists, parent, std::move(lock)));
   tmp.keep = true;  // published (and, on an exchange, already removed)
   return result;
 }
