@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <cstdio>
 #include <random>
 
@@ -56,6 +58,17 @@ TEST(HexTest, LowercaseTwoDigitsPerByte) {
   std::string out = "rls_";
   AppendHex(&out, bytes + 4, 2);
   EXPECT_EQ(out, "rls_abff");
+}
+
+TEST(HexTest, FromHexReadsWhatToHexPrintsAndNothingElse) {
+  const unsigned char bytes[] = {0x00, 0x0f, 0xa5, 0xff};
+  unsigned char back[4] = {};
+  ASSERT_TRUE(FromHex(ToHex(bytes, 4), back, 4));
+  EXPECT_EQ(std::memcmp(back, bytes, 4), 0);
+  EXPECT_FALSE(FromHex("000FA5FF", back, 4));   // uppercase is not what relais prints
+  EXPECT_FALSE(FromHex("000fa5f", back, 4));    // odd length
+  EXPECT_FALSE(FromHex("000fa5ff00", back, 4)); // too long
+  EXPECT_FALSE(FromHex("000fa5fg", back, 4));   // not a digit
 }
 
 TEST(UuidTest, LowercaseCanonicalOnly) {

@@ -11,6 +11,7 @@
 #include "tree/merkle.h"
 #include "tree/note.h"
 #include "write/sealer.h"
+#include "relais/hex.h"
 
 namespace relais::evidence {
 
@@ -35,20 +36,7 @@ const std::unordered_set<std::string_view>& PersonalNames() {
   return names;
 }
 
-bool HexToHash(std::string_view hex, crypto::Hash* out) {
-  if (hex.size() != 64) return false;
-  for (size_t i = 0; i < 32; ++i) {
-    int v = 0;
-    for (size_t j = 0; j < 2; ++j) {
-      char c = hex[2 * i + j];
-      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-      if (d < 0) return false;
-      v = v * 16 + d;
-    }
-    (*out)[i] = static_cast<uint8_t>(v);
-  }
-  return true;
-}
+bool HexToHash(std::string_view hex, crypto::Hash* out) { return FromHex(hex, out->data(), out->size()); }
 
 bool HashList(simdjson::dom::element e, std::vector<crypto::Hash>* out) {
   simdjson::dom::array a;

@@ -1,4 +1,5 @@
 #include "tree/note.h"
+#include "relais/hex.h"
 
 #include <sodium.h>
 
@@ -28,20 +29,7 @@ std::string_view Chop(std::string_view* text) {
   return head;
 }
 
-bool ParseKeyIdHex(std::string_view hex, std::array<uint8_t, 4>* out) {
-  if (hex.size() != 8) return false;
-  for (size_t i = 0; i < 4; ++i) {
-    int v = 0;
-    for (size_t j = 0; j < 2; ++j) {
-      char c = hex[2 * i + j];
-      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-      if (d < 0) return false;
-      v = v * 16 + d;
-    }
-    (*out)[i] = static_cast<uint8_t>(v);
-  }
-  return true;
-}
+bool ParseKeyIdHex(std::string_view hex, std::array<uint8_t, 4>* out) { return FromHex(hex, out->data(), out->size()); }
 
 bool ValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
