@@ -240,21 +240,9 @@ TenancyShown TenancyShowAll(const TenancyRecord& r) {
 
 std::string RenderTenancyJson(const TenancyRecord& r, const TenancyShown& s, bool filtered,
                               bool pretty) {
-  // Links name only shown corrections: a hidden one stays hidden. Event ids
-  // are unique in the log, so targets of several streams share one table.
-  struct Links {
-    std::vector<std::string> corrected_by;
-    std::optional<std::string> retracted_by;
-  };
-  std::unordered_map<Uuid, Links, UuidHash> links;
-  for (size_t i = 0; i < r.events.size(); ++i) {
-    const StoredEventView& v = r.events[i].view;
-    if (!s.shown[i]) continue;
-    if (v.record.type == EventType::kEventCorrected)
-      links[v.record.fact.target_id].corrected_by.push_back(FormatUuid(v.record.id));
-    if (v.record.type == EventType::kEventRetracted)
-      links[v.record.fact.target_id].retracted_by = FormatUuid(v.record.id);
-  }
+  HistoryLinks links;
+  for (size_t i = 0; i < r.events.size(); ++i)
+    if (s.shown[i]) links.Add(r.events[i].view);
   JsonWriter w(pretty);
   w.BeginObject();
   w.Key("subject").String(r.subject.text);
@@ -267,25 +255,8 @@ std::string RenderTenancyJson(const TenancyRecord& r, const TenancyShown& s, boo
   w.Key("filtered").Bool(filtered);
   w.Key("occupancies").Raw(r.occupancies_json);
   w.Key("events").BeginArray();
-  static const Links kNone;
-  for (size_t i = 0; i < r.events.size(); ++i) {
-    if (!s.shown[i]) continue;
-    const StoredEventView& v = r.events[i].view;
-    w.BeginObject();
-    WriteEnvelope(w, v, s.data[i]);
-    auto it = links.find(v.record.id);
-    const Links& l = it == links.end() ? kNone : it->second;
-    w.Key("correctedBy").BeginArray();
-    for (const auto& c : l.corrected_by) w.String(c);
-    w.EndArray();
-    w.Key("retractedBy");
-    if (l.retracted_by) {
-      w.String(*l.retracted_by);
-    } else {
-      w.Null();
-    }
-    w.EndObject();
-  }
+  for (size_t i = 0; i < r.events.size(); ++i)
+    if (s.shown[i]) links.WriteEvent(w, r.events[i].view, s.data[i]);
   w.EndArray();
   w.EndObject();
   return w.Take();

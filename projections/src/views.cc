@@ -301,24 +301,40 @@ void WriteEnvelope(JsonWriter& w, const StoredEventView& v, std::string_view dat
   w.Key("hash").String(v.hash);
 }
 
+void HistoryLinks::Add(const StoredEventView& v) {
+  if (v.record.type == EventType::kEventCorrected)
+    links_[v.record.fact.target_id].corrected_by.push_back(FormatUuid(v.record.id));
+  if (v.record.type == EventType::kEventRetracted)
+    links_[v.record.fact.target_id].retracted_by = FormatUuid(v.record.id);
+}
+
+void HistoryLinks::WriteEvent(JsonWriter& w, const StoredEventView& v,
+                              std::string_view data_json) const {
+  static const Links kNone;
+  w.BeginObject();
+  WriteEnvelope(w, v, data_json);
+  // Most events are neither corrected nor retracted: no lookup.
+  auto it = links_.empty() ? links_.end() : links_.find(v.record.id);
+  const Links& l = it == links_.end() ? kNone : it->second;
+  w.Key("correctedBy").BeginArray();
+  for (const auto& c : l.corrected_by) w.String(c);
+  w.EndArray();
+  w.Key("retractedBy");
+  if (l.retracted_by) {
+    w.String(*l.retracted_by);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+}
+
 std::string RenderHistory(const Subject& subject, std::optional<Timestamp> known_at,
                           const std::vector<StoredEventView>& events,
                           const std::vector<bool>& shown, const std::vector<std::string>& data,
                           bool filtered, bool pretty) {
-  // Links name only shown corrections: a hidden one stays hidden.
-  struct Links {
-    std::vector<std::string> corrected_by;
-    std::optional<std::string> retracted_by;
-  };
-  std::unordered_map<std::string, Links> links;  // by target id text
-  for (size_t i = 0; i < events.size(); ++i) {
-    const auto& v = events[i];
-    if (!shown[i]) continue;
-    if (v.record.type == EventType::kEventCorrected)
-      links[FormatUuid(v.record.fact.target_id)].corrected_by.push_back(FormatUuid(v.record.id));
-    if (v.record.type == EventType::kEventRetracted)
-      links[FormatUuid(v.record.fact.target_id)].retracted_by = FormatUuid(v.record.id);
-  }
+  HistoryLinks links;
+  for (size_t i = 0; i < events.size(); ++i)
+    if (shown[i]) links.Add(events[i]);
   JsonWriter w(pretty);
   w.BeginObject();
   w.Key("subject").String(subject.text);
@@ -333,22 +349,7 @@ std::string RenderHistory(const Subject& subject, std::optional<Timestamp> known
   for (size_t i = 0; i < events.size(); ++i) {
     if (!shown[i]) continue;
     const auto& v = events[i];
-    w.BeginObject();
-    WriteEnvelope(w, v, data[i]);
-    // Most events are neither corrected nor retracted: no id text, no lookup.
-    static const Links kNone;
-    auto it = links.empty() ? links.end() : links.find(FormatUuid(v.record.id));
-    const Links& l = it == links.end() ? kNone : it->second;
-    w.Key("correctedBy").BeginArray();
-    for (const auto& c : l.corrected_by) w.String(c);
-    w.EndArray();
-    w.Key("retractedBy");
-    if (l.retracted_by) {
-      w.String(*l.retracted_by);
-    } else {
-      w.Null();
-    }
-    w.EndObject();
+    links.WriteEvent(w, v, data[i]);
   }
   w.EndArray();
   w.EndObject();

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <optional>
+#include <unordered_map>
+#include <vector>
 #include <string>
 
 #include "relais/domain.h"
@@ -52,6 +54,24 @@ std::string RenderHistory(const Subject& subject, std::optional<Timestamp> known
                           bool filtered, bool pretty);
 // One event's envelope keys (position ... hash), `data_json` as its data.
 void WriteEnvelope(JsonWriter& w, const StoredEventView& v, std::string_view data_json);
+
+// The correctedBy / retractedBy links of history (and of the tenancy
+// record): from the shown corrections and retractions only, so a hidden one
+// stays hidden. Event ids are unique in the log, so one table serves events
+// of several streams.
+class HistoryLinks {
+ public:
+  void Add(const StoredEventView& v);  // a shown event; only corrections and retractions count
+  // One history event: its envelope, then correctedBy and retractedBy.
+  void WriteEvent(JsonWriter& w, const StoredEventView& v, std::string_view data_json) const;
+
+ private:
+  struct Links {
+    std::vector<std::string> corrected_by;
+    std::optional<std::string> retracted_by;
+  };
+  std::unordered_map<Uuid, Links, UuidHash> links_;
+};
 // `relais verify` / GET /v1/verify. `digest` is written only when r.ok.
 std::string VerifyJson(const VerifyReport& r, std::string_view digest = {});
 // What `relais verify` and GET /v1/verify print: when `*r` is ok, with the
