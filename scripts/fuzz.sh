@@ -4,19 +4,20 @@
 #   scripts/fuzz.sh                 every target in FUZZ_TARGETS
 #   scripts/fuzz.sh request_fuzz    only those named
 #
-# Builds them with clang in build-fuzz/ (-DRELAIS_FUZZ=ON), then runs each for
+# Builds them in the sanitized build, build-asan/ (scripts/build.sh asan:
+# clang, -DRELAIS_FUZZ=ON), then runs each for
 # RELAIS_FUZZ_SECONDS (default 60) starting from its committed corpus,
-# tests/fuzz/corpus/<target>/. New inputs go to build-fuzz/fuzz-work/<target>/,
+# tests/fuzz/corpus/<target>/. New inputs go to build-asan/fuzz-work/<target>/,
 # never into the source tree; RELAIS_FUZZ_MERGE=1 afterwards folds whatever
 # adds coverage back into the committed corpus (-merge=1: minimised), to be
 # reviewed and committed by hand.
 #
 # A crash, sanitizer report, leak, timeout (-timeout, 30 s per input) or
 # out-of-memory (-rss_limit_mb) fails the script: its input is saved as
-# build-fuzz/artifacts/<target>/crash-<sha1> (or leak-, timeout-, oom-) and
+# build-asan/artifacts/<target>/crash-<sha1> (or leak-, timeout-, oom-) and
 # printed (base64 by libFuzzer, and a hex dump here). The remaining targets
 # still run, so one report shows every failing target. To reproduce:
-#   build-fuzz/tests/<target> build-fuzz/artifacts/<target>/crash-...
+#   build-asan/tests/<target> build-asan/artifacts/<target>/crash-...
 # then keep the input in tests/fuzz/corpus/<target>/ and a test in tests/engine/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -39,11 +40,7 @@ per_input="${RELAIS_FUZZ_TIMEOUT:-30}"
 
 bash scripts/install-deps.sh  # clang and libclang-rt-14-dev among them
 
-if [[ ! -f build-fuzz/build.ninja ]]; then
-  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DRELAIS_FUZZ=ON -DRELAIS_BUILD_BENCH=OFF -DRELAIS_BUILD_TESTS=ON
-fi
-cmake --build build-fuzz -j"$jobs" --target "${targets[@]}"
+bash scripts/build.sh asan "${targets[@]}"
 
 # Leaks are findings too; abort_on_error so that UBSan and ASan reports reach
 # libFuzzer as crashes with their input saved.
@@ -53,8 +50,8 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 failed=()
 for t in "${targets[@]}"; do
   corpus="tests/fuzz/corpus/$t"
-  work="build-fuzz/fuzz-work/$t"
-  artifacts="build-fuzz/artifacts/$t"
+  work="build-asan/fuzz-work/$t"
+  artifacts="build-asan/artifacts/$t"
   if [[ ! -d "$corpus" ]]; then
     echo "fuzz: no corpus folder $corpus for $t" >&2
     exit 2
@@ -65,20 +62,20 @@ for t in "${targets[@]}"; do
     "$(find "$corpus" -type f | wc -l)" >&2
   # The committed corpus is read, new inputs are written to $work only. A
   # wall-clock guard above libFuzzer's own limit catches a hung process.
-  if timeout --kill-after=30 $((seconds + 300)) "build-fuzz/tests/$t" \
+  if timeout --kill-after=30 $((seconds + 300)) "build-asan/tests/$t" \
       -max_total_time="$seconds" -max_len=4096 -timeout="$per_input" -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "$corpus" \
-      > "build-fuzz/fuzz-$t.log" 2>&1; then
-    grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "build-fuzz/fuzz-$t.log" >&2 || true
+      > "build-asan/fuzz-$t.log" 2>&1; then
+    grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "build-asan/fuzz-$t.log" >&2 || true
     if [[ "${RELAIS_FUZZ_MERGE:-0}" == "1" ]]; then
-      "build-fuzz/tests/$t" -merge=1 -max_len=4096 -timeout=10 "$corpus" "$work" \
-        > "build-fuzz/merge-$t.log" 2>&1
+      "build-asan/tests/$t" -merge=1 -max_len=4096 -timeout=10 "$corpus" "$work" \
+        > "build-asan/merge-$t.log" 2>&1
       echo "fuzz: merged into $corpus ($(find "$corpus" -type f | wc -l) files): review, then commit" >&2
     fi
   else
     failed+=("$t")
-    echo "fuzz: $t FAILED; the end of build-fuzz/fuzz-$t.log:" >&2
-    grep -v -E '^#[0-9]+' "build-fuzz/fuzz-$t.log" | tail -60 >&2
+    echo "fuzz: $t FAILED; the end of build-asan/fuzz-$t.log:" >&2
+    grep -v -E '^#[0-9]+' "build-asan/fuzz-$t.log" | tail -60 >&2
     for f in "$artifacts"/*; do
       [[ -f "$f" ]] || continue
       echo "fuzz: input saved as $f ($(stat -c %s "$f") bytes):" >&2

@@ -212,9 +212,10 @@ void Simulation::ProcedureStep(int who) {
       RecordStep(who, "payment_order", Stage::kPaymentOrder);
       // The summons needs the CCAPEX referral at least two calendar months
       // earlier; a few days' margin keeps clear of any month-end reading.
-      const int summons =
-          std::max(today_ + rng_.Between(30, 75),
-                   AddMonthsClamped(Date{h.ccapex_day}, 2).days + rng_.Between(3, 20));
+      // One draw per statement: the order of a call's arguments is
+      // unspecified, and the data set must not depend on the compiler.
+      const int after_ccapex = AddMonthsClamped(Date{h.ccapex_day}, 2).days + rng_.Between(3, 20);
+      const int summons = std::max(today_ + rng_.Between(30, 75), after_ccapex);
       return Schedule(who, Process::kArrears, NextWorkday(summons));
     }
     case Stage::kPaymentOrder: {

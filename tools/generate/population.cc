@@ -62,8 +62,13 @@ void Simulation::RegisterStock() {
     const auto count =
         static_cast<int>(std::lround(options_.access_per_year * scale_ * share * 0.4));
     for (int i = 0; i < count; ++i) {
-      const int d = NewDwelling(t, PickCommune(t), rng_.Between(0, 4),
-                                start_day_ - rng_.Between(0, 3 * 365), /*may_reserve=*/true);
+      // One draw per statement: the order in which a call's arguments are
+      // evaluated is unspecified (gcc and clang differ), and the data set
+      // must be the same whatever compiled the generator.
+      const int effective_day = start_day_ - rng_.Between(0, 3 * 365);
+      const int typology = rng_.Between(0, 4);
+      const int commune = PickCommune(t);
+      const int d = NewDwelling(t, commune, typology, effective_day, /*may_reserve=*/true);
       AddVacant(d);
     }
   }
@@ -244,8 +249,12 @@ void Simulation::Register(int who) {
   h.registered_on = today_;
   h.support_consent = h.track == Track::kAccess || rng_.Chance(0.9);
   h.data_sharing = rng_.Chance(0.5);
-  const std::string name = std::string(Pick(kFirstNames)) + " " + Pick(kLastNames);
-  const int birth = today_ - rng_.Between(19, 74) * 365 - rng_.Between(0, 364);
+  // One draw per statement, as in RegisterStock: the operands of + and - are
+  // unsequenced too.
+  const std::string last_name = Pick(kLastNames);
+  const std::string name = std::string(Pick(kFirstNames)) + " " + last_name;
+  const int age_years = rng_.Between(19, 74);
+  const int birth = today_ - age_years * 365 - rng_.Between(0, 364);
 
   int home = -1;
   if (h.track == Track::kMaintien) {
