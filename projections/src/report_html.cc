@@ -303,7 +303,9 @@ std::vector<std::string> ExpandRows(const ReportSection& section,
 std::string LabelCell(std::string_view key, bool sub) {
   labels::Indicator ind = labels::IndicatorLabel(key);
   std::string h = std::string("<th scope=\"row\"") + (sub ? " class=\"sub\"" : "") + ">" + Esc(ind.label);
-  if (!ind.definition.empty()) h += "<span class=\"def\">" + Esc(ind.definition) + "</span>";
+  // A per-value row (one CAL decision, one exit reason) would repeat its
+  // group's definition, already written above it.
+  if (labels::HasIndicatorDefinition(key)) h += "<span class=\"def\">" + Esc(ind.definition) + "</span>";
   return h + "</th>";
 }
 
