@@ -549,6 +549,89 @@ constexpr IndicatorEntry kIndicators[] = {
     {"platform.partnerMeetings", "Réunions avec les partenaires", ""},
 };
 
+// The other words of the evaluator's report page (report_html.cc), by key:
+// sections, column heads, units, the programme's targets, charts and their
+// axes, the footer. labels_test reads report_html.cc for every key it uses.
+constexpr Entry kReportTexts[] = {
+    {"title", "Indicateurs d'évaluation au"},
+    {"intro.period", "Période observée : du"},
+    {"intro.to", "au"},
+    {"intro.knownAt", "Informations connues au"},
+    {"intro.wholeLog",
+     "Informations connues : tout ce que le journal contenait quand le rapport a été produit"},
+    {"intro.howToRead",
+     "Les nombres sont des effectifs ; les taux sont donnés en pourcentage, avec dessous leur "
+     "numérateur et leur dénominateur ; les durées sont des médianes, en jours. Un tiret signifie "
+     "qu'il n'y a rien à mesurer (aucun cas, ou un dénominateur nul)."},
+    {"section.demand", "Demande"},
+    {"section.allocation", "Attribution des logements"},
+    {"section.housing", "Logement et bail"},
+    {"section.support", "Accompagnement"},
+    {"section.arrears", "Impayés et expulsions"},
+    {"section.platform", "Activité de la plateforme"},
+    {"section.charts", "Évolution mois par mois"},
+    {"section.charts.intro", "Les vingt-quatre mois jusqu'au"},
+    {"section.verify", "Pour vérifier ce rapport"},
+    {"column.indicator", "Indicateur"},
+    {"column.target", "Objectif annuel du programme"},
+    {"territory.all", "Ensemble"},
+    {"unit.day", "jour"},
+    {"unit.days", "jours"},
+    {"value.none", "–"},
+    {"rate.of", "sur"},
+    {"target.range", "{min} à {max} ménages par an"},
+    {"target.single", "{n} ménages par an"},
+    {"target.below", "ensemble en deçà de l'objectif"},
+    {"target.within", "ensemble dans l'objectif"},
+    {"target.above", "ensemble au-delà de l'objectif"},
+    {"target.source",
+     "Objectifs annuels du programme, pour l'ensemble des territoires : 40 à 45 ménages "
+     "accompagnés pour accéder à un logement et 250 pour s'y maintenir (définition des "
+     "indicateurs du programme, ménages accompagnés)."},
+    {"chart.supported", "Ménages accompagnés, par objectif de l'orientation"},
+    {"chart.arrears", "Ménages ayant une dette de loyer en cours, par territoire"},
+    {"chart.moves", "Entrées dans un logement et baux passés au nom du ménage (ensemble)"},
+    {"chart.evictions", "Expulsions réalisées et procédures closes sans expulsion (ensemble)"},
+    {"chart.evictions.note",
+     "« Closes sans expulsion » compte, chaque mois, les procédures d'expulsion terminées sans "
+     "expulsion : délais accordés par le juge, demande rejetée ou protocole de cohésion sociale "
+     "signé."},
+    {"series.access", "accès"},
+    {"series.maintien", "maintien"},
+    {"series.unreferred", "sans orientation"},
+    {"series.moveIns", "entrées"},
+    {"series.leaseSwitches", "baux au nom du ménage"},
+    {"series.carriedOut", "expulsions réalisées"},
+    {"series.avoided", "closes sans expulsion"},
+    {"axis.month", "Mois"},
+    {"axis.households", "Nombre de ménages"},
+    {"axis.count", "Nombre par mois"},
+    {"month.01", "janv."},
+    {"month.02", "févr."},
+    {"month.03", "mars"},
+    {"month.04", "avr."},
+    {"month.05", "mai"},
+    {"month.06", "juin"},
+    {"month.07", "juil."},
+    {"month.08", "août"},
+    {"month.09", "sept."},
+    {"month.10", "oct."},
+    {"month.11", "nov."},
+    {"month.12", "déc."},
+    {"footer.position", "Position dans le journal"},
+    {"footer.hash", "Empreinte de la chaîne à cette position"},
+    {"footer.command", "Commande qui reproduit ces chiffres"},
+    {"footer.commandNote",
+     "à lancer sur le répertoire de données de l'installation ; un rapport enregistré au format "
+     "JSON se vérifie avec la commande suivante."},
+    {"footer.notPinnable",
+     "D'autres événements ont été enregistrés au même instant que le dernier de cette vue : "
+     "seule la vérification du rapport JSON reproduit exactement cette vue."},
+    {"footer.checkpoint", "Point de contrôle signé du journal à cette position"},
+    {"footer.noCheckpoint", "Aucun point de contrôle signé n'existe encore pour ce journal."},
+    {"footer.generated", "Produit par relais à partir du journal des événements."},
+};
+
 // Per-value indicator keys: "<prefix>.<value>" reads Value(enum, value).
 struct ValueIndicator {
   std::string_view prefix;
@@ -603,6 +686,11 @@ const Map& RefusalCodes() {
 }
 const Map& Roles() {
   static const Map m = MakeMap(kRoles);
+  return m;
+}
+
+const Map& ReportTexts() {
+  static const Map m = MakeMap(kReportTexts);
   return m;
 }
 
@@ -696,6 +784,11 @@ Indicator IndicatorLabel(std::string_view key) {
   return {key, ""};
 }
 
+std::string_view ReportText(std::string_view key) {
+  const std::string_view* fr = Find(ReportTexts(), key);
+  return fr ? *fr : key;
+}
+
 bool HasEventType(std::string_view type) { return Find(EventTypes(), type) != nullptr; }
 bool HasField(std::string_view field) { return Find(Fields(), field) != nullptr; }
 bool HasValue(std::string_view enum_name, std::string_view value) {
@@ -703,6 +796,7 @@ bool HasValue(std::string_view enum_name, std::string_view value) {
 }
 bool HasRefusalCode(std::string_view code) { return Find(RefusalCodes(), code) != nullptr; }
 bool HasRole(std::string_view role) { return Find(Roles(), role) != nullptr; }
+bool HasReportText(std::string_view key) { return Find(ReportTexts(), key) != nullptr; }
 bool HasEndpoint(std::string_view endpoint) { return Find(Endpoints(), endpoint) != nullptr; }
 bool HasIndicator(std::string_view key) {
   Indicator i = IndicatorLabel(key);

@@ -11,7 +11,6 @@
 
 #include "relais/domain.h"
 #include "relais/json_writer.h"
-#include "html_escape.h"
 
 namespace relais::projections {
 
@@ -429,6 +428,17 @@ Result<Report> ComputeReport(Engine& engine, const ReportRequest& request) {
   // §2): deterministic, so the report stays byte-identical run to run. A
   // directory without a tree or key yet (an old one opened read-only) has
   // none: the key is then left out rather than the report refused.
+  // The instant that pins this view for `--known-at` (the HTML footer).
+  if (r.log_position > 0) {
+    RETURN_IF_ERROR(engine.Scan(r.log_position, [&](const StoredEventView& v) {
+      r.view_recorded_at = v.record.recorded;
+      return false;
+    }));
+    if (r.view_recorded_at) {
+      ASSIGN_OR_RETURN(Position pinned, engine.PositionAt(*r.view_recorded_at));
+      r.view_pinnable = pinned == r.log_position;
+    }
+  }
   auto checkpoint = engine.Checkpoint(r.log_position);
   if (checkpoint.ok()) {
     r.checkpoint = std::move(*checkpoint);
@@ -514,8 +524,6 @@ void Flatten(std::string_view json, std::vector<std::pair<std::string, std::stri
   }
 }
 
-std::string Escape(std::string_view s) { return HtmlEscape(s); }
-
 }  // namespace
 
 std::string RenderReport(const Report& r, ReportFormat format) {
@@ -552,7 +560,7 @@ std::string RenderReport(const Report& r, ReportFormat format) {
       return out;
     }
     case ReportFormat::kHtml:
-      return RenderHtml(r, {});
+      return RenderHtml(r, {}, {});
   }
   return {};
 }
@@ -564,6 +572,11 @@ Result<std::vector<SeriesRow>> ComputeSeries(Engine& engine, Date from, Date to,
   ViewTime t;
   t.known_at = known_at;
   ASSIGN_OR_RETURN(Position p, KnownAtPosition(engine, t));
+  return ComputeSeriesAt(engine, from, to, p);
+}
+
+Result<std::vector<SeriesRow>> ComputeSeriesAt(Engine& engine, Date from, Date to, Position p) {
+  p = std::min(p, engine.GetHead().position);
   // Months [first, last] clipped to [from, to].
   struct Month {
     std::string label;
@@ -677,240 +690,6 @@ std::string RenderSeriesCsv(const std::vector<SeriesRow>& rows) {
            std::to_string(r.arrears_open) + "," + std::to_string(r.move_ins) + "," +
            std::to_string(r.lease_switches) + "," + std::to_string(r.evictions_carried_out) + "," +
            std::to_string(r.evictions_avoided) + "\n";
-  }
-  return out;
-}
-
-// ------------------------------------------------------------------ html
-
-namespace {
-
-// One SVG line chart: months on x, one polyline per series.
-std::string LineChart(const std::string& title, const std::vector<std::string>& months,
-                      const std::vector<std::pair<std::string, std::vector<int64_t>>>& lines) {
-  static const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
-  const int width = 720, height = 240, left = 48, right = 150, top = 28, bottom = 36;
-  int64_t max_v = 1;
-  for (const auto& [name, v] : lines)
-    for (int64_t x : v) max_v = std::max(max_v, x);
-  // Round the axis up to 1, 2, 4, 5 or 8 times a power of ten: gridlines
-  // at quarters of it read well, and the curve keeps most of the height.
-  [&] {
-    for (int64_t power = 1;; power *= 10)
-      for (int64_t m : {1, 2, 4, 5, 8})
-        if (max_v <= m * power) {
-          max_v = m * power;
-          return;
-        }
-  }();
-  const double plot_w = width - left - right, plot_h = height - top - bottom;
-  auto X = [&](size_t i) { return left + (months.size() <= 1 ? 0.0 : plot_w * i / (months.size() - 1)); };
-  auto Y = [&](int64_t v) { return top + plot_h - plot_h * static_cast<double>(v) / static_cast<double>(max_v); };
-  char buf[256];
-  std::string s = "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + std::to_string(width) + " " +
-                  std::to_string(height) + "\" width=\"" + std::to_string(width) + "\" height=\"" +
-                  std::to_string(height) + "\" role=\"img\"><title>" + Escape(title) + "</title>";
-  std::snprintf(buf, sizeof buf, "<text x=\"%d\" y=\"18\" font-size=\"13\" font-weight=\"bold\">%s</text>", left,
-                Escape(title).c_str());
-  s += buf;
-  for (int g = 0; g <= 4; ++g) {
-    int64_t v = max_v * g / 4;
-    std::snprintf(buf, sizeof buf,
-                  "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-                  "<text x=\"%d\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%lld</text>",
-                  left, left + plot_w, Y(v), Y(v), left - 4, Y(v) + 3, static_cast<long long>(v));
-    s += buf;
-  }
-  for (size_t i = 0; i < months.size(); i += std::max<size_t>(1, months.size() / 8)) {
-    std::snprintf(buf, sizeof buf, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%s</text>", X(i),
-                  height - bottom + 14, months[i].c_str());
-    s += buf;
-  }
-  for (size_t l = 0; l < lines.size(); ++l) {
-    std::string points;
-    for (size_t i = 0; i < lines[l].second.size(); ++i) {
-      std::snprintf(buf, sizeof buf, "%s%.1f,%.1f", i ? " " : "", X(i), Y(lines[l].second[i]));
-      points += buf;
-    }
-    const char* color = kColors[l % 6];
-    s += "<polyline fill=\"none\" stroke-width=\"2\" stroke=\"" + std::string(color) + "\" points=\"" + points + "\"/>";
-    std::snprintf(buf, sizeof buf,
-                  "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%s\"/>"
-                  "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%s</text>",
-                  left + plot_w + 10, top + 16.0 * l, color, left + plot_w + 24, top + 16.0 * l + 9,
-                  Escape(lines[l].first).c_str());
-    s += buf;
-  }
-  return s + "</svg></figure>\n";
-}
-
-}  // namespace
-
-std::string RenderHtml(const Report& r, const std::vector<SeriesRow>& series) {
-  std::string h =
-      "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>relais — indicateurs au " +
-      FormatDate(r.as_of) +
-      "</title><style>body{font-family:sans-serif;margin:2em;max-width:1100px}"
-      "table{border-collapse:collapse;font-size:12px;margin-bottom:1.5em}"
-      "td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}th{background:#eee}"
-      "td:first-child,th:first-child{text-align:left}figure{margin:0 0 1em 0}"
-      "@media print{figure{break-inside:avoid}}</style></head><body>\n";
-  h += "<h1>Evaluation indicators as of " + FormatDate(r.as_of) + "</h1>\n<p>Period " +
-       FormatDate(r.as_of - 364) + " to " + FormatDate(r.as_of) + "; known at " +
-       (r.known_at ? FormatTimestamp(*r.known_at) : std::string("the end of the log")) + "; log position " +
-       std::to_string(r.log_position) + "; chain hash <code>" + r.log_hash + "</code>.</p>\n";
-  h += "<table><tr><th>indicator</th>";
-  for (const char* t : kTerritoryKeys) h += std::string("<th>") + t + "</th>";
-  h += "</tr>\n";
-  std::array<std::vector<std::pair<std::string, std::string>>, 4> flat;
-  for (size_t t = 0; t < 4; ++t) flat[t] = FlattenFigures(r.territories[t]);
-  for (size_t i = 0; i < flat[0].size(); ++i) {
-    h += "<tr><td>" + Escape(flat[0][i].first) + "</td>";
-    for (size_t t = 0; t < 4; ++t) h += "<td>" + (flat[t][i].second == "null" ? std::string("–") : flat[t][i].second) + "</td>";
-    h += "</tr>\n";
-  }
-  h += "</table>\n";
-  if (!series.empty()) {
-    std::vector<std::string> months;
-    for (const auto& row : series)
-      if (row.territory == std::string("all")) months.push_back(row.month);
-    auto pick = [&](const char* territory, int64_t SeriesRow::*field) {
-      std::vector<int64_t> v;
-      for (const auto& row : series)
-        if (row.territory == territory) v.push_back(row.*field);
-      return v;
-    };
-    h += "<h2>Month by month, the two years before " + FormatDate(r.as_of) + "</h2>\n";
-    for (const char* t : kTerritoryKeys)
-      h += LineChart(std::string("Households supported — ") + t, months,
-                     {{"access", pick(t, &SeriesRow::supported_access)},
-                      {"maintien", pick(t, &SeriesRow::supported_maintien)},
-                      {"unreferred", pick(t, &SeriesRow::supported_unreferred)}});
-    h += LineChart("Households with arrears open", months,
-                   {{"lille", pick("lille", &SeriesRow::arrears_open)},
-                    {"sud", pick("sud", &SeriesRow::arrears_open)},
-                    {"flandres", pick("flandres", &SeriesRow::arrears_open)},
-                    {"all", pick("all", &SeriesRow::arrears_open)}});
-    h += LineChart("Move-ins and lease switches (all)", months,
-                   {{"move-ins", pick("all", &SeriesRow::move_ins)},
-                    {"lease switches", pick("all", &SeriesRow::lease_switches)}});
-    h += LineChart("Evictions carried out vs avoided (all)", months,
-                   {{"carried out", pick("all", &SeriesRow::evictions_carried_out)},
-                    {"avoided", pick("all", &SeriesRow::evictions_avoided)}});
-  }
-  h += "<p><small>Generated by relais from the event log; every figure follows "
-       "time-and-indicators.md. \"Avoided\" in the monthly chart counts procedures closed "
-       "without eviction in the month (docs/reports.md).</small></p></body></html>\n";
-  return h;
-}
-
-}  // namespace relais::projections
-
-// ------------------------------------------------------------------ check
-
-#include <simdjson.h>
-
-namespace relais::projections {
-
-namespace {
-
-// Dotted name -> number text of one territory block of a saved report.
-void FlattenElement(simdjson::dom::element e, const std::string& path,
-                    std::vector<std::pair<std::string, std::string>>* out) {
-  if (e.type() == simdjson::dom::element_type::OBJECT) {
-    simdjson::dom::object o = e.get_object().value_unsafe();
-    for (auto [k, v] : o) FlattenElement(v, path.empty() ? std::string(k) : path + "." + std::string(k), out);
-    return;
-  }
-  out->push_back({path, simdjson::minify(e)});
-}
-
-}  // namespace
-
-Result<std::string> CheckReport(Engine& engine, const std::string& report_json, bool* matches) {
-  *matches = false;
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (parser.parse(report_json).get(root) || root.type() != simdjson::dom::element_type::OBJECT)
-    return Status::InvalidArgument("the report is not a JSON object");
-  std::string_view as_of_text, known_at_text, saved_hash;
-  uint64_t saved_position = 0;
-  if (root["asOf"].get(as_of_text) || root["logPosition"].get(saved_position) ||
-      root["logHash"].get(saved_hash))
-    return Status::InvalidArgument("the report lacks asOf, logPosition or logHash");
-  ReportRequest req;
-  req.time.as_of = ParseDate(as_of_text);
-  if (!req.time.as_of) return Status::InvalidArgument("the report's asOf is not a date");
-  if (!root["knownAt"].get(known_at_text)) {
-    req.time.known_at = ParseTimestamp(known_at_text);
-    if (!req.time.known_at) return Status::InvalidArgument("the report's knownAt is not an instant");
-  }
-  req.today = *req.time.as_of;
-  std::string out;
-  // The chain first: a report names the log it was computed on.
-  auto hash_now = engine.HashAt(saved_position);
-  if (!hash_now.ok() || *hash_now != saved_hash) {
-    out += "The log no longer holds the events this report was computed on: the chain hash at position " +
-           std::to_string(saved_position) + " is " + (hash_now.ok() ? *hash_now : std::string("missing")) +
-           ", the report says " + std::string(saved_hash) + ". Run `relais verify`.\n";
-    return out;
-  }
-  // Without knownAt the report saw the whole log as it then was; recomputing
-  // on today's log shows what was recorded since (listed below).
-  ASSIGN_OR_RETURN(Report now, ComputeReport(engine, req));
-  simdjson::dom::element territories;
-  if (root["territories"].get(territories)) return Status::InvalidArgument("the report lacks territories");
-  std::vector<std::string> differences;
-  for (size_t t = 0; t < 4; ++t) {
-    simdjson::dom::element block;
-    if (territories[kTerritoryKeys[t]].get(block)) {
-      differences.push_back(std::string(kTerritoryKeys[t]) + ": missing from the report");
-      continue;
-    }
-    std::vector<std::pair<std::string, std::string>> saved;
-    FlattenElement(block, "", &saved);
-    std::map<std::string, std::string> saved_map(saved.begin(), saved.end());
-    for (const auto& [k, v] : FlattenFigures(now.territories[t])) {
-      auto it = saved_map.find(k);
-      std::string was = it == saved_map.end() ? "absent" : it->second;
-      // Numbers compare as numbers (1 and 1.0 are the same figure).
-      bool same = was == v || (was != "absent" && was != "null" && v != "null" &&
-                               std::strtod(was.c_str(), nullptr) == std::strtod(v.c_str(), nullptr));
-      if (!same) differences.push_back(std::string(kTerritoryKeys[t]) + "." + k + ": report " + was + ", now " + v);
-    }
-  }
-  if (differences.empty() && now.log_position == saved_position) {
-    *matches = true;
-    return "The report matches: as of " + FormatDate(now.as_of) + ", known at " +
-           (now.known_at ? FormatTimestamp(*now.known_at) : std::string("the end of the log")) +
-           ", log position " + std::to_string(now.log_position) + ", hash " + now.log_hash + ".\n";
-  }
-  out += "The report does not match (" + std::to_string(differences.size()) + " figures differ";
-  if (now.log_position != saved_position)
-    out += "; the view now ends at log position " + std::to_string(now.log_position) + ", the report at " +
-           std::to_string(saved_position);
-  out += "):\n";
-  for (const auto& d : differences) out += "  " + d + "\n";
-  // Explain: the events recorded after the report's position that the view
-  // now includes; corrections and retractions first.
-  std::vector<std::string> corrections, others;
-  RETURN_IF_ERROR(engine.Scan(saved_position + 1, [&](const StoredEventView& v) {
-    if (v.record.position > now.log_position) return false;
-    std::string line = "  position " + std::to_string(v.record.position) + ": " +
-                       std::string(EventTypeName(v.record.type)) + " " + FormatUuid(v.record.id) + " on " +
-                       v.subject.text + ", effective " + FormatDate(v.record.effective) + ", recorded " +
-                       FormatTimestamp(v.record.recorded) + " by " + v.actor.id;
-    (IsCorrection(v.record.type) ? corrections : others).push_back(line);
-    return corrections.size() + others.size() < 1000;
-  }));
-  if (!corrections.empty() || !others.empty()) {
-    out += "Recorded after the report and seen by this view (" + std::to_string(corrections.size()) +
-           " corrections or retractions, " + std::to_string(others.size()) + " other events):\n";
-    size_t shown = 0;
-    for (const auto* list : {&corrections, &others})
-      for (const auto& l : *list)
-        if (shown++ < 50) out += l + "\n";
-    if (shown > 50) out += "  ... (" + std::to_string(shown - 50) + " more)\n";
   }
   return out;
 }

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -223,6 +224,41 @@ TEST(LabelsTest, EveryIndicatorOfTheReportHasALabelAndEveryRowADefinition) {
   EXPECT_EQ(labels::IndicatorLabel("calDecisions.inadmissible").label,
             labels::Value("CalDecision", "inadmissible"));
   EXPECT_FALSE(labels::HasIndicator("calDecisions.nonsense"));
+}
+
+// The report page's own words (sections, units, targets, charts, footer):
+// every catalogue key report_html.cc names has a French text, and every
+// figure of the report is shown in exactly one of its sections.
+TEST(LabelsTest, EveryWordOfTheReportPageHasAFrenchText) {
+  std::ifstream in(std::string(RELAIS_SOURCE_DIR) + "/projections/src/report_html.cc");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  std::regex key_re(
+      R"re("((?:title|intro|section|column|territory|unit|value|rate|target|chart|series|axis|month|footer)(?:\.[A-Za-z0-9.]+)?)")re");
+  std::set<std::string> keys;
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), key_re); it != std::sregex_iterator(); ++it)
+    keys.insert((*it)[1]);
+  EXPECT_GE(keys.size(), 50u) << "the scan of report_html.cc found too few keys";
+  for (const auto& k : keys) EXPECT_TRUE(labels::HasReportText(k)) << k;
+  EXPECT_EQ(labels::ReportText("no.such.key"), "no.such.key");
+
+  projections::TerritoryFigures f;
+  std::map<std::string, int> shown;
+  for (const auto& [key, value] : projections::FlattenFigures(f)) shown[key] = 0;
+  for (const auto& section : projections::ReportSections()) {
+    EXPECT_TRUE(labels::HasReportText(section.title_key)) << section.title_key;
+    for (std::string_view row : section.rows) {
+      if (row.size() > 2 && row.substr(row.size() - 2) == ".*") {
+        std::string prefix(row.substr(0, row.size() - 1));
+        for (auto& [key, n] : shown) n += key.rfind(prefix, 0) == 0;
+      } else {
+        EXPECT_TRUE(labels::HasIndicator(row)) << row;
+        if (shown.count(std::string(row))) ++shown[std::string(row)];
+      }
+    }
+  }
+  for (const auto& [key, n] : shown) EXPECT_EQ(n, 1) << key << " is shown " << n << " times";
 }
 
 TEST(LabelsTest, FrenchDates) {

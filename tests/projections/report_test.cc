@@ -244,24 +244,113 @@ TEST_F(ReportTest, RenderingsAgreeAndAreDeterministic) {
   EXPECT_EQ(html.find("href="), std::string::npos);
 }
 
+// The verdict of CheckReport, parsed.
+struct Verdict {
+  bool match = false;
+  std::map<std::string, std::string> differences;  // figure -> "old|atReportView|new"
+  std::vector<std::string> explained_by;           // event ids
+  std::string json, prose;
+};
+
+Verdict Check(Engine& engine, const std::string& saved) {
+  auto c = projections::CheckReport(engine, saved);
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  Verdict v;
+  if (!c.ok()) return v;
+  v.json = c->json;
+  v.prose = c->prose;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root = parser.parse(c->json).value();
+  v.match = root["match"].get_bool().value();
+  EXPECT_EQ(v.match, c->match);
+  simdjson::dom::array differences = root["differences"].get_array().value();
+  simdjson::dom::array explained = root["explainedBy"].get_array().value();
+  for (simdjson::dom::element d : differences)
+    v.differences[std::string(d["figure"].get_string().value())] =
+        simdjson::minify(d["old"]) + "|" + simdjson::minify(d["atReportView"]) + "|" + simdjson::minify(d["new"]);
+  for (simdjson::dom::element e : explained)
+    v.explained_by.emplace_back(e["id"].get_string().value());
+  return v;
+}
+
 TEST_F(ReportTest, CheckFindsTheCorrectionThatChangedAFigure) {
   auto old_report = Compute("2019-12-31", before_correction_);
   std::string saved = projections::RenderReport(old_report, ReportFormat::kJson);
-  bool matches = false;
-  auto same = projections::CheckReport(*f_.engine, saved, &matches);
-  ASSERT_TRUE(same.ok());
-  EXPECT_TRUE(matches) << *same;
-  // The same figures claimed without knownAt: the correction recorded since
-  // changes medianDaysToSwitch, and the check names it.
+  Verdict same = Check(*f_.engine, saved);
+  EXPECT_TRUE(same.match) << same.json;
+  EXPECT_TRUE(same.differences.empty());
+  // The same figures claimed without knownAt (a report made before the
+  // correction was recorded): the correction changes medianDaysToSwitch, and
+  // the check names it.
+  std::string pinned = "\"knownAt\": \"" + FormatTimestamp(*ParseTimestamp(before_correction_)) + "\"";
   std::string unpinned = saved;
-  unpinned.replace(unpinned.find("\"knownAt\": \"" + FormatTimestamp(*ParseTimestamp(before_correction_)) + "\""),
-                   std::string("\"knownAt\": \"" + FormatTimestamp(*ParseTimestamp(before_correction_)) + "\"").size(),
-                   "\"knownAt\": null");
-  auto diff = projections::CheckReport(*f_.engine, unpinned, &matches);
-  ASSERT_TRUE(diff.ok());
-  EXPECT_FALSE(matches);
-  EXPECT_NE(diff->find("sud.medianDaysToSwitch: report 184, now 194"), std::string::npos) << *diff;
-  EXPECT_NE(diff->find("EventCorrected"), std::string::npos) << *diff;
+  unpinned.replace(unpinned.find(pinned), pinned.size(), "\"knownAt\": null");
+  Verdict diff = Check(*f_.engine, unpinned);
+  EXPECT_FALSE(diff.match) << diff.json;
+  EXPECT_EQ(diff.differences["sud.medianDaysToSwitch"], "184|184|194") << diff.json;
+  EXPECT_EQ(diff.differences["all.medianDaysToSwitch"], "184|184|194") << diff.json;
+  EXPECT_EQ(diff.explained_by, std::vector<std::string>{IdOf(next_ - 1)}) << diff.json;
+  EXPECT_NE(diff.prose.find("sud.medianDaysToSwitch: report 184, at its view 184, now 194"), std::string::npos)
+      << diff.prose;
+}
+
+// Issue 12: a report without --known-at said "does not match (0 figures
+// differ)" after any later append. It is checked at its logPosition.
+TEST_F(ReportTest, CheckOfAnUnpinnedReportMatchesAfterAnUnrelatedAppend) {
+  std::string saved = projections::RenderReport(Compute("2019-12-31"), ReportFormat::kJson);
+  // After D, and back-dated into P without changing a figure.
+  Add("DifficultyReported", "household/B", "2021-02-01", R"({"category":"neighbourhood","severity":1})",
+      "2021-02-01T12:00:00Z");
+  Add("ConsentRecorded", "household/B", "2019-06-01", R"({"purpose":"support","given":true})",
+      "2021-02-02T12:00:00Z");
+  Verdict v = Check(*f_.engine, saved);
+  EXPECT_TRUE(v.match) << v.json << v.prose;
+  EXPECT_TRUE(v.differences.empty());
+  EXPECT_TRUE(v.explained_by.empty());
+}
+
+TEST_F(ReportTest, CheckOfAnUnpinnedReportNamesTheBackDatedEventThatChangedIt) {
+  std::string saved = projections::RenderReport(Compute("2019-12-31"), ReportFormat::kJson);
+  // Unrelated (after D), then a training back-dated into P, then a
+  // correction of a move-in date out of P.
+  Add("DifficultyReported", "household/B", "2021-02-01", R"({"category":"neighbourhood","severity":1})",
+      "2021-02-01T12:00:00Z");
+  Add("StaffTrainingHeld", "territory/sud", "2019-06-01", R"({"topic":"c","attendees":4})", "2021-02-02T12:00:00Z");
+  const std::string training = IdOf(next_ - 1);
+  Verdict v = Check(*f_.engine, saved);
+  EXPECT_FALSE(v.match);
+  EXPECT_EQ(v.differences["sud.platform.staffTrainings"], "1|1|2") << v.json;
+  EXPECT_EQ(v.differences["all.platform.attendees"], "7|7|11") << v.json;
+  EXPECT_EQ(v.differences.size(), 4u) << v.json;
+  EXPECT_EQ(v.explained_by, std::vector<std::string>{training}) << v.json;
+}
+
+TEST_F(ReportTest, CheckFindsATamperedFigureAndExplainsItByNothing) {
+  std::string saved = projections::RenderReport(Compute("2019-12-31"), ReportFormat::kJson);
+  // sud's moveIns: 1 -> 2 (the second "moveIns" of the file: all, lille, sud).
+  size_t at = 0;
+  for (int i = 0; i < 3; ++i) at = saved.find("\"moveIns\": ", at + 1);
+  ASSERT_EQ(saved.substr(at, 12), "\"moveIns\": 1");
+  saved.replace(at, 12, "\"moveIns\": 2");
+  Add("DifficultyReported", "household/B", "2021-02-01", R"({"category":"neighbourhood","severity":1})",
+      "2021-02-01T12:00:00Z");
+  Verdict v = Check(*f_.engine, saved);
+  EXPECT_FALSE(v.match);
+  EXPECT_EQ(v.differences, (std::map<std::string, std::string>{{"sud.moveIns", "2|1|1"}})) << v.json;
+  EXPECT_TRUE(v.explained_by.empty());
+  EXPECT_NE(v.prose.find("already at the report's own view"), std::string::npos) << v.prose;
+  // A figure removed, and a chain hash that is not this log's.
+  std::string cut = saved;
+  cut.replace(cut.find("\"householdsRegistered\": "), 24, "\"householdsRegisterez\": ");
+  EXPECT_EQ(Check(*f_.engine, cut).differences["all.householdsRegistered"], "null|2|2");
+  std::string rehashed = saved;
+  size_t h = rehashed.find("\"logHash\": \"") + 12;
+  rehashed[h] = rehashed[h] == '0' ? '1' : '0';
+  Verdict bad = Check(*f_.engine, rehashed);
+  EXPECT_FALSE(bad.match);
+  EXPECT_EQ(bad.differences.count("logHash"), 1u) << bad.json;
+  // Not a report: an error, not a verdict.
+  EXPECT_FALSE(projections::CheckReport(*f_.engine, "[1,2]").ok());
 }
 
 TEST_F(ReportTest, MonthlySeries) {

@@ -499,11 +499,12 @@ int RunReport(const std::string& dir, const TimeOptions& times, const ReportOpti
   auto engine = OpenEngine(dir, true);
   if (!engine.ok()) return Fail(engine.status());
   if (!ro.check_file.empty()) {
-    bool matches = false;
-    auto text = projections::CheckReport(**engine, check_text, &matches);
-    if (!text.ok()) return Fail(text.status());
-    std::fputs(text->c_str(), stdout);
-    return matches ? kExitOk : kExitVerify;
+    // The verdict as JSON on stdout, the same in words on stderr.
+    auto check = projections::CheckReport(**engine, check_text);
+    if (!check.ok()) return Fail(check.status());  // unreadable report: usage (exit 2)
+    std::fputs(check->prose.c_str(), stderr);
+    std::printf("%s\n", check->json.c_str());
+    return check->match ? kExitOk : kExitVerify;
   }
   if (ro.series) {
     auto rows = projections::ComputeSeries(**engine, *from, *to, t.known_at);
@@ -519,7 +520,7 @@ int RunReport(const std::string& dir, const TimeOptions& times, const ReportOpti
     int y, m, d;
     CivilFromDate(report->as_of, &y, &m, &d);
     Date first = AddMonthsClamped(DateFromCivil(y, m, 1), -23);
-    auto rows = projections::ComputeSeries(**engine, first, report->as_of, t.known_at);
+    auto rows = projections::ComputeSeriesAt(**engine, first, report->as_of, report->log_position);
     if (!rows.ok()) return Fail(rows.status());
     std::fputs(projections::RenderHtml(*report, *rows).c_str(), stdout);
     return kExitOk;

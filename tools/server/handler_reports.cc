@@ -32,7 +32,7 @@ Response Report(State& s, const Caller& caller, const Query& q) {
     int y, m, d;
     CivilFromDate(report->as_of, &y, &m, &d);
     Date first = AddMonthsClamped(DateFromCivil(y, m, 1), -23);
-    auto rows = projections::ComputeSeries(*s.engine, first, report->as_of, t.known_at);
+    auto rows = projections::ComputeSeriesAt(*s.engine, first, report->as_of, report->log_position);
     if (!rows.ok()) return Internal(rows.status().message());
     r.body = projections::RenderHtml(*report, *rows);
   } else {

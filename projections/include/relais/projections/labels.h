@@ -53,6 +53,12 @@ struct Indicator {
 };
 Indicator IndicatorLabel(std::string_view key);
 
+// The other words of the evaluator's report page, by key: section titles
+// ("section.demand" → "Demande"), column heads, units ("unit.days"), the
+// programme's targets ("target.range", with {min} and {max}), chart and axis
+// titles, short month names ("month.03"), the footer. Falls back to the key.
+std::string_view ReportText(std::string_view key);
+
 // "2016-03-12" → "12 mars 2016" (and "2016-03-01" → "1er mars 2016"); an
 // instant "2016-03-12T08:30:00Z" → "12 mars 2016 à 08 h 30 (UTC)". Anything
 // that is not a date or an instant is returned unchanged.
@@ -76,6 +82,7 @@ bool HasRefusalCode(std::string_view code);
 bool HasRole(std::string_view role);
 bool HasEndpoint(std::string_view endpoint);
 bool HasIndicator(std::string_view key);
+bool HasReportText(std::string_view key);
 // The rows of time-and-indicators.md §4 carry a definition.
 bool HasIndicatorDefinition(std::string_view key);
 

@@ -64,6 +64,11 @@ struct Report {
   std::optional<std::string> checkpoint;
   // all, lille, sud, flandres
   std::array<TerritoryFigures, 4> territories;
+  // ComputeReport only, for the HTML footer's command: the recordedAt of the
+  // event at log_position, and whether `--known-at` that instant gives back
+  // exactly log_position (false when a later event shares the instant).
+  std::optional<Timestamp> view_recorded_at;
+  bool view_pinnable = false;
 };
 
 inline constexpr std::array<const char*, 4> kTerritoryKeys = {"all", "lille", "sud", "flandres"};
@@ -75,8 +80,36 @@ Result<Report> ComputeReport(Engine& engine, const ReportRequest& request);
 Result<Report> ComputeReportAt(Engine& engine, const ReportRequest& request, Position known_at);
 std::string RenderReport(const Report& report, ReportFormat format);
 struct SeriesRow;
-// The HTML rendering: the indicator table and inline SVG charts of `series`.
-std::string RenderHtml(const Report& report, const std::vector<SeriesRow>& series);
+
+// The programme's yearly targets for householdsSupported, shown beside those
+// figures in the HTML report. Source: time-and-indicators.md §4, row
+// householdsSupported ("The programme's yearly target is 40–45 in access and
+// 250 in maintien"); they concern the `all` block (the whole programme).
+struct ProgrammeTargets {
+  int64_t access_min = 40;
+  int64_t access_max = 45;
+  int64_t maintien = 250;
+};
+
+struct HtmlOptions {
+  ProgrammeTargets targets;
+};
+
+// The HTML rendering (report_html.cc): the evaluator's printable report in
+// French, indicators grouped in sections, inline SVG charts of `series`
+// (none when empty), and a footer tying it to the log.
+std::string RenderHtml(const Report& report, const std::vector<SeriesRow>& series,
+                       const HtmlOptions& options = {});
+
+// The sections of the HTML report: a catalogue key ("section.demand") and
+// the dotted figure keys it shows, in order ("referralsReceived.bySource.*"
+// stands for every value). Every figure of FlattenFigures is in exactly one
+// (labels_test checks it).
+struct ReportSection {
+  std::string_view title_key;
+  std::vector<std::string_view> rows;
+};
+const std::vector<ReportSection>& ReportSections();
 
 // Flattened "dotted name" -> JSON number text, in the JSON's key order, for
 // one territory block (the CSV and Markdown columns, and --check).
@@ -95,10 +128,24 @@ struct SeriesRow {
 };
 Result<std::vector<SeriesRow>> ComputeSeries(Engine& engine, Date from, Date to,
                                              std::optional<Timestamp> known_at);
+// The same, known at log position `known_at` (a report's logPosition, so
+// that its charts and its figures are folded on the same view).
+Result<std::vector<SeriesRow>> ComputeSeriesAt(Engine& engine, Date from, Date to, Position known_at);
 std::string RenderSeriesCsv(const std::vector<SeriesRow>& rows);
 
-// `relais report --check`: recomputes the report a JSON file states (asOf,
-// knownAt) and compares. Returns the human explanation; `matches` tells.
-Result<std::string> CheckReport(Engine& engine, const std::string& report_json, bool* matches);
+// `relais report --check` (docs/decisions.md, "report --check"): recomputes
+// the figures of a saved JSON report at the report's own view (as of its
+// asOf, known at its logPosition) and at the current view of the same
+// question (its knownAt when pinned, else the head), and compares.
+struct ReportCheck {
+  bool match = false;
+  Position checked_at = 0;  // the current view's position
+  // {"match", "logPosition", "checkedAt", "differences": [...],
+  //  "explainedBy": [...]} (one line, no newline), for stdout.
+  std::string json;
+  std::string prose;  // the same in words, for stderr
+};
+// An unreadable report (not JSON, no asOf...) is InvalidArgument.
+Result<ReportCheck> CheckReport(Engine& engine, const std::string& report_json);
 
 }  // namespace relais::projections
