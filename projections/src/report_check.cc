@@ -143,13 +143,18 @@ Result<ReportCheck> CheckReport(Engine& engine, const std::string& report_json) 
   std::vector<Explaining> explained_by;
   uint64_t explained_by_omitted = 0;
   std::string prose;
-  // The report's view. Pinned by knownAt, it is the position known at T,
-  // which the report must state; otherwise the report's logPosition.
-  Position view = saved_position;
+  // The report's view is always its logPosition, the view it was computed
+  // on (its chain hash is checked there). The current view of the same
+  // question is the position known at T now when pinned (an event recorded
+  // later at the same instant T moves it: recordedAt only never decreases),
+  // the head otherwise.
+  const Position view = saved_position;
+  Position current_position = head;
   if (req.time.known_at) {
-    ASSIGN_OR_RETURN(view, KnownAtPosition(engine, req.time));
-    if (view != saved_position)
-      differences.push_back({"logPosition", std::to_string(saved_position), std::to_string(view), std::to_string(view)});
+    ASSIGN_OR_RETURN(current_position, KnownAtPosition(engine, req.time));
+    if (current_position != saved_position)
+      differences.push_back({"logPosition", std::to_string(saved_position), std::to_string(saved_position),
+                             std::to_string(current_position)});
   }
   // The chain first: a report names the log it was computed on.
   std::string hash_now;
@@ -164,9 +169,6 @@ Result<ReportCheck> CheckReport(Engine& engine, const std::string& report_json) 
              ", the report says " + std::string(saved_hash) + ". Run `relais verify`.\n";
   } else {
     ASSIGN_OR_RETURN(Report at_view, ComputeReportAt(engine, req, view));
-    // The current view of the same question; the same view when pinned or
-    // when nothing was appended since.
-    const Position current_position = req.time.known_at ? view : head;
     Report current_storage;
     const Report* current = &at_view;
     if (current_position != view) {
@@ -203,7 +205,13 @@ Result<ReportCheck> CheckReport(Engine& engine, const std::string& report_json) 
       RETURN_IF_ERROR(engine.Scan(view + 1, [&](const StoredEventView& v) -> bool {
         if (v.record.position > current_position) return false;
         if (IsCorrection(v.record.type)) {
-          corrections.push_back(Explain(v));
+          // Each kept correction costs a read of its target's stream below:
+          // past the cap they are counted, not examined.
+          if (corrections.size() < kMaxExplaining) {
+            corrections.push_back(Explain(v));
+          } else {
+            ++explained_by_omitted;
+          }
         } else if (v.record.effective <= D) {
           if (plain.size() < kMaxExplaining) {
             plain.push_back(Explain(v));

@@ -325,6 +325,23 @@ TEST_F(ReportTest, CheckOfAnUnpinnedReportNamesTheBackDatedEventThatChangedIt) {
   EXPECT_EQ(v.explained_by, std::vector<std::string>{training}) << v.json;
 }
 
+// Second reader: a pinned report was recomputed at the position known at T
+// *now*, so an event recorded later at the same instant T (recordedAt only
+// never decreases) made every figure it changed "not reproduced" and left
+// explainedBy empty, as if the file were forged. The report's view is its
+// logPosition; the position known at T now is the current view.
+TEST_F(ReportTest, CheckOfAPinnedReportExplainsAnEventRecordedLaterAtTheSameInstant) {
+  const std::string t = "2021-03-01T12:00:00Z";
+  Add("DifficultyReported", "household/B", "2021-02-01", R"({"category":"neighbourhood","severity":1})", t);
+  std::string saved = projections::RenderReport(Compute("2019-12-31", t), ReportFormat::kJson);
+  Add("StaffTrainingHeld", "territory/sud", "2019-06-01", R"({"topic":"c","attendees":4})", t);
+  const std::string training = IdOf(next_ - 1);
+  Verdict v = Check(*f_.engine, saved);
+  EXPECT_FALSE(v.match);
+  EXPECT_EQ(v.differences["sud.platform.staffTrainings"], "1|1|2") << v.json;
+  EXPECT_EQ(v.explained_by, std::vector<std::string>{training}) << v.json;
+}
+
 TEST_F(ReportTest, CheckFindsATamperedFigureAndExplainsItByNothing) {
   std::string saved = projections::RenderReport(Compute("2019-12-31"), ReportFormat::kJson);
   // sud's moveIns: 1 -> 2 (the second "moveIns" of the file: all, lille, sud).

@@ -173,6 +173,16 @@ TEST_F(ReportHtmlTest, CheckOnTheCommandLine) {
   std::ofstream(file, std::ios::out | std::ios::trunc) << "not json";
   Run({"report", "--check", file}, &rc);
   EXPECT_EQ(rc, 2);
+  // Second reader: options that would choose another view were ignored, and
+  // an endless file was read without end.
+  const std::string good = dir_.path() + "/report-again.json";
+  std::ofstream(good) << saved;
+  Run({"report", "--check", good, "--known-at", "2021-01-01T00:00:00Z"}, &rc);
+  EXPECT_EQ(rc, 2);
+  Run({"report", "--check", good, "--format", "csv"}, &rc);
+  EXPECT_EQ(rc, 2);
+  Run({"report", "--check", "/dev/zero"}, &rc);
+  EXPECT_EQ(rc, 2);
 }
 
 // ---------------------------------------------------------------------------

@@ -492,9 +492,20 @@ int RunReport(const std::string& dir, const TimeOptions& times, const ReportOpti
   }
   std::string check_text;
   if (!ro.check_file.empty()) {
+    // The saved report says which view it was computed on: an option that
+    // chose another view or format would be silently ignored.
+    if (!times.as_of.empty() || !times.known_at.empty() || ro.series || ro.format != "json")
+      return Usage("--check takes no --as-of, --known-at, --series or --format: the saved report names its view");
+    // A report is tens of kilobytes; /dev/zero or a wrong file must not be
+    // read without end.
+    constexpr size_t kMaxReportBytes = 16u << 20;
     std::ifstream f(ro.check_file, std::ios::binary);
     if (!f) return Usage("--check: cannot open '" + ro.check_file + "'");
-    check_text.assign(std::istreambuf_iterator<char>(f), {});
+    check_text.resize(kMaxReportBytes + 1);
+    f.read(check_text.data(), static_cast<std::streamsize>(check_text.size()));
+    check_text.resize(static_cast<size_t>(f.gcount()));
+    if (check_text.size() > kMaxReportBytes)
+      return Usage("--check: '" + ro.check_file + "' is over 16 MiB, not a saved report");
   }
   auto engine = OpenEngine(dir, true);
   if (!engine.ok()) return Fail(engine.status());
