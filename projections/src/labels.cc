@@ -622,8 +622,8 @@ constexpr Entry kReportTexts[] = {
     {"footer.hash", "Empreinte de la chaîne à cette position"},
     {"footer.command", "Commande qui reproduit ces chiffres"},
     {"footer.commandNote",
-     "à lancer sur le répertoire de données de l'installation ; un rapport enregistré au format "
-     "JSON se vérifie avec la commande suivante."},
+     "à lancer sur le répertoire de données de l'installation. Pour pouvoir vérifier ces chiffres "
+     "plus tard, enregistrer le même rapport au format JSON, puis le vérifier :"},
     {"footer.notPinnable",
      "D'autres événements ont été enregistrés au même instant que le dernier de cette vue : "
      "seule la vérification du rapport JSON reproduit exactement cette vue."},

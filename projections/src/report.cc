@@ -104,7 +104,7 @@ int TrackOf(const Walk& w) {
 
 void CountHousehold(const Walk& w, Date D, TerritoryFigures& t) {
   const HouseholdState& s = w.state;
-  const Date p_from = D - 364;
+  const Date p_from = PeriodStart(D);
   const Date cohort_from = D - 729, cohort_to = D - 365;
   ++t.households_registered;
   for (const auto& [d, e] : w.referrals)
@@ -189,7 +189,7 @@ void CountHousehold(const Walk& w, Date D, TerritoryFigures& t) {
 
 void CountTerritory(const std::vector<TimelineEntry>& timeline, Date D, TerritoryFigures& t) {
   for (const TimelineEntry& e : timeline) {
-    if (!In(e.effective, D - 364, D)) continue;
+    if (!In(e.effective, PeriodStart(D), D)) continue;
     switch (e.fact->type) {
       case EventType::kStaffTrainingHeld:
         ++t.staff_trainings;
@@ -358,7 +358,7 @@ std::string ReportJson(const Report& r, bool pretty) {
     w.Null();
   }
   w.Key("period").BeginObject();
-  w.Key("from").String(FormatDate(r.as_of - 364));
+  w.Key("from").String(FormatDate(PeriodStart(r.as_of)));
   w.Key("to").String(FormatDate(r.as_of));
   w.EndObject();
   w.Key("logPosition").Uint(r.log_position);
@@ -543,7 +543,7 @@ std::string RenderReport(const Report& r, ReportFormat format) {
     }
     case ReportFormat::kMarkdown: {
       std::string out = "# Indicators as of " + FormatDate(r.as_of) + "\n\nPeriod " +
-                        FormatDate(r.as_of - 364) + " to " + FormatDate(r.as_of) + ", known at " +
+                        FormatDate(PeriodStart(r.as_of)) + " to " + FormatDate(r.as_of) + ", known at " +
                         (r.known_at ? FormatTimestamp(*r.known_at) : std::string("the end of the log")) +
                         " (log position " + std::to_string(r.log_position) + ", hash `" + r.log_hash +
                         "`).\n\n| territory |";

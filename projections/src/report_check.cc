@@ -130,7 +130,11 @@ Result<ReportCheck> CheckReport(Engine& engine, const std::string& report_json) 
   ReportRequest req;
   req.time.as_of = ParseDate(as_of_text);
   if (!req.time.as_of) return Status::InvalidArgument("the report's asOf is not a date");
-  if (!root["knownAt"].get(known_at_text)) {
+  simdjson::dom::element known_at;
+  if (!root["knownAt"].get(known_at) && !known_at.is_null()) {
+    // A knownAt of another type is a damaged file, not an unpinned report.
+    if (known_at.get(known_at_text))
+      return Status::InvalidArgument("the report's knownAt is neither an instant nor null");
     req.time.known_at = ParseTimestamp(known_at_text);
     if (!req.time.known_at) return Status::InvalidArgument("the report's knownAt is not an instant");
   }
@@ -175,23 +179,49 @@ Result<ReportCheck> CheckReport(Engine& engine, const std::string& report_json) 
       ASSIGN_OR_RETURN(current_storage, ComputeReportAt(engine, req, current_position));
       current = &current_storage;
     }
+    // Every value the file holds is judged: the figures the engine computes,
+    // and any other key (a figure it does not compute, a territory it does
+    // not know) as one that no view produces.
+    std::map<std::string, std::string> saved_map;
+    {
+      std::vector<std::pair<std::string, std::string>> saved;
+      FlattenElement(territories, "", &saved);
+      saved_map.insert(saved.begin(), saved.end());
+    }
     for (size_t t = 0; t < 4; ++t) {
       const std::string territory = kTerritoryKeys[t];
-      std::map<std::string, std::string> saved_map;
-      simdjson::dom::element block;
-      if (!territories[territory].get(block)) {
-        std::vector<std::pair<std::string, std::string>> saved;
-        FlattenElement(block, "", &saved);
-        saved_map.insert(saved.begin(), saved.end());
-      }
       auto then = FlattenFigures(at_view.territories[t]);
       auto now = FlattenFigures(current->territories[t]);
       for (size_t i = 0; i < then.size(); ++i) {
-        auto it = saved_map.find(then[i].first);
-        std::string old_value = it == saved_map.end() ? "" : it->second;
+        auto it = saved_map.find(territory + "." + then[i].first);
+        std::string old_value;
+        if (it != saved_map.end()) {
+          old_value = std::move(it->second);
+          saved_map.erase(it);
+        }
         if (SameFigure(old_value, then[i].second) && SameFigure(old_value, now[i].second)) continue;
         differences.push_back({territory + "." + then[i].first, old_value, then[i].second, now[i].second});
       }
+    }
+    for (auto& [figure, value] : saved_map) differences.push_back({figure, value, "", ""});
+    // The period follows from asOf; the signed checkpoint (deterministic)
+    // names this log at logPosition.
+    for (auto [key, expected] : {std::pair<const char*, std::string>{"from", FormatDate(PeriodStart(D))},
+                                 std::pair<const char*, std::string>{"to", FormatDate(D)}}) {
+      std::string_view saved_date;
+      std::string old_value;
+      if (!root["period"][key].get(saved_date)) old_value = "\"" + std::string(saved_date) + "\"";
+      std::string want = "\"" + expected + "\"";
+      if (old_value != want) differences.push_back({std::string("period.") + key, old_value, want, want});
+    }
+    std::string_view saved_checkpoint;
+    if (!root["checkpoint"].get(saved_checkpoint)) {
+      auto ours = engine.Checkpoint(saved_position);
+      if (!ours.ok() && ours.status().code() != StatusCode::kFailedPrecondition) return ours.status();
+      std::string ours_json, saved_json;
+      if (ours.ok()) AppendJsonString(ours_json, *ours);
+      AppendJsonString(saved_json, saved_checkpoint);
+      if (saved_json != ours_json) differences.push_back({"checkpoint", saved_json, ours_json, ours_json});
     }
     check.checked_at = current_position;
     // explainedBy: only when some figure the report's view reproduces

@@ -347,14 +347,14 @@ std::string SectionTable(const ReportSection& section, const Report& r, const Ht
 
 // The command that gives these figures again, and whether an instant pins
 // the view exactly.
-std::string ReproduceCommand(const Report& r) {
+std::string ReproduceCommand(const Report& r, const char* format) {
   std::string cmd = "relais report --as-of " + FormatDate(r.as_of);
   if (r.known_at) {
     cmd += " --known-at " + FormatTimestamp(*r.known_at);
   } else if (r.view_recorded_at) {
     cmd += " --known-at " + FormatTimestamp(*r.view_recorded_at);
   }
-  return cmd + " --format html";
+  return cmd + " --format " + format;
 }
 
 constexpr const char* kStyle =
@@ -416,7 +416,7 @@ std::string RenderHtml(const Report& r, const std::vector<SeriesRow>& series, co
   std::string h = "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>" +
                   Esc(Words("title")) + " " + Esc(as_of) + "</title>\n<style>\n" + kStyle + "</style></head><body>\n";
   h += "<header><h1>" + Esc(Words("title")) + " " + Esc(as_of) + "</h1>\n<p>" + Esc(Words("intro.period")) + " " +
-       Esc(labels::FrenchDate(FormatDate(r.as_of - 364))) + " " + Esc(Words("intro.to")) + " " + Esc(as_of) +
+       Esc(labels::FrenchDate(FormatDate(PeriodStart(r.as_of)))) + " " + Esc(Words("intro.to")) + " " + Esc(as_of) +
        ".<br>" +
        (r.known_at ? Esc(Words("intro.knownAt")) + " " + Esc(labels::FrenchDate(FormatTimestamp(*r.known_at)))
                    : Esc(Words("intro.wholeLog"))) +
@@ -433,8 +433,9 @@ std::string RenderHtml(const Report& r, const std::vector<SeriesRow>& series, co
   h += "<footer><h2>" + Esc(Words("section.verify")) + "</h2><dl>\n<dt>" + Esc(Words("footer.position")) +
        "</dt><dd>" + Count(static_cast<int64_t>(r.log_position)) + "</dd>\n<dt>" + Esc(Words("footer.hash")) +
        "</dt><dd><code>" + Esc(r.log_hash) + "</code></dd>\n<dt>" + Esc(Words("footer.command")) +
-       "</dt><dd><code>" + Esc(ReproduceCommand(r)) + "</code><br>" + Esc(Words("footer.commandNote")) +
-       "<br><code>relais report --check rapport.json</code>";
+       "</dt><dd><code>" + Esc(ReproduceCommand(r, "html")) + "</code><br>" + Esc(Words("footer.commandNote")) +
+       "<br><code>" + Esc(ReproduceCommand(r, "json")) + " &gt; rapport.json</code><br><code>relais report --check "
+       "rapport.json</code>";
   if (!r.known_at && r.view_recorded_at && !r.view_pinnable) h += "<br>" + Esc(Words("footer.notPinnable"));
   h += "</dd>\n<dt>" + Esc(Words("footer.checkpoint")) + "</dt><dd>";
   h += r.checkpoint ? "<pre>" + Esc(*r.checkpoint) + "</pre>" : Esc(Words("footer.noCheckpoint"));

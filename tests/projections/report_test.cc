@@ -370,6 +370,43 @@ TEST_F(ReportTest, CheckFindsATamperedFigureAndExplainsItByNothing) {
   EXPECT_FALSE(projections::CheckReport(*f_.engine, "[1,2]").ok());
 }
 
+// Second reader: the check compared only the figures it computes, so a key
+// added to a file, a period or a checkpoint changed by hand, and a knownAt
+// that is not a string all went unnoticed (the last was read as "not
+// pinned").
+TEST_F(ReportTest, CheckSeesEveryPartOfTheFileNotOnlyItsFigures) {
+  std::string saved = projections::RenderReport(Compute("2019-12-31"), ReportFormat::kJson);
+  ASSERT_TRUE(Check(*f_.engine, saved).match);
+  auto edited = [&](const std::string& from, const std::string& to) {
+    std::string s = saved;
+    size_t at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) s.replace(at, from.size(), to);
+    return s;
+  };
+  // A figure the engine does not compute, and a territory it does not know.
+  Verdict extra = Check(*f_.engine, edited("\"moveIns\": ", "\"moveInz\": 3, \"moveIns\": "));
+  EXPECT_FALSE(extra.match);
+  EXPECT_EQ(extra.differences["all.moveInz"], "3|null|null") << extra.json;
+  Verdict paris = Check(*f_.engine, edited("\"territories\": {", "\"territories\": {\"paris\": {\"moveIns\": 1}, "));
+  EXPECT_FALSE(paris.match);
+  EXPECT_EQ(paris.differences["paris.moveIns"], "1|null|null") << paris.json;
+  // The period is the report's, derived from asOf.
+  Verdict period = Check(*f_.engine, edited("\"from\": \"2019-01-01\"", "\"from\": \"2018-01-01\""));
+  EXPECT_FALSE(period.match);
+  EXPECT_EQ(period.differences["period.from"], "\"2018-01-01\"|\"2019-01-01\"|\"2019-01-01\"") << period.json;
+  // The signed checkpoint names this log at logPosition.
+  size_t cp = saved.find("\"checkpoint\": \"");
+  ASSERT_NE(cp, std::string::npos) << saved.substr(0, 400);
+  std::string forged = saved;
+  forged.insert(cp + 15, "x");
+  Verdict checkpoint = Check(*f_.engine, forged);
+  EXPECT_FALSE(checkpoint.match);
+  EXPECT_EQ(checkpoint.differences.count("checkpoint"), 1u) << checkpoint.json;
+  // knownAt must be an instant or null.
+  EXPECT_FALSE(projections::CheckReport(*f_.engine, edited("\"knownAt\": null", "\"knownAt\": 5")).ok());
+}
+
 TEST_F(ReportTest, MonthlySeries) {
   auto rows = projections::ComputeSeries(*f_.engine, *ParseDate("2019-01-01"), *ParseDate("2019-12-31"), std::nullopt);
   ASSERT_TRUE(rows.ok());

@@ -6,9 +6,7 @@
 // event present; its print: A4 pages).
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -18,6 +16,7 @@
 #include "relais/projections/labels.h"
 #include "relais/types.h"
 #include "server/server_harness.h"
+#include "support/chromium.h"
 #include "support/test_support.h"
 
 namespace relais {
@@ -321,43 +320,8 @@ TEST_F(HouseholdFileTest, OverHttpRolesJournalAndRetention) {
 // ---------------------------------------------------------------------------
 // The page in Chromium.
 
-std::optional<std::string> FindChromium() {
-  if (const char* env = std::getenv("RELAIS_CHROMIUM")) return std::string(env);
-  for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"})
-    if (std::filesystem::exists(p)) return std::string(p);
-  return std::nullopt;
-}
-
-std::string Shell(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (!f) {
-    *rc = -1;
-    return out;
-  }
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  int st = ::pclose(f);
-  *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
-
-// The visible text of a DOM: tags removed (style and title with their
-// content), the few entities the renderer writes decoded.
-std::string VisibleText(std::string dom) {
-  dom = std::regex_replace(dom, std::regex("<style[^>]*>[\\s\\S]*?</style>"), " ");
-  dom = std::regex_replace(dom, std::regex("<title[^>]*>[\\s\\S]*?</title>"), " ");
-  dom = std::regex_replace(dom, std::regex("<[^>]*>"), " ");
-  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"},
-           {"&nbsp;", " "}})
-    dom = std::regex_replace(dom, std::regex(from), to);
-  return dom;
-}
-
 TEST_F(HouseholdFileTest, HtmlReadInHeadlessChromiumHasOnlyFrenchWordsAndEveryEvent) {
-  auto chromium = FindChromium();
+  auto chromium = testing::HeadlessChromium::Find(dir_.path() + "/chromium-profile");
   if (!chromium)
     GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh installs it; CI has it)";
   // Some reads first, so that the page lists who consulted the file.
@@ -376,24 +340,14 @@ TEST_F(HouseholdFileTest, HtmlReadInHeadlessChromiumHasOnlyFrenchWordsAndEveryEv
   ASSERT_EQ(rc, 0);
   std::string json = Run({"file", "household/H-F1"}, &rc);
   ASSERT_EQ(rc, 0);
-  // Self-contained and printable: no link to anything, A4, repeated heads.
-  EXPECT_EQ(html.find("<link"), std::string::npos);
-  EXPECT_EQ(html.find("<script"), std::string::npos);
-  EXPECT_EQ(html.find("src="), std::string::npos);
-  EXPECT_NE(html.find("@page { size: A4"), std::string::npos);
-  EXPECT_NE(html.find("thead { display: table-header-group; }"), std::string::npos);
-  EXPECT_NE(html.find("<html lang=\"fr\">"), std::string::npos);
+  testing::ExpectSelfContainedPrintablePage(html);
 
-  std::string page = dir_.path() + "/file.html";
-  std::ofstream(page) << html;
-  std::string profile = dir_.path() + "/chromium-profile";
-  std::string base = "timeout 120 " + *chromium +
-                     " --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir=" +
-                     profile + " ";
-  std::string dom = Shell(base + "--dump-dom file://" + page + " 2>/dev/null", &rc);
-  ASSERT_EQ(rc, 0) << "chromium failed";
+  const std::string page = dir_.path() + "/file.html";
+  auto rendered = chromium->Render(html, page);
+  ASSERT_TRUE(rendered.ok()) << rendered.status().message();
+  const std::string& dom = *rendered;
   ASSERT_NE(dom.find("Votre dossier"), std::string::npos) << dom.substr(0, 500);
-  std::string text = VisibleText(dom);
+  std::string text = testing::VisibleText(dom);
 
   // No JSON key, no internal code: no contract name of an event type, a
   // field or a snake_case value, no path, no braces.
@@ -442,15 +396,16 @@ TEST_F(HouseholdFileTest, HtmlReadInHeadlessChromiumHasOnlyFrenchWordsAndEveryEv
 
   // Printed: A4 pages (595 x 842 points), more than one with this history.
   std::string pdf = dir_.path() + "/file.pdf";
-  Shell(base + "--no-pdf-header-footer --print-to-pdf=" + pdf + " file://" + page + " 2>/dev/null",
-        &rc);
-  ASSERT_EQ(rc, 0);
+  Status printed = chromium->PrintToPdf(page, pdf);
+  ASSERT_TRUE(printed.ok()) << printed.message();
   std::string bytes = testing::ReadFile(pdf);
   ASSERT_EQ(bytes.substr(0, 4), "%PDF");
-  std::smatch box;
-  ASSERT_TRUE(std::regex_search(bytes, box, std::regex("/MediaBox \\[0 0 ([0-9.]+) ([0-9.]+)\\]")));
-  EXPECT_NEAR(std::stod(box[1]), 595.3, 1.0);
-  EXPECT_NEAR(std::stod(box[2]), 841.9, 1.0);
+  auto pages = testing::PdfPageSizes(bytes);
+  ASSERT_FALSE(pages.empty());
+  for (auto [width, height] : pages) {
+    EXPECT_NEAR(width, 595.3, 1.0);
+    EXPECT_NEAR(height, 841.9, 1.0);
+  }
 }
 
 }  // namespace

@@ -5,9 +5,7 @@
 // axis titles; its print: A4 pages). One Chromium run per format.
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -16,6 +14,7 @@
 #include "relais/projections/labels.h"
 #include "relais/projections/report.h"
 #include "server/server_harness.h"
+#include "support/chromium.h"
 #include "support/test_support.h"
 
 namespace relais {
@@ -181,6 +180,15 @@ TEST_F(ReportHtmlTest, CheckOnTheCommandLine) {
   EXPECT_EQ(rc, 2);
   Run({"report", "--check", good, "--format", "csv"}, &rc);
   EXPECT_EQ(rc, 2);
+  // Over the 16 MiB cap: a valid report padded with blanks, which would
+  // match if it were read whole, is refused unread.
+  const std::string padded = dir_.path() + "/report-padded.json";
+  {
+    std::ofstream out(padded);
+    out << saved << std::string(16u << 20, ' ');
+  }
+  std::string refusal = Run({"report", "--check", padded}, &rc);
+  EXPECT_EQ(rc, 2) << refusal;
   Run({"report", "--check", "/dev/zero"}, &rc);
   EXPECT_EQ(rc, 2);
 }
@@ -188,66 +196,24 @@ TEST_F(ReportHtmlTest, CheckOnTheCommandLine) {
 // ---------------------------------------------------------------------------
 // The page in Chromium.
 
-std::optional<std::string> FindChromium() {
-  if (const char* env = std::getenv("RELAIS_CHROMIUM")) return std::string(env);
-  for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"})
-    if (std::filesystem::exists(p)) return std::string(p);
-  return std::nullopt;
-}
-
-std::string Shell(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (!f) {
-    *rc = -1;
-    return out;
-  }
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  int st = ::pclose(f);
-  *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
-
-// The visible text of a DOM: tags removed (style and title with their
-// content), the entities the renderer writes decoded.
-std::string VisibleText(std::string dom) {
-  dom = std::regex_replace(dom, std::regex("<style[^>]*>[\\s\\S]*?</style>"), " ");
-  dom = std::regex_replace(dom, std::regex("<title[^>]*>[\\s\\S]*?</title>"), " ");
-  dom = std::regex_replace(dom, std::regex("<[^>]*>"), " ");
-  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&nbsp;", "\u00a0"}})
-    dom = std::regex_replace(dom, std::regex(from), to);
-  return dom;
-}
-
 TEST_F(ReportHtmlTest, HtmlReadInHeadlessChromiumIsFrenchPrintableAndHasNoJsonKey) {
-  auto chromium = FindChromium();
-  if (!chromium) GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh installs it; CI has it)";
+  auto chromium = testing::HeadlessChromium::Find(dir_.path() + "/chromium-profile");
+  if (!chromium)
+    GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh installs it; CI has it)";
   int rc = 0;
   std::string html = Run({"report", "--as-of", "2020-12-31", "--format", "html"}, &rc);
   ASSERT_EQ(rc, 0);
   std::string json = Run({"report", "--as-of", "2020-12-31"}, &rc);
   ASSERT_EQ(rc, 0);
-  // Self-contained and printable.
-  EXPECT_EQ(html.find("<script"), std::string::npos);
-  EXPECT_EQ(html.find("src="), std::string::npos);
-  EXPECT_EQ(html.find("href="), std::string::npos);
-  EXPECT_NE(html.find("@page { size: A4"), std::string::npos);
-  EXPECT_NE(html.find("thead { display: table-header-group; }"), std::string::npos);
+  testing::ExpectSelfContainedPrintablePage(html);
   EXPECT_NE(html.find("figure { break-inside: avoid;"), std::string::npos);
-  EXPECT_NE(html.find("<html lang=\"fr\">"), std::string::npos);
 
-  std::string page = dir_.path() + "/report.html";
-  std::ofstream(page) << html;
-  std::string profile = dir_.path() + "/chromium-profile";
-  std::string base = "timeout 120 " + *chromium +
-                     " --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir=" + profile + " ";
-  std::string dom = Shell(base + "--dump-dom file://" + page + " 2>/dev/null", &rc);
-  ASSERT_EQ(rc, 0) << "chromium failed";
+  const std::string page = dir_.path() + "/report.html";
+  auto rendered = chromium->Render(html, page);
+  ASSERT_TRUE(rendered.ok()) << rendered.status().message();
+  const std::string& dom = *rendered;
   ASSERT_NE(dom.find("Indicateurs d'évaluation"), std::string::npos) << dom.substr(0, 500);
-  std::string text = VisibleText(dom);
+  std::string text = testing::VisibleText(dom);
 
   // No JSON key: no dotted figure name, no camelCase key of the report, no
   // enum spelling (unless it is also a word of its own French label).
@@ -299,6 +265,8 @@ TEST_F(ReportHtmlTest, HtmlReadInHeadlessChromiumIsFrenchPrintableAndHasNoJsonKe
   simdjson::dom::element r = p.parse(json);
   EXPECT_NE(text.find(std::string(std::string_view(r["logHash"]))), std::string::npos);
   EXPECT_NE(text.find("relais report --as-of 2020-12-31 --known-at "), std::string::npos);
+  // The footer says how to save the JSON that --check reads.
+  EXPECT_NE(text.find("--format json > rapport.json"), std::string::npos);
   std::string_view checkpoint;
   ASSERT_EQ(r["checkpoint"].get(checkpoint), simdjson::SUCCESS);
   std::string origin(checkpoint.substr(0, checkpoint.find('\n')));
@@ -306,19 +274,16 @@ TEST_F(ReportHtmlTest, HtmlReadInHeadlessChromiumIsFrenchPrintableAndHasNoJsonKe
 
   // Printed: A4 pages (595 x 842 points), more than one.
   std::string pdf = dir_.path() + "/report.pdf";
-  Shell(base + "--no-pdf-header-footer --print-to-pdf=" + pdf + " file://" + page + " 2>/dev/null", &rc);
-  ASSERT_EQ(rc, 0);
+  Status printed = chromium->PrintToPdf(page, pdf);
+  ASSERT_TRUE(printed.ok()) << printed.message();
   std::string bytes = testing::ReadFile(pdf);
   ASSERT_EQ(bytes.substr(0, 4), "%PDF");
-  size_t pages = 0;
-  const std::regex media_box("/MediaBox \\[0 0 ([0-9.]+) ([0-9.]+)\\]");
-  for (auto it = std::sregex_iterator(bytes.begin(), bytes.end(), media_box);
-       it != std::sregex_iterator(); ++it) {
-    ++pages;
-    EXPECT_NEAR(std::stod((*it)[1]), 595.3, 1.0);
-    EXPECT_NEAR(std::stod((*it)[2]), 841.9, 1.0);
+  auto pages = testing::PdfPageSizes(bytes);
+  for (auto [width, height] : pages) {
+    EXPECT_NEAR(width, 595.3, 1.0);
+    EXPECT_NEAR(height, 841.9, 1.0);
   }
-  EXPECT_GE(pages, 2u);
+  EXPECT_GE(pages.size(), 2u);
 }
 
 }  // namespace

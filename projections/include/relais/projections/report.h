@@ -19,6 +19,10 @@ namespace relais::projections {
 
 enum class ReportFormat { kJson, kCsv, kMarkdown, kHtml };
 
+// The period P of a report as of D: the 365 days ending on D, both ends
+// included (time-and-indicators.md §2).
+inline Date PeriodStart(Date as_of) { return as_of - 364; }
+
 struct ReportRequest {
   ViewTime time;
   Date today;  // D when neither as_of nor known_at is given
