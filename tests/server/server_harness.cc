@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 extern char** environ;
@@ -242,6 +243,24 @@ int RunRelais(const std::vector<std::string>& args, std::string* out) {
   ::waitpid(pid, &status, 0);
   if (out) *out = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string RunIn(const std::string& dir, const std::vector<std::string>& args, int* rc) {
+  std::vector<std::string> full = {"--data", dir};
+  full.insert(full.end(), args.begin(), args.end());
+  std::string out;
+  *rc = RunRelais(full, &out);
+  return out;
+}
+
+int ImportLines(const std::string& dir, const std::string& file, const std::vector<std::string>& lines,
+                std::string* out) {
+  {
+    std::ofstream f(file, std::ios::binary | std::ios::trunc);
+    for (const auto& l : lines) f << l << "\n";
+    if (!f.flush()) return -1;
+  }
+  return RunRelais({"--data", dir, "import", file}, out);
 }
 
 std::string AddToken(const std::string& dir, const std::string& name, const std::string& role,

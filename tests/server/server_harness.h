@@ -50,6 +50,14 @@ std::string RelaisBin();
 // Runs `relais ARGS...`, returns its exit code and stdout.
 int RunRelais(const std::vector<std::string>& args, std::string* out);
 
+// Runs `relais --data DIR ARGS...`, returns its stdout and sets *rc.
+std::string RunIn(const std::string& dir, const std::vector<std::string>& args, int* rc);
+
+// Writes `lines` to the NDJSON file `file` and runs `relais --data DIR
+// import` on it; returns the exit code (*out: its stdout).
+int ImportLines(const std::string& dir, const std::string& file, const std::vector<std::string>& lines,
+                std::string* out);
+
 // `relais token add` in `dir`; returns the secret.
 std::string AddToken(const std::string& dir, const std::string& name, const std::string& role,
                      const std::string& territory = "", const std::string& org = "");

@@ -104,20 +104,10 @@ class HouseholdFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
     data_ = dir_.path() + "/data";
-    std::string file = dir_.path() + "/events.ndjson";
-    std::ofstream out(file);
-    for (const auto& l : Scenario()) out << l << "\n";
-    out.close();
-    std::string stdout_text;
-    ASSERT_EQ(RunRelais({"--data", data_, "import", file}, &stdout_text), 0) << stdout_text;
-  }
-  std::string Run(const std::vector<std::string>& args, int* rc) {
     std::string out;
-    std::vector<std::string> full = {"--data", data_};
-    full.insert(full.end(), args.begin(), args.end());
-    *rc = RunRelais(full, &out);
-    return out;
+    ASSERT_EQ(testing::ImportLines(data_, dir_.path() + "/events.ndjson", Scenario(), &out), 0) << out;
   }
+  std::string Run(const std::vector<std::string>& args, int* rc) { return testing::RunIn(data_, args, rc); }
 
   testing::TempDir dir_;
   std::string data_;
