@@ -16,6 +16,8 @@ PACKAGES=(
   librocksdb-dev capnproto libcapnp-dev libboost-dev libspdlog-dev libsodium-dev
   libsimdjson-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   libssl-dev libgoogle-perftools-dev
+  # `relais serve --config`: the TOML configuration file (tools/cli/serve_command.cc).
+  libtomlplusplus-dev
   # bench/: the PostgreSQL baseline (libpq to build, the server to run).
   postgresql libpq-dev
   # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes come with clang.
