@@ -18,6 +18,8 @@ PACKAGES=(
   libssl-dev libgoogle-perftools-dev
   # `relais serve --config`: the TOML configuration file (tools/cli/serve_command.cc).
   libtomlplusplus-dev
+  # tests/server/tls_test: the self-signed certificates of the HTTPS tests.
+  openssl
   # bench/: the PostgreSQL baseline (libpq to build, the server to run).
   postgresql libpq-dev
   # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes come with clang.

@@ -50,6 +50,9 @@ std::string RelaisBin();
 // Runs `relais ARGS...`, returns its exit code and stdout.
 int RunRelais(const std::vector<std::string>& args, std::string* out);
 
+// The same with stderr folded into `out` (the errors an administrator reads).
+int RunRelaisWithStderr(const std::vector<std::string>& args, std::string* out);
+
 // `relais token add` in `dir`; returns the secret.
 std::string AddToken(const std::string& dir, const std::string& name, const std::string& role,
                      const std::string& territory = "", const std::string& org = "");

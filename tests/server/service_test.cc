@@ -15,25 +15,8 @@
 namespace relais::testing {
 namespace {
 
-// Runs `relais ARGS...` with stderr folded into the output (the errors an
-// administrator reads). Arguments are single-quoted for the shell.
 int RunWithStderr(const std::vector<std::string>& args, std::string* out) {
-  std::string cmd = "'" + RelaisBin() + "'";
-  for (const auto& a : args) {
-    std::string q;
-    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    cmd += " '" + q + "'";
-  }
-  cmd += " 2>&1";
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (!f) return -1;
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  int status = ::pclose(f);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return RunRelaisWithStderr(args, out);
 }
 
 TEST(VersionTest, FlagAndCommandPrintTheConfiguredVersion) {

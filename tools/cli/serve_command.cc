@@ -15,6 +15,7 @@
 #include "relais/projections/retention.h"
 #include "server/commands.h"
 #include "server/http_server.h"
+#include "server/tls.h"
 
 namespace relais::cli {
 
@@ -274,7 +275,6 @@ int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string dat
                      "' is not one of trace, debug, info, warn, error, critical, off");
     }
   }
-  if (!a.tls_cert.empty()) return Usage("--tls-cert: TLS is not in this build yet");
   if (a.tls_cert.empty() != a.tls_key.empty())
     return Usage(a.tls_cert.empty() ? "--tls-key needs --tls-cert (or tls.cert in the file)"
                                     : "--tls-cert needs --tls-key (or tls.key in the file)");
@@ -292,6 +292,10 @@ int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string dat
   o.retention_keep_history_years = static_cast<int32_t>(a.retention_keep_history_years);
   if (Status st = server::ParseListen(a.listen, &o); !st.ok()) return Usage(st.message());
   if (a.check_config) {
+    if (!o.tls_cert.empty()) {
+      auto ctx = server::MakeTlsContext(o.tls_cert, o.tls_key);
+      if (!ctx.ok()) return Usage(ctx.status().message());
+    }
     std::printf("%s\n", Describe(a, o, a.listen).c_str());
     return kExitOk;
   }

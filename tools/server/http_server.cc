@@ -10,11 +10,13 @@
 #include <mutex>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <thread>
 
 #include "server/connection_limits.h"
 #include "server/state.h"
+#include "server/tls.h"
 #include "server/transport.h"
 
 namespace relais::server {
@@ -47,6 +49,14 @@ Status RunServer(const ServerOptions& options) {
                  "relais serve: %zu descriptors allowed: at most %zu connections (not %zu)\n",
                  nofile, cap, options.connections_max);
 
+  // The TLS files first: a bad one is an error before anything opens.
+  std::unique_ptr<TlsContexts> tls;
+  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
+    if (options.tls_cert.empty() || options.tls_key.empty())
+      return Status::InvalidArgument("--tls-cert and --tls-key go together");
+    ASSIGN_OR_RETURN(tls, TlsContexts::Load(options.tls_cert, options.tls_key));
+  }
+
   ASSIGN_OR_RETURN(std::unique_ptr<State> state, OpenState(options));
   State& s = *state;
   Runtime rt(s, cap, per_address, options.worker_threads);
@@ -74,11 +84,32 @@ Status RunServer(const ServerOptions& options) {
     return Status::IoError("cannot listen on " + options.address + ":" +
                            std::to_string(options.port) + ": " + ec.message());
   uint16_t port = acceptor.local_endpoint().port();
-  auto listener = StartListener(ioc, std::move(acceptor), rt);
+  auto listener = StartListener(ioc, std::move(acceptor), rt, tls.get());
 
   std::promise<void> stop;
   net::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int) { stop.set_value(); });
+  // SIGHUP: the TLS files again (a renewed certificate), the listener and
+  // the open connections untouched. Without TLS there is nothing to
+  // reload, and a SIGHUP no longer ends the server.
+  net::signal_set hup(ioc, SIGHUP);
+  std::function<void(boost::system::error_code, int)> on_hup =
+      [&](boost::system::error_code ec, int) {
+        if (ec) return;  // cancelled at shutdown
+        if (!tls) {
+          std::fprintf(stderr, "relais serve: SIGHUP: no TLS files to reload\n");
+        } else if (Status st = tls->Reload(); st.ok()) {
+          std::fprintf(stderr, "relais serve: SIGHUP: TLS certificate reloaded from %s\n",
+                       tls->cert_file().c_str());
+        } else {
+          std::fprintf(stderr,
+                       "relais serve: SIGHUP: TLS reload failed, the previous certificate "
+                       "stays: %s\n",
+                       st.message().c_str());
+        }
+        hup.async_wait(on_hup);
+      };
+  hup.async_wait(on_hup);
 
   std::vector<std::thread> io;
   for (int i = 0; i < options.io_threads; ++i) io.emplace_back([&] { ioc.run(); });
@@ -117,6 +148,10 @@ Status RunServer(const ServerOptions& options) {
   // accepted completes (and gets its answer) before the engine closes.
   s.stopping = true;
   StopListener(listener);
+  {
+    boost::system::error_code ignored;
+    hup.cancel(ignored);
+  }
   // Every feed and export ends now (its socket closed on its strand: the
   // reader sees the connection end) and is gone before the io threads stop:
   // none outlives the runtime. Each ends within one pull once its socket is
