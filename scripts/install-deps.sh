@@ -18,6 +18,8 @@ PACKAGES=(
   libssl-dev libgoogle-perftools-dev
   # `relais serve --config`: the TOML configuration file (tools/cli/serve_command.cc).
   libtomlplusplus-dev
+  # `relais serve` under systemd (Type=notify: sd_notify, tools/server/http_server.cc).
+  libsystemd-dev
   # tests/server/tls_test: the self-signed certificates of the HTTPS tests.
   openssl
   # bench/: the PostgreSQL baseline (libpq to build, the server to run).

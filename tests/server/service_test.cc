@@ -2,8 +2,13 @@
 // --version`, `relais version`, GET /healthz) and `relais serve --config`.
 // The real binary, driven as an administrator would.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <simdjson.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -224,6 +229,68 @@ TEST_F(ConfigTest, TheServerRunsWithTheFilesSettings) {
   r = Http(server.port(), "GET", "/v1/retention?asOf=2019-03-01&years=2", "", admin);
   EXPECT_NE(r.body.find(due), std::string::npos) << r.body;
   EXPECT_EQ(server.Stop(), 0);
+}
+
+// ---- systemd: Type=notify ----
+
+// The datagrams `relais serve` sends to $NOTIFY_SOCKET (sd_notify), as
+// systemd would receive them.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~NotifySocket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  // Every datagram until one holds `want`, or `timeout_ms`.
+  std::string WaitFor(const std::string& want, int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (got_.find(want) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) != 1) continue;
+      char buf[4096];
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n > 0) got_.append(buf, static_cast<size_t>(n)).append("\n--\n");
+    }
+    return got_;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::string got_;
+};
+
+TEST(SystemdTest, ReadyOnceListeningStoppingAtTheEnd) {
+  TempDir dir;
+  // sun_path is short: the socket lives in the temporary directory itself.
+  NotifySocket notify(dir.path() + "/n.sock");
+  ASSERT_TRUE(notify.ok()) << dir.path();
+  ::setenv("NOTIFY_SOCKET", (dir.path() + "/n.sock").c_str(), 1);
+  ServerProcess server(dir.path() + "/data");
+  bool started = server.Start();
+  ::unsetenv("NOTIFY_SOCKET");
+  ASSERT_TRUE(started);
+  std::string got = notify.WaitFor("READY=1", 10000);
+  EXPECT_NE(got.find("READY=1"), std::string::npos) << got;
+  EXPECT_NE(got.find("STATUS=listening on 127.0.0.1:" + std::to_string(server.port())),
+            std::string::npos)
+      << got;
+  EXPECT_EQ(got.find("STOPPING=1"), std::string::npos) << got;
+  // Ready means accepting.
+  EXPECT_EQ(Http(server.port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(server.Stop(), 0);
+  got = notify.WaitFor("STOPPING=1", 10000);
+  EXPECT_NE(got.find("STOPPING=1"), std::string::npos) << got;
 }
 
 }  // namespace

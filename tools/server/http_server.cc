@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 
 #include <boost/asio.hpp>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <functional>
 #include <future>
+#include <string>
 #include <thread>
 
 #include "server/connection_limits.h"
@@ -98,14 +100,19 @@ Status RunServer(const ServerOptions& options) {
         if (ec) return;  // cancelled at shutdown
         if (!tls) {
           std::fprintf(stderr, "relais serve: SIGHUP: no TLS files to reload\n");
-        } else if (Status st = tls->Reload(); st.ok()) {
-          std::fprintf(stderr, "relais serve: SIGHUP: TLS certificate reloaded from %s\n",
-                       tls->cert_file().c_str());
         } else {
-          std::fprintf(stderr,
-                       "relais serve: SIGHUP: TLS reload failed, the previous certificate "
-                       "stays: %s\n",
-                       st.message().c_str());
+          // systemd (Type=notify, ExecReload): reloading, then ready again.
+          sd_notify(0, "RELOADING=1");
+          if (Status st = tls->Reload(); st.ok()) {
+            std::fprintf(stderr, "relais serve: SIGHUP: TLS certificate reloaded from %s\n",
+                         tls->cert_file().c_str());
+          } else {
+            std::fprintf(stderr,
+                         "relais serve: SIGHUP: TLS reload failed, the previous certificate "
+                         "stays: %s\n",
+                         st.message().c_str());
+          }
+          sd_notify(0, "READY=1");
         }
         hup.async_wait(on_hup);
       };
@@ -115,6 +122,13 @@ Status RunServer(const ServerOptions& options) {
   for (int i = 0; i < options.io_threads; ++i) io.emplace_back([&] { ioc.run(); });
   std::printf("{\"listening\": \"%s:%u\"}\n", options.address.c_str(), port);
   std::fflush(stdout);
+  // systemd's Type=notify: started once it accepts (a no-op without
+  // $NOTIFY_SOCKET, i.e. outside systemd).
+  {
+    std::string status = "READY=1\nSTATUS=listening on " + options.address + ":" +
+                         std::to_string(port) + (tls ? " (HTTPS)" : "");
+    sd_notify(0, status.c_str());
+  }
 
   // Periodic checkpoints: every one is kept (engine), so that a log later
   // rewritten disagrees with what was published.
@@ -144,6 +158,7 @@ Status RunServer(const ServerOptions& options) {
 
   stop.get_future().wait();
   std::fprintf(stderr, "relais serve: stopping: finishing in-flight writes\n");
+  sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing in-flight writes");
   // Graceful shutdown: no new connection, no new request; every write already
   // accepted completes (and gets its answer) before the engine closes.
   s.stopping = true;
