@@ -8,8 +8,8 @@
 set -euo pipefail
 cpack=${1:?usage: check_deb.sh CPACK BUILD_DIR}
 build=${2:?usage: check_deb.sh CPACK BUILD_DIR}
-for tool in dpkg-deb dpkg-shlibdeps fakeroot; do
-  command -v "$tool" >/dev/null || { echo "package_test: no $tool (dpkg-dev, fakeroot)" >&2; exit 1; }
+for tool in dpkg-deb dpkg-shlibdeps readelf; do
+  command -v "$tool" >/dev/null || { echo "package_test: no $tool (dpkg-dev, binutils)" >&2; exit 1; }
 done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -75,6 +75,7 @@ check "unit has ReadWritePaths=/var/lib/relais"  grep -q '^ReadWritePaths=/var/l
 # The packaged configuration is one the packaged binary accepts.
 check "packaged relais.toml passes --check-config" \
   "$out/root/usr/bin/relais" serve --config "$out/root/etc/relais/relais.toml" --check-config
-check "binary stripped" bash -c "! file '$out/root/usr/bin/relais' | grep -q 'not stripped'"
+check "binary stripped (no symbol table, no debug info)" \
+  bash -c "! readelf -S '$out/root/usr/bin/relais' | grep -qE '\.symtab|\.debug_'"
 
 exit $fail
