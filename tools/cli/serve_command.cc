@@ -2,10 +2,8 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <toml++/toml.h>
 #include <variant>
 
