@@ -26,6 +26,14 @@ fresh=${FRESH_DEBIAN:-$repo/../shared/tools/fresh-debian.sh}
 [[ -x "$fresh" || -f "$fresh" ]] || { echo "deb-install-check: no $fresh" >&2; exit 1; }
 
 bash "$fresh" "$root" "$repo" >&2
+pid=""
+cleanup() {
+  [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
+  # fresh-debian.sh bind-mounts these: never leave /dev mounted in a root
+  # someone may later delete with rm -r.
+  for d in dev sys proc; do mountpoint -q "$root/$d" && umount "$root/$d" || true; done
+}
+trap cleanup EXIT
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"; }
 fail=0
 check() {
@@ -93,6 +101,7 @@ check "data files owner-only" \
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?
+pid=""
 check "SIGTERM: exit 0"               test "$rc" = 0
 cat "$out.err" >&2
 
