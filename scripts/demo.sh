@@ -17,6 +17,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo="$PWD"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
+# The seed, the years simulated and the report date that the data covers.
+source scripts/demo-params.sh
 
 data_dir="${RELAIS_DEMO_DIR:-$repo/relais-demo}"
 [[ "$data_dir" == /* ]] || data_dir="$start_dir/$data_dir"
@@ -30,8 +32,9 @@ step "Building (scripts/build.sh)"
 bash scripts/build.sh
 relais="$repo/build/tools/relais"
 
-step "Generating the synthetic data set: relais generate --seed 42 --out $ndjson"
-"$relais" generate --seed 42 --out "$ndjson"
+gen_args=(--seed "$DEMO_SEED" --start-year "$DEMO_START_YEAR" --years "$DEMO_YEARS")
+step "Generating the synthetic data set ($DEMO_START_YEAR to $DEMO_LAST_YEAR): relais generate ${gen_args[*]} --out $ndjson"
+"$relais" generate "${gen_args[@]}" --out "$ndjson"
 
 step "Fresh data directory: $data_dir"
 # Never remove a directory that is not a relais data directory.
@@ -87,8 +90,9 @@ echo "... ($(wc -l <"$history_file") lines in all)" >&2
 step "Status of dwelling/$dwelling, with its tenancy history: relais status dwelling/$dwelling --pretty"
 "$relais" --data "$data_dir" status "dwelling/$dwelling" --pretty
 
-# The data set ends before today: report as of its last recorded day.
-as_of=$(tail -n 1 "$ndjson" | grep -o '"effectiveDate": *"[0-9-]*"' | tail -n 1 | grep -o '[0-9-]\{10\}')
+# The data set ends before today: report as of its last day (a report as of
+# today would count nothing in its 12 months).
+as_of="$DEMO_REPORT_DATE"
 step "Evaluation report as of $as_of (CSV, first columns): relais report --as-of $as_of --format csv"
 "$relais" --data "$data_dir" report --as-of "$as_of" --format csv | cut -d, -f1-4,17-22
 html="${TMPDIR:-/tmp}/relais-demo-report.html"
@@ -98,4 +102,8 @@ echo "the same report as a printable page with charts: $html" >&2
 step "Verifying the hash chain and the indexes: relais verify"
 "$relais" --data "$data_dir" verify
 
-step "Done. Try more with: $relais --data $data_dir status|history SUBJECT [--as-of YYYY-MM-DD] [--known-at TIME]"
+step "Done. The demo data covers $DEMO_START_YEAR-01-01 to $DEMO_REPORT_DATE. Try more with:
+  $relais --data $data_dir report --as-of $DEMO_REPORT_DATE --format md
+  $relais --data $data_dir report --series --from $DEMO_START_YEAR-01-31 --to $DEMO_REPORT_DATE --step month
+  $relais --data $data_dir status|history SUBJECT [--as-of YYYY-MM-DD] [--known-at TIME]
+(a report without --as-of is as of today, after the data: its period holds no event)"

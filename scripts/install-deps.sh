@@ -16,6 +16,12 @@ PACKAGES=(
   librocksdb-dev capnproto libcapnp-dev libboost-dev libspdlog-dev libsodium-dev
   libsimdjson-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   libssl-dev libgoogle-perftools-dev
+  # `relais serve --config`: the TOML configuration file (tools/cli/serve_command.cc).
+  libtomlplusplus-dev
+  # `relais serve` under systemd (Type=notify: sd_notify, tools/server/http_server.cc).
+  libsystemd-dev
+  # tests/server/tls_test: the self-signed certificates of the HTTPS tests.
+  openssl
   # bench/: the PostgreSQL baseline (libpq to build, the server to run).
   postgresql libpq-dev
   # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes come with clang.

@@ -263,6 +263,25 @@ int ImportLines(const std::string& dir, const std::string& file, const std::vect
   return RunRelais({"--data", dir, "import", file}, out);
 }
 
+int RunRelaisWithStderr(const std::vector<std::string>& args, std::string* out) {
+  std::string cmd = "'" + RelaisBin() + "'";
+  for (const auto& a : args) {
+    std::string q;
+    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    cmd += " '" + q + "'";
+  }
+  cmd += " 2>&1";
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (!f) return -1;
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  int status = ::pclose(f);
+  if (out) *out = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 std::string AddToken(const std::string& dir, const std::string& name, const std::string& role,
                      const std::string& territory, const std::string& org) {
   std::vector<std::string> args = {"--data", dir, "token", "add", "--name", name, "--role", role};

@@ -57,6 +57,8 @@ std::string RunIn(const std::string& dir, const std::vector<std::string>& args, 
 // import` on it; returns the exit code (*out: its stdout).
 int ImportLines(const std::string& dir, const std::string& file, const std::vector<std::string>& lines,
                 std::string* out);
+// The same with stderr folded into `out` (the errors an administrator reads).
+int RunRelaisWithStderr(const std::vector<std::string>& args, std::string* out);
 
 // `relais token add` in `dir`; returns the secret.
 std::string AddToken(const std::string& dir, const std::string& name, const std::string& role,

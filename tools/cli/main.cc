@@ -20,6 +20,7 @@
 #include "backup/erasure_register.h"
 #include "backup/holder.h"
 #include "cli/lifecycle_commands.h"
+#include "cli/serve_command.h"
 #include "cli/evidence_commands.h"
 #include "generate/generator.h"
 #include "relais/engine.h"
@@ -28,6 +29,7 @@
 #include "relais/projections/tenancy.h"
 #include "relais/projections/views.h"
 #include "server/commands.h"
+#include "version/version.h"
 
 namespace relais::cli {
 
@@ -563,6 +565,7 @@ int RunGenerate(const tools::GenOptions& options, const std::string& out_file) {
 int Main(int argc, char** argv) {
   CLI::App app{"relais: an event-sourced case-tracking engine for accompanied social housing"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("relais ") + Version(), "print the version and exit");
   app.fallthrough();  // --data is global: accepted before or after the command
   std::string data_dir = "./relais-data";
   app.add_option("--data", data_dir, "data directory (created on first write)")
@@ -625,20 +628,8 @@ int Main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
   generate->add_option("--out", gen_out, "output file, or - for standard output")->capture_default_str();
 
-  auto* serve = app.add_subcommand("serve", "the HTTP API (docs/server.md)");
-  std::string listen = "127.0.0.1:8080";
-  serve->add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")
-      ->capture_default_str();
-  size_t max_connections = 4096;
-  serve->add_option("--max-connections", max_connections,
-                    "open connections beyond which new ones get 503")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{1000000}));
-  uint64_t feed_lag_max = 100000;
-  serve->add_option("--feed-lag-max", feed_lag_max,
-                    "events a live feed subscriber may fall behind before it is disconnected")
-      ->capture_default_str()
-      ->check(CLI::Range(uint64_t{1}, uint64_t{100000000}));
+  ServeArgs serve_args;
+  auto* serve = AddServeCommand(app, &serve_args);
 
   EvidenceArgs ev;
   auto* checkpoint_cmd = app.add_subcommand("checkpoint", "the signed checkpoint of the log's Merkle tree");
@@ -656,12 +647,6 @@ int Main(int argc, char** argv) {
   std::string check_file;
   check_cmd->add_option("FILE", check_file, "the bundle, or - for standard input")->required();
   check_cmd->add_option("--verifier-key", ev.verifier_key, "the verifier key line")->required();
-
-  int64_t checkpoint_interval = 1;
-  serve->add_option("--checkpoint-interval", checkpoint_interval,
-                    "seconds between signed checkpoints while the head moves (0: none)")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{86400}));
 
   auto* backup_cmd = app.add_subcommand(
       "backup",
@@ -713,6 +698,8 @@ int Main(int argc, char** argv) {
       ->required();
   auto* erasures_cmd = app.add_subcommand("erasures", "the erasure register (NDJSON): keep a copy apart from the backups");
 
+  auto* version_cmd = app.add_subcommand("version", "print the version (as --version does)");
+
   auto* token = app.add_subcommand("token", "manage API tokens (stored only as hashes)");
   token->require_subcommand(1);
   std::string token_name, token_role, token_territory, token_org;
@@ -733,9 +720,15 @@ int Main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kExitUsage;
+  }
+  if (*version_cmd) {
+    std::printf("relais %s\n", Version());
+    return kExitOk;
   }
   if (*import) return RunImport(data_dir, import_file);
   if (*status) return RunStatus(data_dir, subject, times, pretty);
@@ -757,18 +750,7 @@ int Main(int argc, char** argv) {
   if (*restore_cmd) return RunRestore(data_dir, restore_src, restore_erasures, restore_force);
   if (*erase_cmd) return RunErase(data_dir, subject, erase_reason);
   if (*erasures_cmd) return RunErasures(data_dir);
-  if (*serve) {
-    // Checked before the server opens anything (holder.h: never on a
-    // directory this process holds); a holder appearing later still fails
-    // the open, with exit 1.
-    if (auto h = backup::DataDirHolder(data_dir)) {
-      std::fprintf(stderr, "relais: %s; it already serves this directory\n",
-                   backup::HeldMessage(data_dir, *h).c_str());
-      return kExitHeld;
-    }
-    return server::RunServe(data_dir, listen, max_connections, feed_lag_max,
-                             checkpoint_interval, g_origin);
-  }
+  if (*serve) return RunServeCommand(app, *serve, serve_args, data_dir, g_origin);
   if (*token_add)
     return server::RunTokenAdd(data_dir, token_name, token_role, token_territory, token_org);
   if (*token_list) return server::RunTokenList(data_dir);

@@ -31,26 +31,23 @@ bool KnownTerritory(const std::string& t) { return t == "lille" || t == "sud" ||
 
 }  // namespace
 
-int RunServe(const std::string& data_dir, const std::string& listen, size_t max_connections,
-             uint64_t feed_lag_max, int64_t checkpoint_interval_s, const std::string& origin) {
-  ServerOptions o;
-  o.checkpoint_interval_s = checkpoint_interval_s;
-  o.origin = origin;
-  o.data_dir = data_dir;
-  o.connections_max = max_connections;
-  o.feed_lag_max = feed_lag_max;
+Status ParseListen(const std::string& listen, ServerOptions* o) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0)
-    return Usage("--listen: '" + listen + "' is not ADDR:PORT");
-  o.address = listen.substr(0, colon);
-  if (o.address.size() > 2 && o.address.front() == '[' && o.address.back() == ']')
-    o.address = o.address.substr(1, o.address.size() - 2);
+    return Status::InvalidArgument("--listen: '" + listen + "' is not ADDR:PORT");
+  o->address = listen.substr(0, colon);
+  if (o->address.size() > 2 && o->address.front() == '[' && o->address.back() == ']')
+    o->address = o->address.substr(1, o->address.size() - 2);
   std::string port = listen.substr(colon + 1);
   char* end = nullptr;
   long p = std::strtol(port.c_str(), &end, 10);
   if (port.empty() || *end != '\0' || p < 0 || p > 65535)
-    return Usage("--listen: '" + port + "' is not a port");
-  o.port = static_cast<uint16_t>(p);
+    return Status::InvalidArgument("--listen: '" + port + "' is not a port");
+  o->port = static_cast<uint16_t>(p);
+  return Status::Ok();
+}
+
+int RunServe(ServerOptions o) {
   Status st = RunServer(o);
   if (!st.ok()) return Fail(st);
   return kExitOk;

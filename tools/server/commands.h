@@ -7,11 +7,16 @@
 #include <cstdint>
 #include <string>
 
+#include "relais/status.h"
+#include "server/http_server.h"
+
 namespace relais::server {
 
-int RunServe(const std::string& data_dir, const std::string& listen, size_t max_connections,
-             uint64_t feed_lag_max, int64_t checkpoint_interval_s = 1,
-             const std::string& origin = "");
+// `options` complete but for the address and port (ParseListen).
+int RunServe(ServerOptions options);
+// "ADDR:PORT" ("[v6]:PORT" too) into options->address and ->port; an
+// InvalidArgument naming --listen otherwise.
+Status ParseListen(const std::string& listen, ServerOptions* options);
 int RunTokenAdd(const std::string& data_dir, const std::string& name, const std::string& role,
                 const std::string& territory, const std::string& org);
 int RunTokenList(const std::string& data_dir);

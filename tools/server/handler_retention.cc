@@ -38,6 +38,8 @@ std::optional<Response> ParseRetentionRequest(const Query& q, projections::Reten
 Response RetentionRead(State& s, const Caller& caller, const Query& q) {
   if (!projections::MayReadRetention(caller)) return Forbidden("the token may not read retention");
   projections::RetentionRequest req;
+  req.policy.years = s.options.retention_years;
+  req.policy.keep_history_years = s.options.retention_keep_history_years;
   if (auto bad = ParseRetentionRequest(q, &req)) return *bad;
   auto r = projections::ComputeRetention(*s.engine, req);
   if (!r.ok()) return Internal(r.status().message());
@@ -47,6 +49,8 @@ Response RetentionRead(State& s, const Caller& caller, const Query& q) {
 Response RetentionApply(State& s, const Caller& caller, const Query& q) {
   if (!projections::MayApplyRetention(caller)) return Forbidden("only an admin may apply retention");
   projections::RetentionRequest req;
+  req.policy.years = s.options.retention_years;
+  req.policy.keep_history_years = s.options.retention_keep_history_years;
   if (auto bad = ParseRetentionRequest(q, &req)) return *bad;
   if (req.time.known_at) return Malformed("knownAt: retention is applied with what is known now");
   if (req.time.as_of && *req.time.as_of > req.today)

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 
 #include <boost/asio.hpp>
 #include <chrono>
@@ -10,11 +11,14 @@
 #include <mutex>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <future>
+#include <string>
 #include <thread>
 
 #include "server/connection_limits.h"
 #include "server/state.h"
+#include "server/tls.h"
 #include "server/transport.h"
 
 namespace relais::server {
@@ -47,6 +51,14 @@ Status RunServer(const ServerOptions& options) {
                  "relais serve: %zu descriptors allowed: at most %zu connections (not %zu)\n",
                  nofile, cap, options.connections_max);
 
+  // The TLS files first: a bad one is an error before anything opens.
+  std::unique_ptr<TlsContexts> tls;
+  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
+    if (options.tls_cert.empty() || options.tls_key.empty())
+      return Status::InvalidArgument("--tls-cert and --tls-key go together");
+    ASSIGN_OR_RETURN(tls, TlsContexts::Load(options.tls_cert, options.tls_key));
+  }
+
   ASSIGN_OR_RETURN(std::unique_ptr<State> state, OpenState(options));
   State& s = *state;
   Runtime rt(s, cap, per_address, options.worker_threads);
@@ -74,16 +86,49 @@ Status RunServer(const ServerOptions& options) {
     return Status::IoError("cannot listen on " + options.address + ":" +
                            std::to_string(options.port) + ": " + ec.message());
   uint16_t port = acceptor.local_endpoint().port();
-  auto listener = StartListener(ioc, std::move(acceptor), rt);
+  auto listener = StartListener(ioc, std::move(acceptor), rt, tls.get());
 
   std::promise<void> stop;
   net::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int) { stop.set_value(); });
+  // SIGHUP: the TLS files again (a renewed certificate), the listener and
+  // the open connections untouched. Without TLS there is nothing to
+  // reload, and a SIGHUP no longer ends the server.
+  net::signal_set hup(ioc, SIGHUP);
+  std::function<void(boost::system::error_code, int)> on_hup =
+      [&](boost::system::error_code ec, int) {
+        if (ec) return;  // cancelled at shutdown
+        if (!tls) {
+          std::fprintf(stderr, "relais serve: SIGHUP: no TLS files to reload\n");
+        } else {
+          // systemd (Type=notify, ExecReload): reloading, then ready again.
+          sd_notify(0, "RELOADING=1");
+          if (Status st = tls->Reload(); st.ok()) {
+            std::fprintf(stderr, "relais serve: SIGHUP: TLS certificate reloaded from %s\n",
+                         tls->cert_file().c_str());
+          } else {
+            std::fprintf(stderr,
+                         "relais serve: SIGHUP: TLS reload failed, the previous certificate "
+                         "stays: %s\n",
+                         st.message().c_str());
+          }
+          sd_notify(0, "READY=1");
+        }
+        hup.async_wait(on_hup);
+      };
+  hup.async_wait(on_hup);
 
   std::vector<std::thread> io;
   for (int i = 0; i < options.io_threads; ++i) io.emplace_back([&] { ioc.run(); });
   std::printf("{\"listening\": \"%s:%u\"}\n", options.address.c_str(), port);
   std::fflush(stdout);
+  // systemd's Type=notify: started once it accepts (a no-op without
+  // $NOTIFY_SOCKET, i.e. outside systemd).
+  {
+    std::string status = "READY=1\nSTATUS=listening on " + options.address + ":" +
+                         std::to_string(port) + (tls ? " (HTTPS)" : "");
+    sd_notify(0, status.c_str());
+  }
 
   // Periodic checkpoints: every one is kept (engine), so that a log later
   // rewritten disagrees with what was published.
@@ -113,10 +158,15 @@ Status RunServer(const ServerOptions& options) {
 
   stop.get_future().wait();
   std::fprintf(stderr, "relais serve: stopping: finishing in-flight writes\n");
+  sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing in-flight writes");
   // Graceful shutdown: no new connection, no new request; every write already
   // accepted completes (and gets its answer) before the engine closes.
   s.stopping = true;
   StopListener(listener);
+  {
+    boost::system::error_code ignored;
+    hup.cancel(ignored);
+  }
   // Every feed and export ends now (its socket closed on its strand: the
   // reader sees the connection end) and is gone before the io threads stop:
   // none outlives the runtime. Each ends within one pull once its socket is

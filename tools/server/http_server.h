@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "relais/projections/retention.h"
 #include "relais/status.h"
 
 namespace relais::server {
@@ -54,6 +55,14 @@ struct ServerOptions {
   int64_t checkpoint_interval_s = 1;
   // The installation's name when this server creates the signing key.
   std::string origin;
+  // spdlog's level name (`log_level` of the configuration file).
+  std::string log_level = "info";
+  // PEM files: HTTPS instead of HTTP when set (both or neither).
+  std::string tls_cert, tls_key;
+  // The defaults of GET/POST /v1/retention (`years`, `keepHistoryYears`
+  // override them per request): projections::RetentionPolicy's.
+  int32_t retention_years = projections::RetentionPolicy{}.years;
+  int32_t retention_keep_history_years = projections::RetentionPolicy{}.keep_history_years;
 };
 
 // Runs until SIGTERM or SIGINT, then drains in-flight writes and returns.

@@ -1,6 +1,7 @@
 #include "server/streaming.h"
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <array>
 #include <cstdio>
@@ -20,16 +21,31 @@ constexpr int64_t kWaitTickMs = 1000;
 constexpr int64_t kWatchTickMs = 200;
 }  // namespace
 
-// One stream. Everything but `source_` is touched on the strand only;
-// `source_` only by the one worker task that a pull posts (there is never
-// more than one: the next pull is posted by the completion of the write of
-// what the previous one gave).
-class StreamConn : public std::enable_shared_from_this<StreamConn> {
+// What Streams keeps of a stream, whatever its transport.
+class StreamConnBase {
  public:
-  StreamConn(Streams& owner, uint64_t id, beast::tcp_stream stream, std::string head,
-             std::unique_ptr<StreamSource> source)
+  virtual ~StreamConnBase() = default;
+  // From any thread: ends the stream on its strand.
+  virtual void Stop() = 0;
+  virtual void Start() = 0;
+};
+
+// One stream, plain (PlainStream) or TLS (TlsStream). Everything but
+// `source_` is touched on the strand only; `source_` only by the one worker
+// task that a pull posts (there is never more than one: the next pull is
+// posted by the completion of the write of what the previous one gave).
+template <class Stream>
+class StreamConn : public StreamConnBase, public std::enable_shared_from_this<StreamConn<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  using std::enable_shared_from_this<StreamConn<Stream>>::shared_from_this;
+  using std::enable_shared_from_this<StreamConn<Stream>>::weak_from_this;
+
+ public:
+  StreamConn(Streams& owner, uint64_t id, Stream stream, std::shared_ptr<void> keep,
+             std::string head, std::unique_ptr<StreamSource> source)
       : owner_(owner),
         id_(id),
+        keep_(std::move(keep)),
         stream_(std::move(stream)),
         strand_(stream_.get_executor()),
         timer_(strand_),
@@ -40,17 +56,16 @@ class StreamConn : public std::enable_shared_from_this<StreamConn> {
     owner_.Ended(id_);
   }
 
-  void Start() {
+  void Start() override {
     net::dispatch(strand_, [self = shared_from_this()] {
       // The read has no deadline; the writes' expiry, set while it is
       // pending, applies to the writes only.
-      self->stream_.expires_never();
+      Tcp(self->stream_).expires_never();
       self->ReadSome();
       self->WriteSome();
     });
   }
-  // From any thread: ends the stream on its strand.
-  void Stop() {
+  void Stop() override {
     net::post(strand_, [self = shared_from_this()] { self->Finish(); });
   }
 
@@ -60,7 +75,7 @@ class StreamConn : public std::enable_shared_from_this<StreamConn> {
   // did), however long a large chunk takes to a slow but reading client.
   void WriteSome() {
     if (closed_) return Finish();
-    stream_.expires_after(std::chrono::milliseconds(kFeedSendTimeoutMs));
+    Tcp(stream_).expires_after(std::chrono::milliseconds(kFeedSendTimeoutMs));
     stream_.async_write_some(
         net::buffer(chunk_.data() + written_, chunk_.size() - written_),
         [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnWrite(ec, n); });
@@ -72,8 +87,11 @@ class StreamConn : public std::enable_shared_from_this<StreamConn> {
   // writes are needed to see a closed peer: its slot would be held 30 s).
   // What it does send is dropped, 512 bytes at a time.
   void ReadSome() {
+    reading_ = true;
     stream_.async_read_some(net::buffer(scratch_),
                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->reading_ = false;
+                              if (self->close_after_read_) return self->TlsClose();
                               if (ec || self->closed_) return self->Finish();
                               self->ReadSome();
                             });
@@ -91,7 +109,7 @@ class StreamConn : public std::enable_shared_from_this<StreamConn> {
   }
 
   void Pull() {
-    stream_.expires_never();
+    Tcp(stream_).expires_never();
     net::post(owner_.workers_, [self = shared_from_this()]() mutable {
       StreamSource::Pulled p;
       try {
@@ -111,7 +129,7 @@ class StreamConn : public std::enable_shared_from_this<StreamConn> {
     if (closed_) return Finish();
     switch (p.kind) {
       case StreamSource::Pulled::Kind::kEnd:
-        return Finish();
+        return Finish(/*ended=*/true);
       case StreamSource::Pulled::Kind::kChunk:
         chunk_ = std::move(p.bytes);
         written_ = 0;
@@ -141,18 +159,43 @@ class StreamConn : public std::enable_shared_from_this<StreamConn> {
   }
 
   // Idempotent; the object goes when the last pending operation completes.
-  void Finish() {
+  // `ended`: the source gave its last byte (not a reader gone, nor a stop):
+  // over TLS the close_notify follows, once the pending read is out of the
+  // way (a TLS stream takes one read at a time, and the close reads the
+  // peer's answer).
+  void Finish(bool ended = false) {
     if (finished_) return;
     finished_ = closed_ = true;
     timer_.cancel();
+    if constexpr (kTls) {
+      if (ended) {
+        if (!reading_) return TlsClose();
+        close_after_read_ = true;
+        beast::error_code ec;
+        Tcp(stream_).socket().cancel(ec);
+        return;
+      }
+    }
+    CloseSocket();
+  }
+  void TlsClose() {
+    if constexpr (kTls) {
+      close_after_read_ = false;
+      Tcp(stream_).expires_after(std::chrono::milliseconds(kTlsShutdownMs));
+      stream_.async_shutdown(
+          [self = shared_from_this()](beast::error_code) { self->CloseSocket(); });
+    }
+  }
+  void CloseSocket() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    Tcp(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    Tcp(stream_).close();
   }
 
   Streams& owner_;
   const uint64_t id_;
-  beast::tcp_stream stream_;
+  std::shared_ptr<void> keep_;  // the TLS context (before stream_, which uses it)
+  Stream stream_;
   const net::any_io_executor strand_;
   net::steady_timer timer_;
   std::string chunk_;  // the one chunk being written: the stream's buffer
@@ -160,6 +203,8 @@ class StreamConn : public std::enable_shared_from_this<StreamConn> {
   std::array<char, 512> scratch_;
   bool closed_ = false;
   bool finished_ = false;
+  bool reading_ = false;           // a read is pending
+  bool close_after_read_ = false;  // TLS: the close waits for it
   std::unique_ptr<StreamSource> source_;
 };
 
@@ -186,21 +231,36 @@ void Streams::Unreserve() {
   ended_cv_.notify_all();
 }
 
-void Streams::Start(beast::tcp_stream stream, std::string head,
-                    std::unique_ptr<StreamSource> source) {
-  std::shared_ptr<StreamConn> conn;
+uint64_t Streams::NextId() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_id_++;
+}
+
+void Streams::Open(std::shared_ptr<StreamConnBase> conn, uint64_t id) {
   bool stopped;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    uint64_t id = next_id_++;
-    conn = std::make_shared<StreamConn>(*this, id, std::move(stream), std::move(head),
-                                        std::move(source));
     open_.emplace(id, conn);
     stopped = stopped_;
   }
   // Reserved before StopAll and started after: ended at once.
   if (stopped) return conn->Stop();
   conn->Start();
+}
+
+void Streams::Start(PlainStream stream, std::string head, std::unique_ptr<StreamSource> source) {
+  uint64_t id = NextId();
+  Open(std::make_shared<StreamConn<PlainStream>>(*this, id, std::move(stream), nullptr,
+                                                 std::move(head), std::move(source)),
+       id);
+}
+
+void Streams::Start(TlsStream stream, std::shared_ptr<void> keep, std::string head,
+                    std::unique_ptr<StreamSource> source) {
+  uint64_t id = NextId();
+  Open(std::make_shared<StreamConn<TlsStream>>(*this, id, std::move(stream), std::move(keep),
+                                               std::move(head), std::move(source)),
+       id);
 }
 
 void Streams::Ended(uint64_t id) {
@@ -212,7 +272,7 @@ void Streams::Ended(uint64_t id) {
 }
 
 bool Streams::StopAll(std::chrono::milliseconds timeout) {
-  std::vector<std::shared_ptr<StreamConn>> conns;
+  std::vector<std::shared_ptr<StreamConnBase>> conns;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopped_ = true;

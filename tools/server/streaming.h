@@ -10,7 +10,6 @@
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -23,9 +22,12 @@
 
 #include "server/router.h"
 #include "server/state.h"
+#include "server/tls.h"
 
 namespace relais::server {
 
+class StreamConnBase;
+template <class Stream>
 class StreamConn;
 
 // The open streams of one server. Owns their count (capped at
@@ -47,7 +49,11 @@ class Streams {
   // pending) and its reserved slot: writes `head`, then the chunks of
   // `source` until it ends, the reader stops reading, or StopAll. The slot
   // is freed when the stream has ended and its last operation completed.
-  void Start(boost::beast::tcp_stream stream, std::string head,
+  void Start(PlainStream stream, std::string head, std::unique_ptr<StreamSource> source);
+  // The same over TLS; `keep` (the connection's TLS context) lives as long
+  // as the stream. A stream that ends (an export's last byte) sends the TLS
+  // close, so that the reader can tell the end from a cut.
+  void Start(TlsStream stream, std::shared_ptr<void> keep, std::string head,
              std::unique_ptr<StreamSource> source);
 
   // Refuses new streams, ends every open one (its socket closed on its
@@ -59,7 +65,10 @@ class Streams {
   size_t open() const;
 
  private:
+  template <class Stream>
   friend class StreamConn;
+  void Open(std::shared_ptr<StreamConnBase> conn, uint64_t id);
+  uint64_t NextId();
   // A stream's last reference went: frees its slot.
   void Ended(uint64_t id);
   // Calls `wake` (on the watcher thread, or at once) when the head is past
@@ -77,7 +86,7 @@ class Streams {
   size_t count_ = 0;  // reserved + started, not yet ended
   uint64_t next_id_ = 1;
   bool stopped_ = false;
-  std::unordered_map<uint64_t, std::weak_ptr<StreamConn>> open_;
+  std::unordered_map<uint64_t, std::weak_ptr<StreamConnBase>> open_;
   struct Watch {
     Position after;
     std::function<void()> wake;

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -13,6 +14,7 @@
 
 #include "server/handlers.h"
 #include "server/router.h"
+#include "server/tls.h"
 
 namespace relais::server {
 
@@ -97,10 +99,22 @@ Request FromBeast(beast::http::request<beast::http::string_body>&& req) {
 
 }  // namespace
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection, plain (PlainStream) or HTTPS (TlsStream: the handshake
+// first, under the head deadline; a TLS close at the end).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
  public:
-  Session(tcp::socket socket, Runtime& rt, std::string address)
-      : stream_(std::move(socket)), rt_(rt), s_(rt.s), address_(std::move(address)) {
+  // `ctx`: the TLS context this connection keeps (null for plain).
+  Session(tcp::socket socket, std::shared_ptr<net::ssl::context> ctx, Runtime& rt,
+          std::string address)
+      : ctx_(std::move(ctx)),
+        stream_(MakeStream(std::move(socket), ctx_.get())),
+        rt_(rt),
+        s_(rt.s),
+        address_(std::move(address)) {
     ++s_.metrics.connections;
   }
   ~Session() {
@@ -109,16 +123,41 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHead(); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if constexpr (kTls) {
+        self->Handshake();
+      } else {
+        self->ReadHead();
+      }
+    });
   }
 
  private:
+  static Stream MakeStream(tcp::socket socket, net::ssl::context* ctx) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *ctx);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  // TLS: the handshake must end within the head deadline, from accept (a
+  // client that starts one and stalls is dropped like a slowloris).
+  void Handshake() {
+    Tcp(stream_).expires_after(std::chrono::milliseconds(kHeadTimeoutMs));
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            [self = shared_from_this()](beast::error_code ec) {
+                              if (ec) return Tcp(self->stream_).close();
+                              self->ReadHead();
+                            });
+  }
+
   // Between two requests of a kept-alive connection: wait up to the idle
   // timeout for the next request's first byte, then give its head the head
   // deadline.
   void WaitForNext() {
     if (buffer_.size() > 0) return ReadHead();
-    stream_.expires_after(std::chrono::milliseconds(kIdleTimeoutMs));
+    Tcp(stream_).expires_after(std::chrono::milliseconds(kIdleTimeoutMs));
     stream_.async_read_some(
         buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
           if (ec) return self->Close();
@@ -133,7 +172,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(kBodyBytesMax);
     parser_->header_limit(static_cast<std::uint32_t>(kHeadParseBytesMax));
-    stream_.expires_after(std::chrono::milliseconds(kHeadTimeoutMs));
+    Tcp(stream_).expires_after(std::chrono::milliseconds(kHeadTimeoutMs));
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -145,7 +184,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec) {
     if (ec) return OnRead(ec);
     auto& req = parser_->get();
-    stream_.expires_after(std::chrono::milliseconds(kBodyTimeoutMs));
+    Tcp(stream_).expires_after(std::chrono::milliseconds(kBodyTimeoutMs));
     auto expect = req.find(http::field::expect);
     if (expect != req.end() && beast::iequals(expect->value(), "100-continue") &&
         !parser_->is_done()) {
@@ -183,7 +222,8 @@ class Session : public std::enable_shared_from_this<Session> {
                   true);
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof ||
-        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+        ec == net::error::connection_reset || ec == net::error::operation_aborted ||
+        ec == net::ssl::error::stream_truncated) {
       return Close();
     }
     if (ec) {
@@ -255,10 +295,15 @@ class Session : public std::enable_shared_from_this<Session> {
                   true);
     }
     s_.metrics.Request(route_, 200, 0);
-    stream_.expires_never();
+    Tcp(stream_).expires_never();
     std::string head = "HTTP/1.1 200 OK\r\nContent-Type: " + r.content_type + "\r\n" +
                        r.extra_headers + "Connection: close\r\n\r\n";
-    rt_.streams->Start(std::move(stream_), std::move(head), std::move(r.stream));
+    if constexpr (kTls) {
+      rt_.streams->Start(std::move(stream_), std::move(ctx_), std::move(head),
+                         std::move(r.stream));
+    } else {
+      rt_.streams->Start(std::move(stream_), std::move(head), std::move(r.stream));
+    }
   }
 
   void Send(Response r, bool close = false) {
@@ -269,7 +314,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive_ && !close && !r.close && !s_.stopping.load());
     res->prepare_payload();
     int code = static_cast<int>(r.status);
-    stream_.expires_after(std::chrono::milliseconds(kWriteTimeoutMs));
+    Tcp(stream_).expires_after(std::chrono::milliseconds(kWriteTimeoutMs));
     http::async_write(
         stream_, *res, [self = shared_from_this(), res, code](beast::error_code ec, size_t) {
           double secs = std::chrono::duration<double>(SteadyClock::now() - self->start_).count();
@@ -281,24 +326,40 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (!drain_) return stream_.close();
+    if constexpr (kTls) {
+      // No read or write is pending here (the session reads only after it
+      // answered): the TLS close (close_notify) can go at once, so that the
+      // client knows the connection's last answer was not cut.
+      if (!drain_) {
+        Tcp(stream_).expires_after(std::chrono::milliseconds(kTlsShutdownMs));
+        stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+          beast::error_code e;
+          Tcp(self->stream_).socket().shutdown(tcp::socket::shutdown_send, e);
+          Tcp(self->stream_).close();
+        });
+        return;
+      }
+    } else {
+      Tcp(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (!drain_) return Tcp(stream_).close();
+    }
     // The request was refused before its body was read (413): read and drop
     // what the client still sends for a moment, so that closing with unread
     // bytes does not reset the connection before the client reads our answer.
     drain_ = false;
-    stream_.expires_after(std::chrono::seconds(2));
+    Tcp(stream_).expires_after(std::chrono::seconds(2));
     Drain();
   }
   void Drain() {
     stream_.async_read_some(net::buffer(scratch_),
                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                              if (ec) return self->stream_.close();
+                              if (ec) return Tcp(self->stream_).close();
                               self->Drain();
                             });
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<net::ssl::context> ctx_;  // before stream_, which uses it
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Runtime& rt_;
@@ -313,8 +374,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, tcp::acceptor acceptor, Runtime& rt)
-      : ioc_(ioc), acceptor_(std::move(acceptor)), retry_(ioc), rt_(rt) {}
+  Listener(net::io_context& ioc, tcp::acceptor acceptor, Runtime& rt, TlsContexts* tls)
+      : ioc_(ioc), acceptor_(std::move(acceptor)), retry_(ioc), rt_(rt), tls_(tls) {}
   void Accept() {
     acceptor_.async_accept(net::make_strand(ioc_),
                            [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
@@ -338,7 +399,21 @@ class Listener : public std::enable_shared_from_this<Listener> {
       std::string address = pe ? std::string("?") : peer.address().to_string();
       auto verdict = rt_.limits.Admit(address);
       if (verdict == ConnectionLimits::Verdict::kAdmitted) {
-        std::make_shared<Session>(std::move(socket), rt_, std::move(address))->Start();
+        if (tls_) {
+          std::make_shared<Session<TlsStream>>(std::move(socket), tls_->Current(), rt_,
+                                               std::move(address))
+              ->Start();
+        } else {
+          std::make_shared<Session<PlainStream>>(std::move(socket), nullptr, rt_,
+                                                 std::move(address))
+              ->Start();
+        }
+      } else if (tls_) {
+        // A plain-text 503 means nothing to a TLS client, and a handshake
+        // is what the cap saves: closed at once (counted as refused).
+        ++rt_.s.metrics.connections_refused;
+        beast::error_code e;
+        socket.close(e);
       } else {
         Refuse(std::move(socket), verdict == ConnectionLimits::Verdict::kAddressFull);
       }
@@ -383,11 +458,12 @@ class Listener : public std::enable_shared_from_this<Listener> {
   tcp::acceptor acceptor_;
   net::steady_timer retry_;
   Runtime& rt_;
+  TlsContexts* tls_;  // null: plain HTTP
 };
 
-std::shared_ptr<Listener> StartListener(net::io_context& ioc, tcp::acceptor acceptor,
-                                        Runtime& rt) {
-  auto l = std::make_shared<Listener>(ioc, std::move(acceptor), rt);
+std::shared_ptr<Listener> StartListener(net::io_context& ioc, tcp::acceptor acceptor, Runtime& rt,
+                                        TlsContexts* tls) {
+  auto l = std::make_shared<Listener>(ioc, std::move(acceptor), rt, tls);
   l->Accept();
   return l;
 }

@@ -34,10 +34,14 @@ struct Runtime {
 };
 
 class Listener;
+class TlsContexts;
 
-// Starts accepting on `acceptor`. Stop() closes it.
+// Starts accepting on `acceptor`. Stop() closes it. With `tls` (which must
+// outlive the listener), every connection is HTTPS, with the context
+// tls->Current() gives at its accept.
 std::shared_ptr<Listener> StartListener(boost::asio::io_context& ioc,
-                                        boost::asio::ip::tcp::acceptor acceptor, Runtime& rt);
+                                        boost::asio::ip::tcp::acceptor acceptor, Runtime& rt,
+                                        TlsContexts* tls = nullptr);
 void StopListener(const std::shared_ptr<Listener>& listener);
 
 }  // namespace relais::server
