@@ -54,6 +54,12 @@ struct ServerOptions {
   int64_t checkpoint_interval_s = 1;
   // The installation's name when this server creates the signing key.
   std::string origin;
+  // The console's session cookie carries `Secure` (set when the server, or
+  // the proxy in front of it, speaks TLS: a browser then never sends the
+  // cookie in clear).
+  bool cookie_secure = false;
+  // How long a console session lasts from sign-in (server/session_store.h).
+  int64_t session_ttl_s = 8 * 3600;
 };
 
 // Runs until SIGTERM or SIGINT, then drains in-flight writes and returns.
