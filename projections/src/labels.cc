@@ -161,6 +161,7 @@ constexpr Entry kFields[] = {
     {"closedOn", "terminé le"},
     {"arrears", "dette de loyer"},
     {"open", "en cours"},
+    {"supportInPlace", "accompagnement social en place"},
     {"procedureStage", "procédure d'expulsion"},
     {"consents", "accords donnés"},
     {"support", "accord pour être accompagné"},

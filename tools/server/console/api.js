@@ -112,7 +112,7 @@ export function errorBox(r) {
   return el('div', { class: 'msg error', role: 'alert' },
     el('strong', {}, head + (label !== err.code ? label : err.message)),
     el('span', { class: 'rule' }, 'règle « ' + err.code + ' »' +
-      (label !== err.code ? ' — ' + err.message : '')));
+      (label !== err.code ? ' — détail technique : ' + err.message : '')));
 }
 
 export function subjectPath(subject, what) {

@@ -26,7 +26,7 @@ function statusValue(key, v, parent) {
 }
 
 function statusBlock(st) {
-  const skip = new Set(['subject']);
+  const skip = new Set(['subject', 'filtered']);
   return el('dl', { class: 'facts', id: 'status' }, Object.entries(st).filter(([k]) => !skip.has(k)).flatMap(([k, v]) =>
     [el('dt', {}, L.field('', k)), el('dd', {}, statusValue(k, v, ''))]));
 }
