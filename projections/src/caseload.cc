@@ -109,24 +109,73 @@ Result<CaseloadPage> ComputeCaseload(Engine& engine, const CaseloadRequest& requ
   };
   std::array<Part, kWorkers> parts;
   std::array<Status, kWorkers> status;
+  const size_t keep = request.limit + 1;
   auto work = [&](int k) {
     std::vector<const EventRecord*> ptrs;
+    std::unique_lock<std::mutex> lock;
+    CaseloadCache::Shard* cache = nullptr;
+    if (request.cache) {
+      cache = &request.cache->shard(k);
+      lock = std::unique_lock<std::mutex>(cache->mu);
+    }
     status[k] = engine.VisitStreams(
         StreamKind::kHousehold, k, kWorkers,
         [&](const Subject& subject, const std::vector<EventRecord>& records) {
           if (records.empty() || records.front().position > p) return;  // not known at T
-          ptrs.clear();
-          for (const auto& r : records) ptrs.push_back(&r);
-          std::vector<TimelineEntry> view = BuildTimeline(ptrs, p, D);
-          std::optional<sc::Territory> now =
-              TerritoryNow(view_is_now ? view : BuildTimeline(ptrs, UINT64_MAX, request.today));
+          Position view_last = 0;
+          for (auto it = records.rbegin(); it != records.rend(); ++it)
+            if (it->position <= p) {
+              view_last = it->position;
+              break;
+            }
+          const Position now_last = records.back().position;
+          CaseloadCache::Entry* e = nullptr;
+          if (cache) e = &cache->entries[subject.text];
+          bool view_ok = e && e->view_last == view_last && e->view_date == D;
+          bool now_ok = e && e->now_last == now_last && e->now_date == request.today;
+          std::optional<sc::Territory> now;
+          std::optional<CaseloadRow> fresh;
+          if (!view_ok || !now_ok) {
+            ptrs.clear();
+            for (const auto& r : records) ptrs.push_back(&r);
+          }
+          if (now_ok) {
+            now = e->territory_now;
+          } else if (view_is_now) {
+            std::vector<TimelineEntry> view = BuildTimeline(ptrs, p, D);
+            now = TerritoryNow(view);
+            if (now == request.territory) fresh = JudgeCaseload(subject.text, view, D);
+          } else {
+            now = TerritoryNow(BuildTimeline(ptrs, UINT64_MAX, request.today));
+          }
+          if (e && !now_ok) {
+            e->now_last = now_last;
+            e->now_date = request.today;
+            e->territory_now = now;
+          }
           if (now != request.territory) return;
-          CaseloadRow row = JudgeCaseload(subject.text, view, D);
+          if (!fresh && !view_ok) fresh = JudgeCaseload(subject.text, BuildTimeline(ptrs, p, D), D);
+          if (e && fresh) {
+            e->view_last = view_last;
+            e->view_date = D;
+            e->row = *fresh;
+          }
+          const CaseloadRow& row = fresh ? *fresh : e->row;
           if (request.needs_action && row.actions.empty()) return;
           Part& part = parts[k];
           ++part.total;
           if (!row.actions.empty()) ++part.needing_action;
-          if (request.cursor.empty() || row.subject > request.cursor) part.rows.push_back(std::move(row));
+          if (!request.cursor.empty() && !(row.subject > request.cursor)) return;
+          // Only the page's rows (and one more, for `next`) are kept: a heap
+          // of the smallest subjects after the cursor, largest on top.
+          auto larger = [](const CaseloadRow& a, const CaseloadRow& b) { return a.subject < b.subject; };
+          if (part.rows.size() == keep) {
+            if (!(row.subject < part.rows.front().subject)) return;
+            std::pop_heap(part.rows.begin(), part.rows.end(), larger);
+            part.rows.pop_back();
+          }
+          part.rows.push_back(row);
+          std::push_heap(part.rows.begin(), part.rows.end(), larger);
         });
   };
   std::thread other(work, 1);

@@ -166,6 +166,23 @@ test('a coordinator signs in, reads, records, is refused, follows the live page,
   // The timeline in recording order.
   await goto(page, '#/menage/' + encodeURIComponent(household) + '?ordre=enregistrement', '#timeline');
 
+  // Corrections and retractions sit right below the event they change.
+  const lille = (await bearer('coord', '/v1/caseload?limit=500')).json.households.map((h) => h.subject);
+  let fixed = null;
+  for (const subject of lille) {
+    const events = (await bearer('coord', '/v1/streams/' + encodeURIComponent(subject) + '/events')).json.events;
+    const fix = events.find((e) => e.type === 'EventCorrected' || e.type === 'EventRetracted');
+    if (fix) { fixed = { subject, fix }; break; }
+  }
+  assert.ok(fixed, 'the generated data set holds a correction in Lille');
+  await goto(page, '#/menage/' + encodeURIComponent(fixed.subject.split('/')[1]), '#timeline');
+  const next = await page.$eval('#ev-' + fixed.fix.data.targetId, (tr) =>
+    ({ cls: tr.nextElementSibling.className, text: tr.nextElementSibling.textContent, retracted: tr.className }));
+  assert.equal(next.cls, 'fix');
+  assert.match(next.text, fixed.fix.type === 'EventRetracted' ? /Annulation/ : /Correction/);
+  if (fixed.fix.type === 'EventRetracted') assert.equal(next.retracted, 'retracted');
+  await audit(page, '04b-menage-correction');
+
   // A form generated from the schema records an event.
   await goto(page, '#/saisie?subject=' + encodeURIComponent('household/' + household), '#event-type');
   await page.select('#event-type', 'ConsentRecorded');

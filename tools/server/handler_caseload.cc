@@ -18,6 +18,7 @@ Response Caseload(State& s, const Caller& caller, const Query& q) {
   req.territory = *t;
   if (auto bad = ParseViewTime(q, &req.time)) return *bad;
   req.today = Today();
+  req.cache = &s.caseload_cache;
   if (auto v = Param(q, "limit"); v && !v->empty()) {
     bool ok = v->size() <= 4;
     for (char c : *v) ok = ok && c >= '0' && c <= '9';

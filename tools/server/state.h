@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "relais/engine.h"
+#include "relais/projections/caseload.h"
 #include "relais/projections/visibility.h"
 #include "relais/status.h"
 #include "server/access_journal.h"
@@ -28,6 +29,7 @@ struct State {
   std::unique_ptr<AccessJournal> journal;
   std::unique_ptr<TokenStore> tokens;
   std::unique_ptr<SessionStore> sessions;
+  projections::CaseloadCache caseload_cache;  // rows of GET /v1/caseload, by household
   std::string pseudonym_key;
   Metrics metrics;
   std::atomic<bool> stopping{false};

@@ -135,7 +135,12 @@ export function dataText(type, data) {
 function valueText(f, v) {
   if (v === null || v === undefined) return '—';
   if (Array.isArray(v)) return v.map((x) => valueText(f && f.items ? { ...f.items, name: f.name } : null, x)).join(', ') || 'aucun';
-  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => L.field('', k) + ' ' + valueText(null, x)).join(', ');
+  if (typeof v === 'object') {
+    return Object.entries(v).map(([k, x]) => {
+      const sub = f && f.fields ? f.fields.find((y) => y.name === k) : null;
+      return L.field('', k) + ' ' + valueText(sub, x);
+    }).join(', ');
+  }
   if (f && f.type === 'enum') return L.value(f.enum, v);
   if (f && f.type === 'date') return frDate(v);
   if (f && f.name && /Cents$/.test(f.name)) return money(v);

@@ -25,7 +25,10 @@
 // territory.
 #pragma once
 
+#include <array>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -80,6 +83,34 @@ struct CaseloadRow {
 };
 CaseloadRow JudgeCaseload(std::string subject, const std::vector<TimelineEntry>& timeline, Date D);
 
+// The rows already judged, by household, so that a warm caseload re-judges
+// only the households whose stream changed (or all of them when D or today
+// changed). An entry is valid for a view when the stream's last record known
+// at T and D are those it was judged with (a row is a function of exactly
+// these), and its territory-now when the stream's last record and today are.
+// One entry per household (the latest view asked): bounded by the number of
+// household streams. Thread-safe: each of the fold's two shards has its own
+// lock, held while that shard is visited.
+class CaseloadCache {
+ public:
+  struct Entry {
+    Position view_last = 0;  // the stream's last position <= T when judged
+    Date view_date;
+    Position now_last = 0;  // the stream's last position when its territory was read
+    Date now_date;
+    std::optional<sc::Territory> territory_now;
+    CaseloadRow row;
+  };
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, Entry> entries;
+  };
+  Shard& shard(int k) { return shards_[k]; }
+
+ private:
+  std::array<Shard, 2> shards_;
+};
+
 struct CaseloadRequest {
   sc::Territory territory = sc::Territory::LILLE;
   ViewTime time;
@@ -87,6 +118,7 @@ struct CaseloadRequest {
   size_t limit = kCaseloadLimitDefault;
   std::string cursor;  // a household subject; "" for the first page
   bool needs_action = false;  // only the rows with an action
+  CaseloadCache* cache = nullptr;  // optional: reuse rows judged before
 };
 
 struct CaseloadPage {
