@@ -136,7 +136,12 @@ test('a coordinator signs in, reads, records, is refused, follows the live page,
   assert.match(await page.$eval('.msg.error', (n) => n.textContent), /inconnu ou a été révoqué/);
   await page.$eval('#token', (n) => { n.value = ''; });
 
+  bytes = 0;
+  const t1 = Date.now();
   await signIn(page, 'coord');
+  await page.waitForSelector('table tbody tr');
+  figures.caseloadAfterSignInMs = Date.now() - t1;
+  figures.caseloadAfterSignInBytes = bytes;
   const cookies = await page.cookies();
   const sess = cookies.find((c) => c.name === 'relais_session');
   assert.ok(sess && sess.httpOnly && sess.sameSite === 'Strict' && sess.path === '/', JSON.stringify(sess));
