@@ -216,6 +216,13 @@ test('a coordinator signs in, reads, records, is refused, follows the live page,
   assert.ok(refusal.includes('règle « referral_not_open »'), refusal);
   await audit(page, '06-saisie-refusee');
 
+  // The search page opens a household by its number.
+  await goto(page, '#/recherche', '#sid');
+  await audit(page, '06b-ouvrir-un-dossier');
+  await page.type('#sid', household);
+  await page.click('form.card button[type=submit]');
+  await page.waitForSelector('#timeline');
+
   // The dwelling page, from the caseload's first occupied dwelling.
   const caseload = (await bearer('coord', '/v1/caseload?limit=200')).json;
   const dwelling = caseload.households.find((h) => h.occupancy).occupancy.dwellingId;

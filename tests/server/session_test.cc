@@ -115,6 +115,16 @@ TEST_F(SessionTest, SignInSetsAnHttpOnlyStrictCookieWithAnExpiry) {
   EXPECT_NE(a.first, a.second);
 }
 
+TEST_F(SessionTest, SigningInAgainEndsThePreviousSession) {
+  auto first = Session(admin_);
+  Response again = Do(http::verb::post, "/v1/session", "{\"token\":\"" + staff_ + "\"}",
+                      {{"Content-Type", "application/json"}, {"Cookie", "relais_session=" + first.first}});
+  ASSERT_EQ(again.status, http::status::created);
+  EXPECT_EQ(Do(http::verb::get, "/v1/session", "", {{"Cookie", "relais_session=" + first.first}}).status,
+            http::status::unauthorized);
+  EXPECT_EQ(s_->sessions->size(), 1u);
+}
+
 TEST_F(SessionTest, SecureFlagUnderTls) {
   Open(true);
   std::string cookie = HeaderOf(SignIn(admin_), "Set-Cookie");

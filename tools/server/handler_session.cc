@@ -103,6 +103,10 @@ Response SessionCreate(State& s, const Request& req) {
   std::string hash = Sha256Hex(token);
   auto caller = s.tokens->LookupHash(hash);
   if (!caller) return Unauthorized("unknown or revoked token");
+  // A browser signing in again drops the session it had (no two live ids
+  // for one browser, and a planted cookie does not survive a sign-in).
+  if (auto cookies = req.Header("Cookie"))
+    if (auto old = CookieValue(*cookies, kSessionCookie)) s.sessions->Remove(*old);
   auto created = s.sessions->Create(hash);
   if (!created.ok()) return Unavailable("too_many_sessions", created.status().message());
   Response r = SessionBody(*caller, &created->info, http::status::created);

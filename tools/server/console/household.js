@@ -139,7 +139,9 @@ export async function householdPage(id, query) {
   })];
   const [st, hi] = await Promise.all([api(subjectPath(subject, 'status') + vq), api(subjectPath(subject, 'events') + kq)]);
   if (!st.ok) return [title, [...nodes, errorBox(st)]];
-  nodes.push(el('h2', {}, 'Situation au ' + frDate(asOf || new Date().toISOString().slice(0, 10)) +
+  // The view's date: asOf, else the day of knownAt, else today (as the server reads it).
+  const day = asOf || (knownAt ? knownAt.slice(0, 10) : new Date().toISOString().slice(0, 10));
+  nodes.push(el('h2', {}, 'Situation au ' + frDate(day) +
     (knownAt ? ', connue au ' + frDate(knownAt + 'Z') : '')));
   if (st.data.filtered) nodes.push(el('p', { class: 'msg' }, 'Une partie de la situation n\'est pas visible avec votre fonction.'));
   nodes.push(statusBlock(st.data));
