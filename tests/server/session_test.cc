@@ -349,5 +349,50 @@ TEST(SessionHttpTest, CookieAndConsoleHeadersOnTheWire) {
   EXPECT_EQ(server.Stop(), 0);
 }
 
+// A live feed outlives no session and no token: logging out, or revoking
+// the token, ends the stream with an error event within about a second.
+TEST(SessionHttpTest, LiveFeedEndsWithItsSessionOrToken) {
+  TempDir dir;
+  std::string admin = relais::testing::AddToken(dir.path(), "admin", "admin");
+  std::string staff = relais::testing::AddToken(dir.path(), "staff", "tenancy_staff", "lille");
+  relais::testing::ServerProcess server(dir.path());
+  ASSERT_TRUE(server.Start());
+  auto r = relais::testing::Http(server.port(), "POST", "/v1/session",
+                                 "{\"token\":\"" + admin + "\"}", "",
+                                 {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  std::string id = r.headers["set-cookie"].substr(15, 64);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.body, m, std::regex("\"csrfToken\":\"([0-9a-f]{64})\"")));
+  std::string csrf = m[1].str();
+  std::string got;
+  auto start = std::chrono::steady_clock::now();
+  std::thread reader([&] {
+    got = relais::testing::RawExchange(
+        server.port(), "GET /v1/feed HTTP/1.1\r\nHost: t\r\nCookie: relais_session=" + id + "\r\n\r\n",
+        20000);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  auto out = relais::testing::Http(server.port(), "DELETE", "/v1/session", "", "",
+                                   {{"Cookie", "relais_session=" + id}, {"X-CSRF-Token", csrf}});
+  EXPECT_EQ(out.status, 204);
+  reader.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_NE(got.find("200 OK"), std::string::npos) << got;
+  EXPECT_NE(got.find("event: error"), std::string::npos) << got;
+  EXPECT_NE(got.find("\"code\":\"unauthorized\""), std::string::npos) << got;
+
+  relais::testing::SseClient sse(server.port(), staff, "/v1/feed");
+  ASSERT_TRUE(sse.ok());
+  EXPECT_TRUE(sse.Read(1, 1500).empty());  // an empty log: nothing yet
+  std::string text;
+  ASSERT_EQ(relais::testing::RunRelais({"--data", dir.path(), "token", "revoke", "--name", "staff"}, &text), 0);
+  auto events = sse.Read(1, 8000);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event, "error");
+  EXPECT_NE(events[0].data.find("unauthorized"), std::string::npos) << events[0].data;
+  EXPECT_EQ(server.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace relais::server

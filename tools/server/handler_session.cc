@@ -52,6 +52,7 @@ Authn AuthenticateRequest(State& s, const Request& req) {
   if (auto auth = req.Header("Authorization")) {
     a.sent_credentials = true;
     a.caller = Authenticate(s, auth);
+    if (a.caller) a.token_sha256 = Sha256Hex(auth->substr(7));  // "Bearer " checked by Authenticate
     return a;
   }
   auto cookies = req.Header("Cookie");

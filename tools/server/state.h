@@ -65,7 +65,7 @@ struct Authn {
   bool by_cookie = false;
   std::string session_id;             // the cookie's value, by_cookie only
   std::optional<SessionInfo> session;  // by_cookie only
-  std::string token_sha256;
+  std::string token_sha256;           // of the token (bearer) or of the session's token
   bool sent_credentials = false;  // a bearer header or a session cookie was present
 };
 Authn AuthenticateRequest(State& s, const Request& req);
