@@ -31,7 +31,35 @@ PACKAGES=(
   lld
   # tests/tools/household_file_test: the household's file rendered in headless Chromium.
   chromium fonts-dejavu-core
+  # tests/browser: the web console driven in that Chromium by puppeteer-core
+  # (npm packages pinned in tests/browser/package-lock.json, installed below).
+  nodejs
 )
+
+# The browser test's npm packages, exactly as the committed lock file pins
+# them (npm ci), installed here and never at test run time. Skipped when the
+# installed tree was made from the same lock file. Debian's nodejs comes
+# without npm (a package of its own); some nodejs builds bundle it.
+install_browser_test_packages() {
+  local dir lock stamp
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+  lock="$dir/package-lock.json"
+  stamp="$dir/node_modules/.relais-lock.sha256"
+  [[ -f "$lock" ]] || return 0
+  if [[ -f "$stamp" ]] && [[ "$(sha256sum "$lock" | cut -d' ' -f1)" == "$(cat "$stamp")" ]]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm ||
+      { "${SUDO[@]}" apt-get update && "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+          apt-get install -y --no-install-recommends npm; }
+  fi
+  echo "install-deps: npm ci in tests/browser" >&2
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund)
+  sha256sum "$lock" | cut -d' ' -f1 >"$stamp"
+}
+SUDO=()
+if ((EUID != 0)) && command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -41,6 +69,7 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#PACKAGES[@]} packages already installed" >&2
+  install_browser_test_packages
   exit 0
 fi
 
@@ -79,3 +108,5 @@ elif ! apt_install; then
   apt_update
   apt_install
 fi
+
+install_browser_test_packages

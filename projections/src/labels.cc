@@ -161,6 +161,7 @@ constexpr Entry kFields[] = {
     {"closedOn", "terminé le"},
     {"arrears", "dette de loyer"},
     {"open", "en cours"},
+    {"supportInPlace", "accompagnement social en place"},
     {"procedureStage", "procédure d'expulsion"},
     {"consents", "accords donnés"},
     {"support", "accord pour être accompagné"},
@@ -357,6 +358,15 @@ constexpr Entry kValues[] = {
     {"ProcedureStage.closed", "procédure terminée"},
     {"Bool.true", "oui"},
     {"Bool.false", "non"},
+    // What needs action in a caseload (projections/caseload.h).
+    {"CaseloadAction.situation_review_overdue",
+     "bilan de situation de plus de 182 jours (ou aucun depuis le début de l'accompagnement)"},
+    {"CaseloadAction.slide_review_missing",
+     "sous-location depuis plus de 18 mois sans bilan de glissement favorable"},
+    {"CaseloadAction.ccapex_referral_missing",
+     "impayé signalé depuis plus de deux mois sans saisine de la CCAPEX"},
+    {"CaseloadAction.conditional_decision_overdue",
+     "décision CAL sous condition dont l'échéance est passée sans levée de la condition"},
 };
 
 // ---------------------------------------------------------------------------
@@ -438,6 +448,7 @@ constexpr Entry kEndpoints[] = {
     {"/v1/streams/tenancy", "consultation du dossier de location"},
     {"/v1/streams/evidence", "consultation des preuves d'intégrité"},
     {"/v1/feed", "suivi en direct des enregistrements"},
+    {"/v1/caseload", "consultation de la liste des ménages suivis du territoire"},
     {"/v1/export", "extraction anonymisée pour l'évaluation"},
     {"/v1/backup", "sauvegarde"},
     {"relais file", "dossier remis au ménage"},
@@ -794,6 +805,33 @@ bool HasField(std::string_view field) { return Find(Fields(), field) != nullptr;
 bool HasValue(std::string_view enum_name, std::string_view value) {
   return Find(Values(), Join(enum_name, value)) != nullptr;
 }
+namespace {
+template <size_t N>
+Entries ToEntries(const Entry (&entries)[N]) {
+  Entries out;
+  out.reserve(N);
+  for (const Entry& e : entries) out.emplace_back(e.key, e.fr);
+  return out;
+}
+}  // namespace
+
+const Entries& AllRefusalCodes() {
+  static const Entries e = ToEntries(kRefusalCodes);
+  return e;
+}
+const Entries& AllValues() {
+  static const Entries e = ToEntries(kValues);
+  return e;
+}
+const Entries& AllFields() {
+  static const Entries e = ToEntries(kFields);
+  return e;
+}
+const Entries& AllRoles() {
+  static const Entries e = ToEntries(kRoles);
+  return e;
+}
+
 bool HasRefusalCode(std::string_view code) { return Find(RefusalCodes(), code) != nullptr; }
 bool HasRole(std::string_view role) { return Find(Roles(), role) != nullptr; }
 bool HasReportText(std::string_view key) { return Find(ReportTexts(), key) != nullptr; }

@@ -190,6 +190,7 @@ std::string Describe(const ServeArgs& a, const server::ServerOptions& o,
   w.Key("feedLagMax").Uint(o.feed_lag_max);
   w.Key("checkpointInterval").Int(o.checkpoint_interval_s);
   w.Key("logLevel").String(o.log_level);
+  w.Key("cookieSecure").Bool(o.cookie_secure);
   w.Key("tls");
   if (o.tls_cert.empty()) {
     w.Null();
@@ -228,6 +229,9 @@ CLI::App* AddServeCommand(CLI::App& app, ServeArgs* a) {
   serve->add_option("--tls-cert", a->tls_cert,
                     "PEM certificate chain: serve HTTPS (TLS 1.2+; reloaded on SIGHUP)");
   serve->add_option("--tls-key", a->tls_key, "PEM private key of --tls-cert");
+  serve->add_flag("--cookie-secure", a->cookie_secure,
+                  "mark the console's session cookie Secure behind a TLS-terminating proxy "
+                  "(implied by --tls-cert)");
   serve->add_option("--retention-years", a->retention_years,
                     "default years of GET/POST /v1/retention (CNIL 2023-095)")
       ->capture_default_str()
@@ -286,6 +290,9 @@ int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string dat
   o.log_level = a.log_level;
   o.tls_cert = a.tls_cert;
   o.tls_key = a.tls_key;
+  // A browser must never send the session cookie in clear: under TLS here,
+  // or when a proxy in front speaks TLS (docs/deploy.md).
+  o.cookie_secure = a.cookie_secure || !o.tls_cert.empty();
   o.retention_years = static_cast<int32_t>(a.retention_years);
   o.retention_keep_history_years = static_cast<int32_t>(a.retention_keep_history_years);
   if (Status st = server::ParseListen(a.listen, &o); !st.ok()) return Usage(st.message());

@@ -21,6 +21,7 @@ struct ServeArgs {
   uint64_t feed_lag_max = 100000;
   int64_t checkpoint_interval = 1;
   std::string tls_cert, tls_key;
+  bool cookie_secure = false;
   int64_t retention_years = projections::RetentionPolicy{}.years;
   int64_t retention_keep_history_years = projections::RetentionPolicy{}.keep_history_years;
   std::string log_level = "info";

@@ -43,8 +43,10 @@ std::string ErrorEvent(std::string_view kind, std::string_view code, std::string
 // pulled by one caller at a time (server/router.h StreamSource).
 class FeedSource : public StreamSource {
  public:
-  FeedSource(Caller caller, Position from, bool follow)
-      : caller_(std::move(caller)), next_(from), follow_(follow) {}
+  // `authorized` is asked before each chunk: a stream whose token was
+  // revoked, or whose session ended or expired, ends with an error event.
+  FeedSource(Caller caller, Position from, bool follow, std::function<bool(State&)> authorized)
+      : caller_(std::move(caller)), next_(from), follow_(follow), authorized_(std::move(authorized)) {}
   ~FeedSource() override {
     if (metrics_) --metrics_->feed_subscribers;
   }
@@ -62,6 +64,9 @@ class FeedSource : public StreamSource {
     if (sent_chunk_) last_send_ = SteadyClock::now();
     sent_chunk_ = false;
     if (done_) return End();
+    if (authorized_ && !authorized_(s))
+      return Last(ErrorEvent("unauthorized", "unauthorized",
+                             "the token was revoked or the session ended; sign in again"));
     while (!s.stopping.load() && next_ <= end_) {
       Position head_pos = s.engine->GetHead().position;
       if (next_ > head_pos) {
@@ -119,6 +124,7 @@ class FeedSource : public StreamSource {
   const Caller caller_;
   Position next_;
   const bool follow_;
+  std::function<bool(State&)> authorized_;
   Position end_ = 0;
   Metrics* metrics_ = nullptr;  // set by the first Next(): the subscriber counts from then
   bool live_ = false;
@@ -131,7 +137,6 @@ class FeedSource : public StreamSource {
 
 Routed RouteFeed(State& s, const Caller& caller, const Request& req, const Query& q,
                  bool follow) {
-  (void)s;
   Routed r;
   r.route = "feed";
   if (!projections::MayReadFeed(caller)) {
@@ -154,7 +159,19 @@ Routed RouteFeed(State& s, const Caller& caller, const Request& req, const Query
   r.kind = Routed::Kind::kStream;
   r.content_type = "text/event-stream";
   r.extra_headers = "Cache-Control: no-cache\r\n";
-  r.stream = std::make_unique<FeedSource>(caller, from, follow);
+  // Who opened the stream, checked again while it runs.
+  Authn authn = AuthenticateRequest(s, req);
+  std::function<bool(State&)> authorized;
+  if (authn.by_cookie) {
+    authorized = [id = authn.session_id, hash = authn.token_sha256](State& st) {
+      return st.sessions->Find(id).has_value() && st.tokens->LookupHash(hash).has_value();
+    };
+  } else if (!authn.token_sha256.empty()) {
+    authorized = [hash = authn.token_sha256](State& st) {
+      return st.tokens->LookupHash(hash).has_value();
+    };
+  }
+  r.stream = std::make_unique<FeedSource>(caller, from, follow, std::move(authorized));
   return r;
 }
 

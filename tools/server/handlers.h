@@ -92,6 +92,26 @@ Response ConsistencyProofResponse(State& s, const Query& q);
 // GET /v1/streams/{subject}/evidence (reached through RouteStreamRead).
 Response StreamEvidence(State& s, const Caller& caller, const Subject& subject, const Query& q);
 
+// Sessions (handler_session.cc). CheckCsrf: the 403 to answer when a
+// cookie-authenticated request that changes state lacks the session's
+// X-CSRF-Token, else nullopt.
+std::optional<Response> CheckCsrf(const Request& req, const Authn& a);
+Response SessionCreate(State& s, const Request& req);
+Response SessionRead(const Authn& a);
+Response SessionDelete(State& s, const Authn& a);
+
+// GET /v1/schema (handler_schema.cc), GET /v1/caseload (handler_caseload.cc).
+Response SchemaRead();
+Response Caseload(State& s, const Caller& caller, const Query& q);
+
+// The console's static files (handler_console.cc): nullopt when `path` is
+// not one of theirs (/, /console, /console/...).
+inline constexpr std::string_view kConsoleCsp =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'";
+std::optional<Response> ConsoleStatic(const Request& req, std::string_view path);
+
 // asOf / knownAt; an error response when one is bad.
 std::optional<Response> ParseViewTime(const Query& q, projections::ViewTime* t);
 Date Today();

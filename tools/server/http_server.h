@@ -63,6 +63,12 @@ struct ServerOptions {
   // override them per request): projections::RetentionPolicy's.
   int32_t retention_years = projections::RetentionPolicy{}.years;
   int32_t retention_keep_history_years = projections::RetentionPolicy{}.keep_history_years;
+  // The console's session cookie carries `Secure` (set when the server, or
+  // the proxy in front of it, speaks TLS: a browser then never sends the
+  // cookie in clear).
+  bool cookie_secure = false;
+  // How long a console session lasts from sign-in (server/session_store.h).
+  int64_t session_ttl_s = 8 * 3600;
 };
 
 // Runs until SIGTERM or SIGINT, then drains in-flight writes and returns.

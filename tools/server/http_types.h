@@ -32,6 +32,8 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   bool close = false;  // close the connection after this answer
+  // Further header fields (Set-Cookie, Cache-Control, Location, ...).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // The contract's error body (interfaces.md §2).

@@ -104,6 +104,14 @@ const RouteEntry kRoutes[] = {
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("retention", [c, q](State& s) { return RetentionApply(s, c, q); });
      }},
+    {"/v1/schema", http::verb::get, "schema",
+     [](State&, const Caller&, Request&, const Query&, bool) {
+       return Respond("schema", SchemaRead());
+     }},
+    {"/v1/caseload", http::verb::get, "caseload",
+     [](State&, const Caller& c, Request&, const Query& q, bool) {
+       return WorkOn("caseload", [c, q](State& s) { return Caseload(s, c, q); });
+     }},
     {"/v1/feed", http::verb::get, "feed",
      [](State& s, const Caller& c, Request& req, const Query& q, bool follow) {
        return RouteFeed(s, c, req, q, follow);
@@ -162,17 +170,27 @@ Routed Route(State& s, Request& req, bool follow_feed) {
     if (req.method != http::verb::get) return Respond("healthz", MethodNotAllowed("GET"));
     return Respond("healthz", Healthz());
   }
+  if (auto page = ConsoleStatic(req, path)) return Respond("console", std::move(*page));
   if (s.stopping.load()) {
     Routed r = Respond("other", Unavailable("shutting_down", "the server is shutting down"));
     r.response.close = true;
     return r;
   }
-  auto auth = req.Header("Authorization");
-  std::optional<Caller> caller = Authenticate(s, auth);
-  if (!caller)
+  if (path == "/v1/session" && req.method == http::verb::post)
+    return WorkOn("session", [req = std::move(req)](State& s) { return SessionCreate(s, req); });
+  Authn authn = AuthenticateRequest(s, req);
+  if (!authn.caller)
     return Respond("other", Error(http::status::unauthorized, "unauthorized", "unauthorized",
-                                  auth ? "unknown or revoked token"
-                                       : "no Authorization: Bearer token"));
+                                  authn.sent_credentials
+                                      ? "unknown or revoked token, or an expired session"
+                                      : "no Authorization: Bearer token and no session cookie"));
+  if (auto refused = CheckCsrf(req, authn)) return Respond("other", std::move(*refused));
+  const std::optional<Caller>& caller = authn.caller;
+  if (path == "/v1/session") {
+    if (req.method == http::verb::get) return Respond("session", SessionRead(authn));
+    if (req.method == http::verb::delete_) return Respond("session", SessionDelete(s, authn));
+    return Respond("session", MethodNotAllowed("GET, POST or DELETE"));
+  }
   // A path may have one entry per method (/v1/retention has GET and POST).
   const RouteEntry* same_path = nullptr;
   bool get = false, post = false;

@@ -77,6 +77,7 @@ Result<std::unique_ptr<State>> OpenState(const ServerOptions& options) {
   ASSIGN_OR_RETURN(s->journal, AccessJournal::Open(options.data_dir));
   ASSIGN_OR_RETURN(s->pseudonym_key, LoadPseudonymKey(options.data_dir));
   s->tokens = std::make_unique<TokenStore>(options.data_dir);
+  s->sessions = std::make_unique<SessionStore>(SystemClock(), options.session_ttl_s);
   // Files created before this server (older versions, a umask of 022) are
   // made owner-only too; what the server creates from now on is, by umask.
   RETURN_IF_ERROR(files::RestrictTree(options.data_dir));

@@ -11,11 +11,14 @@
 #include <string_view>
 
 #include "relais/engine.h"
+#include "relais/projections/caseload.h"
 #include "relais/projections/visibility.h"
 #include "relais/status.h"
 #include "server/access_journal.h"
 #include "server/http_server.h"
+#include "server/http_types.h"
 #include "server/metrics.h"
+#include "server/session_store.h"
 #include "server/token_store.h"
 
 namespace relais::server {
@@ -25,6 +28,8 @@ struct State {
   std::unique_ptr<Engine> engine;
   std::unique_ptr<AccessJournal> journal;
   std::unique_ptr<TokenStore> tokens;
+  std::unique_ptr<SessionStore> sessions;
+  projections::CaseloadCache caseload_cache;  // rows of GET /v1/caseload, by household
   std::string pseudonym_key;
   Metrics metrics;
   std::atomic<bool> stopping{false};
@@ -51,6 +56,19 @@ Result<std::string> LoadPseudonymKey(const std::string& data_dir);
 // The caller a request's `Authorization: Bearer` names; nullopt when absent
 // or unknown.
 std::optional<projections::Caller> Authenticate(State& s, std::optional<std::string_view> auth);
+
+// Who sent a request: its bearer token, or else its `relais_session` cookie
+// (server/handler_session.cc). A bearer header is never overridden by a
+// cookie: a bad bearer is a 401 even beside a good cookie.
+struct Authn {
+  std::optional<projections::Caller> caller;
+  bool by_cookie = false;
+  std::string session_id;             // the cookie's value, by_cookie only
+  std::optional<SessionInfo> session;  // by_cookie only
+  std::string token_sha256;           // of the token (bearer) or of the session's token
+  bool sent_credentials = false;  // a bearer header or a session cookie was present
+};
+Authn AuthenticateRequest(State& s, const Request& req);
 
 std::string ActorOrg(const projections::Caller& c);
 

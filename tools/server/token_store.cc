@@ -168,7 +168,10 @@ Status RevokeToken(const std::string& data_dir, const std::string& name) {
 }
 
 std::optional<projections::Caller> TokenStore::Lookup(std::string_view secret) {
-  std::string hash = Sha256Hex(secret);
+  return LookupHash(Sha256Hex(secret));
+}
+
+std::optional<projections::Caller> TokenStore::LookupHash(const std::string& hash) {
   std::lock_guard<std::mutex> lock(mu_);
   MaybeReload();
   auto it = by_hash_.find(hash);

@@ -53,6 +53,8 @@ class TokenStore {
   explicit TokenStore(std::string data_dir) : data_dir_(std::move(data_dir)) {}
   // The caller a bearer secret belongs to; nullopt when unknown or revoked.
   std::optional<projections::Caller> Lookup(std::string_view secret);
+  // The same by the secret's SHA-256 (hex), as a session keeps it.
+  std::optional<projections::Caller> LookupHash(const std::string& sha256_hex);
 
  private:
   void MaybeReload();

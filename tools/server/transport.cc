@@ -309,7 +309,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void Send(Response r, bool close = false) {
     auto res = std::make_shared<http::response<http::string_body>>(r.status, 11);
     res->set(http::field::server, "relais");
-    res->set(http::field::content_type, r.content_type);
+    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) res->insert(name, value);
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_ && !close && !r.close && !s_.stopping.load());
     res->prepare_payload();

@@ -184,4 +184,36 @@ sc::Visibility VisibilityOf(EventType t, const Fact& fact);
 // ("headOfHousehold", "notes", "reason", ...), in schema order (events.md §1).
 const std::vector<std::string>& PersonalFieldNames(EventType t);
 
+// The shape of every event type's `data`, read from schema/relais.capnp by
+// reflection (the same annotations the codec validates input with): what a
+// form generator needs (GET /v1/schema). Built once; read-only.
+struct SchemaField {
+  std::string name;  // the JSON key
+  // "text", "integer", "boolean", "date", "uuid", "enum", "object", "list",
+  // or "correction" (EventCorrected.data: a partial object of the target's type).
+  std::string type;
+  bool required = true;          // false for $optional fields
+  std::string required_if_field;  // required when sibling `field` has value `value`
+  std::string required_if_value;
+  std::optional<int64_t> min, max;              // integers
+  std::optional<uint32_t> min_items, max_items;  // lists
+  size_t max_bytes = 0;                          // text
+  bool personal = false;                         // $personal (events.md §1)
+  bool bare_id = false;                          // the id of another stream, no prefix
+  std::vector<std::string> values;               // enum: the JSON values, in order
+  std::string enum_name;                         // enum: the schema's name ("Contract")
+  std::string item_type;                         // list: its elements' type (as `type`)
+  std::vector<std::string> item_values;          // list of enums
+  std::string item_enum_name;
+  std::vector<SchemaField> fields;               // object, or list of objects
+};
+struct SchemaEventType {
+  EventType type;
+  std::string name;        // "HouseholdRegistered"
+  std::string stream;      // "household" | "dwelling" | "territory" | "any"
+  std::string visibility;  // "management" | "social" | "health" (declared class)
+  std::vector<SchemaField> fields;
+};
+const std::vector<SchemaEventType>& EventSchema();
+
 }  // namespace relais

@@ -971,4 +971,97 @@ const std::vector<std::string>& PersonalFieldNames(EventType t) {
   return names[static_cast<size_t>(t)];
 }
 
+namespace {
+
+// One field of the schema as a form sees it: type, bounds, enum values.
+void DescribeType(capnp::Type t, const codec::FieldMeta* m, std::string* type,
+                  std::vector<std::string>* values, std::string* enum_name,
+                  std::vector<SchemaField>* fields);
+
+std::vector<SchemaField> DescribeStruct(capnp::StructSchema s) {
+  std::vector<SchemaField> out;
+  for (const codec::FieldMeta& m : codec::Registry::Get().Struct(s).fields) {
+    if (m.hidden) continue;
+    SchemaField f;
+    f.name = m.name;
+    f.required = !m.optional;
+    f.required_if_field = m.required_if_field;
+    f.required_if_value = m.required_if_value;
+    f.min = m.min;
+    f.max = m.max;
+    f.min_items = m.min_items;
+    f.max_items = m.max_items;
+    f.personal = m.personal;
+    f.bare_id = m.bare_id;
+    if (m.correction_data) {
+      f.type = "correction";
+    } else if (m.field.getType().isList()) {
+      f.type = "list";
+      DescribeType(m.field.getType().asList().getElementType(), nullptr, &f.item_type,
+                   &f.item_values, &f.item_enum_name, &f.fields);
+    } else {
+      DescribeType(m.field.getType(), &m, &f.type, &f.values, &f.enum_name, &f.fields);
+    }
+    if (f.type == "text") f.max_bytes = codec::kTextBytesMax;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+void DescribeType(capnp::Type t, const codec::FieldMeta* m, std::string* type,
+                  std::vector<std::string>* values, std::string* enum_name,
+                  std::vector<SchemaField>* fields) {
+  using capnp::schema::Type;
+  switch (t.which()) {
+    case Type::BOOL: *type = "boolean"; return;
+    case Type::INT8: case Type::INT16: case Type::INT32: case Type::INT64:
+    case Type::UINT8: case Type::UINT16: case Type::UINT32: case Type::UINT64:
+      *type = m && m->date ? "date" : "integer";
+      return;
+    case Type::TEXT: *type = "text"; return;
+    case Type::DATA: *type = "uuid"; return;
+    case Type::ENUM:
+      *type = "enum";
+      *values = codec::Registry::Get().Enum(t.asEnum()).names;
+      *enum_name = t.asEnum().getShortDisplayName().cStr();
+      return;
+    case Type::STRUCT:
+      *type = "object";
+      *fields = DescribeStruct(t.asStruct());
+      return;
+    default: *type = "unsupported"; return;
+  }
+}
+
+}  // namespace
+
+const std::vector<SchemaEventType>& EventSchema() {
+  static const std::vector<SchemaEventType>* schema = [] {
+    auto* out = new std::vector<SchemaEventType>();
+    const auto& registry = codec::Registry::Get();
+    for (size_t i = 0; i < registry.Members().size(); ++i) {
+      const auto& member = registry.Members()[i];
+      SchemaEventType e;
+      e.type = static_cast<EventType>(i);
+      e.name = member.type_name;
+      // The annotations' enums are not reachable from the stored event (the
+      // registry's), and their enumerants are single lower-case words.
+      e.stream = capnp::Schema::from<schema::StreamKind>()
+                     .getEnumerants()[static_cast<uint16_t>(member.stream)]
+                     .getProto()
+                     .getName()
+                     .cStr();
+      e.visibility = capnp::Schema::from<schema::Visibility>()
+                         .getEnumerants()[static_cast<uint16_t>(member.visibility)]
+                         .getProto()
+                         .getName()
+                         .cStr();
+      e.fields = DescribeStruct(member.field.getType().asStruct());
+      out->push_back(std::move(e));
+    }
+    return out;
+  }();
+  return *schema;
+}
+
 }  // namespace relais

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace relais::labels {
 
@@ -70,6 +72,16 @@ std::string_view Bool(bool b);
 // Integer cents as French money: 123456 → "1 234,56 €" (narrow no-break
 // space between thousands, no-break space before the sign).
 std::string Money(int64_t cents);
+
+// The catalogue's own entries (key, French), for a client that renders by
+// itself (the console, through GET /v1/schema): every refusal code, every
+// enum value keyed "Enum.value" (status values and caseload actions
+// included), every role.
+using Entries = std::vector<std::pair<std::string_view, std::string_view>>;
+const Entries& AllRefusalCodes();
+const Entries& AllValues();
+const Entries& AllRoles();
+const Entries& AllFields();  // "field" and "Type.field"
 
 // Whether the catalogue itself has a label (no English fallback): what
 // labels_test checks against the schema. HasValue looks for the exact enum;
