@@ -148,6 +148,10 @@ keep_history_years = 7
   EXPECT_EQ(IntAt(out, "/checkpointInterval"), 1);
   EXPECT_EQ(IntAt(out, "/retention/years"), 2);
   EXPECT_EQ(StringAt(out, "/logLevel"), "info");
+  EXPECT_NE(out.find("\"cookieSecure\":false"), std::string::npos) << out;
+  // Behind a TLS-terminating proxy the console's cookie is marked Secure.
+  ASSERT_EQ(RunWithStderr({"serve", "--cookie-secure", "--check-config"}, &out), 0) << out;
+  EXPECT_NE(out.find("\"cookieSecure\":true"), std::string::npos) << out;
 }
 
 TEST_F(ConfigTest, ErrorsNameTheFileTheLineAndTheKey) {

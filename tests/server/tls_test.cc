@@ -48,6 +48,7 @@ struct Answer {
   int status = 0;
   std::string body;
   std::string error;  // the failure, if any
+  std::string set_cookie;
 };
 
 // One TLS connection to 127.0.0.1:port, checking the server's certificate
@@ -111,6 +112,7 @@ class TlsClient {
     if (ec_) return a.error = "read: " + ec_.message(), a;
     a.status = res.result_int();
     a.body = std::move(res.body());
+    a.set_cookie = std::string(res[http::field::set_cookie]);
     return a;
   }
 
@@ -245,6 +247,19 @@ TEST_F(TlsTest, StatusAppendFeedAndExportOverTls) {
 
 // A client that connects and never starts its handshake is dropped within
 // the head deadline (5 s), like a plain one that never sends its head.
+// The console's session cookie is Secure under TLS: a browser never sends
+// it over plain HTTP.
+TEST_F(TlsTest, TheSessionCookieIsSecureUnderTls) {
+  ServerProcess server(data_, TlsArgs());
+  ASSERT_TRUE(server.Start());
+  TlsClient c(server.port(), ca_a_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  Answer signed_in = c.Request("POST", "/v1/session", "{\"token\":\"" + admin_ + "\"}");
+  ASSERT_EQ(signed_in.status, 201) << signed_in.body << signed_in.error;
+  EXPECT_NE(signed_in.set_cookie.find("relais_session="), std::string::npos) << signed_in.set_cookie;
+  EXPECT_NE(signed_in.set_cookie.find("; Secure"), std::string::npos) << signed_in.set_cookie;
+}
+
 TEST_F(TlsTest, AStalledHandshakeIsDropped) {
   ServerProcess server(data_, TlsArgs());
   ASSERT_TRUE(server.Start());
