@@ -662,6 +662,10 @@ int Main(int argc, char** argv) {
                     "seconds between signed checkpoints while the head moves (0: none)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{86400}));
+  server::ServeOps serve_ops;
+  serve->add_option("--log-level", serve_ops.log_level,
+                    "stderr log level: trace, debug, info, warn, error or off")
+      ->capture_default_str();
 
   auto* backup_cmd = app.add_subcommand(
       "backup",
@@ -767,7 +771,7 @@ int Main(int argc, char** argv) {
       return kExitHeld;
     }
     return server::RunServe(data_dir, listen, max_connections, feed_lag_max,
-                             checkpoint_interval, g_origin);
+                             checkpoint_interval, g_origin, serve_ops);
   }
   if (*token_add)
     return server::RunTokenAdd(data_dir, token_name, token_role, token_territory, token_org);

@@ -32,8 +32,14 @@ bool KnownTerritory(const std::string& t) { return t == "lille" || t == "sud" ||
 }  // namespace
 
 int RunServe(const std::string& data_dir, const std::string& listen, size_t max_connections,
-             uint64_t feed_lag_max, int64_t checkpoint_interval_s, const std::string& origin) {
+             uint64_t feed_lag_max, int64_t checkpoint_interval_s, const std::string& origin,
+             const ServeOps& ops) {
   ServerOptions o;
+  auto level = LogLevelFromName(ops.log_level);
+  if (!level)
+    return Usage("--log-level: '" + ops.log_level + "' is not one of " +
+                 std::string(kLogLevelNames));
+  o.log_level = *level;
   o.checkpoint_interval_s = checkpoint_interval_s;
   o.origin = origin;
   o.data_dir = data_dir;

@@ -9,9 +9,15 @@
 
 namespace relais::server {
 
+// The operator's options of `relais serve` (docs/server.md): checked by
+// RunServe, a bad value is a usage error naming the option.
+struct ServeOps {
+  std::string log_level = "info";  // --log-level
+};
+
 int RunServe(const std::string& data_dir, const std::string& listen, size_t max_connections,
              uint64_t feed_lag_max, int64_t checkpoint_interval_s = 1,
-             const std::string& origin = "");
+             const std::string& origin = "", const ServeOps& ops = {});
 int RunTokenAdd(const std::string& data_dir, const std::string& name, const std::string& role,
                 const std::string& territory, const std::string& org);
 int RunTokenList(const std::string& data_dir);

@@ -13,6 +13,7 @@
 #include <future>
 #include <thread>
 
+#include "relais/json_writer.h"
 #include "server/connection_limits.h"
 #include "server/state.h"
 #include "server/transport.h"
@@ -42,13 +43,14 @@ Status RunServer(const ServerOptions& options) {
   size_t per_address = options.connections_per_address_max
                            ? std::min(options.connections_per_address_max, cap)
                            : DefaultPerAddressCap(cap);
-  if (cap < options.connections_max)
-    std::fprintf(stderr,
-                 "relais serve: %zu descriptors allowed: at most %zu connections (not %zu)\n",
-                 nofile, cap, options.connections_max);
-
   ASSIGN_OR_RETURN(std::unique_ptr<State> state, OpenState(options));
   State& s = *state;
+  if (cap < options.connections_max)
+    s.log->Warn("descriptor limit caps the connections", [&](JsonWriter& w) {
+      w.Key("descriptors").Uint(nofile);
+      w.Key("connectionsMax").Uint(cap);
+      w.Key("requested").Uint(options.connections_max);
+    });
   Runtime rt(s, cap, per_address, options.worker_threads);
 
   net::io_context ioc(options.io_threads);
@@ -84,6 +86,12 @@ Status RunServer(const ServerOptions& options) {
   for (int i = 0; i < options.io_threads; ++i) io.emplace_back([&] { ioc.run(); });
   std::printf("{\"listening\": \"%s:%u\"}\n", options.address.c_str(), port);
   std::fflush(stdout);
+  s.log->Info("listening", [&](JsonWriter& w) {
+    w.Key("version").String(RELAIS_VERSION);
+    w.Key("listen").String(options.address + ":" + std::to_string(port));
+    w.Key("dataDir").String(options.data_dir);
+    w.Key("events").Uint(s.engine->GetHead().position);
+  });
 
   // Periodic checkpoints: every one is kept (engine), so that a log later
   // rewritten disagrees with what was published.
@@ -101,8 +109,10 @@ Status RunServer(const ServerOptions& options) {
           lock.unlock();
           auto note = s.engine->Checkpoint(head);
           if (!note.ok())
-            std::fprintf(stderr, "relais serve: no checkpoint of size %llu: %s\n",
-                         static_cast<unsigned long long>(head), note.status().message().c_str());
+            s.log->Error("no checkpoint", [&](JsonWriter& w) {
+              w.Key("size").Uint(head);
+              w.Key("error").String(note.status().message());
+            });
           issued = head;
           lock.lock();
         }
@@ -112,7 +122,7 @@ Status RunServer(const ServerOptions& options) {
   }
 
   stop.get_future().wait();
-  std::fprintf(stderr, "relais serve: stopping: finishing in-flight writes\n");
+  s.log->Info("stopping: finishing in-flight writes");
   // Graceful shutdown: no new connection, no new request; every write already
   // accepted completes (and gets its answer) before the engine closes.
   s.stopping = true;
@@ -122,7 +132,7 @@ Status RunServer(const ServerOptions& options) {
   // none outlives the runtime. Each ends within one pull once its socket is
   // closed (a feed batch or a 64 KiB export piece, on the worker pool).
   if (!rt.streams->StopAll(std::chrono::milliseconds(kShutdownGraceMs)))
-    std::fprintf(stderr, "relais serve: streams still open after the grace period\n");
+    s.log->Warn("streams still open after the grace period");
   using SteadyClock = std::chrono::steady_clock;
   auto deadline = SteadyClock::now() + std::chrono::milliseconds(kShutdownGraceMs);
   while (s.in_flight_writes.load() > 0 && SteadyClock::now() < deadline)
@@ -142,8 +152,9 @@ Status RunServer(const ServerOptions& options) {
     cp_cv.notify_all();
     checkpoints.join();
   }
+  Position events = s.engine->GetHead().position;
   s.engine->Close();
-  std::fprintf(stderr, "relais serve: stopped\n");
+  s.log->Info("stopped", [&](JsonWriter& w) { w.Key("events").Uint(events); });
   return Status::Ok();
 }
 

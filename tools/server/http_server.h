@@ -18,6 +18,7 @@
 #include <string>
 
 #include "relais/status.h"
+#include "server/server_log.h"
 
 namespace relais::server {
 
@@ -54,10 +55,13 @@ struct ServerOptions {
   int64_t checkpoint_interval_s = 1;
   // The installation's name when this server creates the signing key.
   std::string origin;
+  LogLevel log_level = LogLevel::kInfo;  // --log-level (server_log.h)
 };
 
 // Runs until SIGTERM or SIGINT, then drains in-flight writes and returns.
-// Prints {"listening": "ADDR:PORT"} on stdout once accepting.
+// Prints {"listening": "ADDR:PORT"} on stdout once accepting; logs a
+// startup line (version, listen address, data directory, events) and a
+// shutdown line on stderr (server_log.h).
 Status RunServer(const ServerOptions& options);
 
 }  // namespace relais::server

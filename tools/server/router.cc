@@ -133,9 +133,8 @@ std::optional<Routed> RouteErasure(const Caller& caller, Request& req, std::stri
   });
 }
 
-}  // namespace
-
-Routed Route(State& s, Request& req, bool follow_feed) {
+// Route() without the log's fields; `*token_name` the caller's once known.
+Routed Dispatch(State& s, Request& req, bool follow_feed, std::string* token_name) {
   std::string_view target = req.target;
   if (target.size() > kUrlBytesMax) {
     Routed r = Respond("invalid", Error(http::status::uri_too_long, "malformed", "uri_too_long",
@@ -173,6 +172,7 @@ Routed Route(State& s, Request& req, bool follow_feed) {
     return Respond("other", Error(http::status::unauthorized, "unauthorized", "unauthorized",
                                   auth ? "unknown or revoked token"
                                        : "no Authorization: Bearer token"));
+  *token_name = caller->name;
   // A path may have one entry per method (/v1/retention has GET and POST).
   const RouteEntry* same_path = nullptr;
   bool get = false, post = false;
@@ -193,6 +193,36 @@ Routed Route(State& s, Request& req, bool follow_feed) {
   }
   return Respond("unknown", Error(http::status::not_found, "not_found", "no_route",
                                   "no such endpoint"));
+}
+
+}  // namespace
+
+const char* RouteTemplate(std::string_view path) {
+  if (path == "/healthz") return "/healthz";
+  for (const RouteEntry& e : kRoutes)
+    if (path == e.path) return e.path.data();  // literals: NUL-terminated
+  if (path.substr(0, kStreamsPrefix.size()) == kStreamsPrefix) {
+    static constexpr const char* kStreamRoutes[] = {
+        "/v1/streams/{subject}/status",   "/v1/streams/{subject}/events",
+        "/v1/streams/{subject}/file",     "/v1/streams/{subject}/tenancy",
+        "/v1/streams/{subject}/evidence", "/v1/streams/{subject}/erasure"};
+    std::string_view what = path.substr(path.rfind('/') + 1);
+    for (const char* t : kStreamRoutes) {
+      std::string_view tv = t;
+      if (what == tv.substr(tv.rfind('/') + 1) && path.size() > kStreamsPrefix.size() + what.size() + 1)
+        return t;
+    }
+  }
+  return "unknown";
+}
+
+Routed Route(State& s, Request& req, bool follow_feed) {
+  std::string token_name;
+  Routed r = Dispatch(s, req, follow_feed, &token_name);
+  std::string_view target = req.target;
+  r.route_template = RouteTemplate(target.substr(0, target.find('?')));
+  r.token_name = std::move(token_name);
+  return r;
 }
 
 Response HandleRequest(State& s, Request req, size_t stream_bytes_max) {

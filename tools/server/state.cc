@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include "relais/files.h"
+#include "relais/json_writer.h"
 
 namespace relais::server {
 
@@ -22,7 +23,8 @@ Status State::JournalText(const projections::Caller& c, std::string_view subject
                 std::string(endpoint), allowed,
                 ActorOrg(c)};
   Status st = journal->Record(e);
-  if (!st.ok()) std::fprintf(stderr, "relais serve: %s\n", st.message().c_str());
+  if (!st.ok())
+    log->Error("access journal", [&](JsonWriter& w) { w.Key("error").String(st.message()); });
   return st;
 }
 
@@ -64,13 +66,17 @@ Result<std::string> LoadPseudonymKey(const std::string& dir) {
 Result<std::unique_ptr<State>> OpenState(const ServerOptions& options) {
   auto s = std::make_unique<State>();
   s->options = options;
+  s->log = std::make_unique<ServerLog>(options.log_level);
+  ServerLog* log = s->log.get();
   RETURN_IF_ERROR(files::MakePrivateDirectory(options.data_dir));
   Options eo;
   eo.data_dir = options.data_dir;
   eo.origin = options.origin;
-  eo.tree_progress = [](Position done, Position total) {
-    std::fprintf(stderr, "relais serve: building the Merkle tree of the log: %llu / %llu events\n",
-                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
+  eo.tree_progress = [log](Position done, Position total) {
+    log->Info("building the Merkle tree of the log", [&](JsonWriter& w) {
+      w.Key("done").Uint(done);
+      w.Key("total").Uint(total);
+    });
   };
   ASSIGN_OR_RETURN(s->engine, Engine::Open(eo));
   RETURN_IF_ERROR(s->engine->WarmAll({}));

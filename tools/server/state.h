@@ -16,12 +16,15 @@
 #include "server/access_journal.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "server/server_log.h"
 #include "server/token_store.h"
 
 namespace relais::server {
 
 struct State {
   ServerOptions options;
+  // The one log of the server (first: everything below may log while it opens).
+  std::unique_ptr<ServerLog> log;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<AccessJournal> journal;
   std::unique_ptr<TokenStore> tokens;
@@ -38,7 +41,7 @@ struct State {
                      std::string_view endpoint, bool allowed);
 };
 
-// Opens the engine (warmed), the journal (its torn tail repaired), the token
+// Opens the log, the engine (warmed), the journal (its torn tail repaired), the token
 // store and the pseudonym key of `options.data_dir`, and makes the data
 // directory owner-only.
 Result<std::unique_ptr<State>> OpenState(const ServerOptions& options);

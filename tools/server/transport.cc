@@ -170,7 +170,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec) {
     start_ = SteadyClock::now();
     route_ = "invalid";
+    route_template_ = "-";
+    method_ = "-";
+    token_name_.clear();
     keep_alive_ = false;
+    if (parser_ && parser_->is_header_done() && parser_->get().method() != http::verb::unknown) {
+      auto name = http::to_string(parser_->get().method());
+      method_ = std::string_view(name.data(), name.size());
+    }
     if (ec == http::error::body_limit) {
       drain_ = true;
       return Send(Error(http::status::payload_too_large, "malformed", "payload_too_large",
@@ -197,6 +204,8 @@ class Session : public std::enable_shared_from_this<Session> {
     Request req = FromBeast(parser_->release());
     Routed r = Route(s_, req);
     route_ = r.route;
+    route_template_ = r.route_template;
+    token_name_ = std::move(r.token_name);
     switch (r.kind) {
       case Routed::Kind::kRespond:
         return Send(std::move(r.response));
@@ -255,6 +264,7 @@ class Session : public std::enable_shared_from_this<Session> {
                   true);
     }
     s_.metrics.Request(route_, 200, 0);
+    LogRequest(200);
     stream_.expires_never();
     std::string head = "HTTP/1.1 200 OK\r\nContent-Type: " + r.content_type + "\r\n" +
                        r.extra_headers + "Connection: close\r\n\r\n";
@@ -274,9 +284,16 @@ class Session : public std::enable_shared_from_this<Session> {
         stream_, *res, [self = shared_from_this(), res, code](beast::error_code ec, size_t) {
           double secs = std::chrono::duration<double>(SteadyClock::now() - self->start_).count();
           self->s_.metrics.Request(self->route_, code, secs);
+          self->LogRequest(code, secs);
           if (ec || !res->keep_alive()) return self->Close();
           self->WaitForNext();
         });
+  }
+
+  // The request's log line (server_log.h): the route's template and the
+  // token's name only.
+  void LogRequest(int status, double seconds = 0) {
+    s_.log->Request({method_, route_template_, status, seconds, token_name_});
   }
 
   void Close() {
@@ -306,6 +323,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string address_;
   SteadyClock::time_point start_;
   const char* route_ = "invalid";
+  const char* route_template_ = "-";
+  std::string_view method_ = "-";  // a static string (http::to_string)
+  std::string token_name_;
   bool keep_alive_ = false;
   bool drain_ = false;
   std::array<char, 16384> scratch_;
