@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -166,6 +167,37 @@ TEST(OpsLogTest, BadLogLevelIsAUsageError) {
                       &out),
             2);
   EXPECT_EQ(out, "");  // nothing listened
+}
+
+TEST(OpsJournalOptionsTest, BadCapsAreUsageErrorsAndASmallCapRotatesAServedJournal) {
+  TempDir dir;
+  for (std::vector<std::string> bad :
+       {std::vector<std::string>{"--journal-max-bytes", "10"}, {"--journal-max-bytes", "64X"},
+        {"--journal-max-bytes", "-1"}, {"--journal-max-age", "0d"}, {"--journal-max-age", "12"},
+        {"--journal-max-age", "3651d"}}) {
+    std::vector<std::string> args = {"--data", dir.path(), "serve", "--listen", "127.0.0.1:0"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    std::string out;
+    EXPECT_EQ(RunRelais(args, &out), 2) << bad[0] << " " << bad[1];
+    EXPECT_EQ(out, "");
+  }
+  std::string secret = AddToken(dir.path(), "ops-admin", "admin");
+  ServerProcess server(dir.path(), {"--journal-max-bytes", "1K", "--journal-max-age", "180d",
+                                    "--log-level", "warn"});
+  ASSERT_TRUE(server.Start());
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(Http(server.port(), "GET", "/v1/streams/household%2FX" + std::to_string(i) + "/status",
+                   "", secret)
+                  .status,
+              404);
+  HttpResult r = Http(server.port(), "GET", "/v1/audit/access?limit=3", "", secret);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"next\":\""), std::string::npos) << r.body;
+  ASSERT_EQ(server.Stop(), 0);
+  int rotated = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir.path()))
+    if (f.path().filename().string().starts_with("access-journal.0")) ++rotated;
+  EXPECT_GE(rotated, 2);
 }
 
 }  // namespace

@@ -666,6 +666,12 @@ int Main(int argc, char** argv) {
   serve->add_option("--log-level", serve_ops.log_level,
                     "stderr log level: trace, debug, info, warn, error or off")
       ->capture_default_str();
+  serve->add_option("--journal-max-bytes", serve_ops.journal_max_bytes,
+                    "rotate the access journal at this size (bytes, or with K, M, G)")
+      ->capture_default_str();
+  serve->add_option("--journal-max-age", serve_ops.journal_max_age,
+                    "delete rotated access journal files older than this (days: 365d)")
+      ->capture_default_str();
 
   auto* backup_cmd = app.add_subcommand(
       "backup",

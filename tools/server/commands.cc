@@ -1,8 +1,13 @@
 #include "server/commands.h"
 
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 
 #include "relais/json_writer.h"
+#include "server/access_journal.h"
 #include "server/http_server.h"
 #include "server/token_store.h"
 
@@ -29,6 +34,30 @@ int Fail(const Status& st) {
 
 bool KnownTerritory(const std::string& t) { return t == "lille" || t == "sud" || t == "flandres"; }
 
+// "123", "64K", "64M", "1G" (binary units); nullopt for anything else.
+std::optional<int64_t> ParseBytes(const std::string& text) {
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(text.c_str(), &end, 10);
+  if (errno != 0) return std::nullopt;
+  std::string unit = end;
+  int shift = unit.empty() ? 0 : unit == "K" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : -1;
+  if (shift < 0 || n > (int64_t{1} << 40) >> shift) return std::nullopt;
+  return static_cast<int64_t>(n) << shift;
+}
+
+// "365d"; nullopt for anything else.
+std::optional<int64_t> ParseDays(const std::string& text) {
+  if (text.size() < 2 || text.back() != 'd' || text.size() > 8) return std::nullopt;
+  int64_t n = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+    n = n * 10 + (text[i] - '0');
+  }
+  return n;
+}
+
 }  // namespace
 
 int RunServe(const std::string& data_dir, const std::string& listen, size_t max_connections,
@@ -40,6 +69,16 @@ int RunServe(const std::string& data_dir, const std::string& listen, size_t max_
     return Usage("--log-level: '" + ops.log_level + "' is not one of " +
                  std::string(kLogLevelNames));
   o.log_level = *level;
+  auto max_bytes = ParseBytes(ops.journal_max_bytes);
+  if (!max_bytes || *max_bytes < kJournalMaxBytesMin)
+    return Usage("--journal-max-bytes: '" + ops.journal_max_bytes +
+                 "' is not a size from 1K to 1024G (bytes, or with K, M, G)");
+  o.journal_max_bytes = *max_bytes;
+  auto max_age = ParseDays(ops.journal_max_age);
+  if (!max_age || *max_age < 1 || *max_age > kJournalMaxAgeDaysMax)
+    return Usage("--journal-max-age: '" + ops.journal_max_age + "' is not a number of days from 1d to " +
+                 std::to_string(kJournalMaxAgeDaysMax) + "d");
+  o.journal_max_age_days = *max_age;
   o.checkpoint_interval_s = checkpoint_interval_s;
   o.origin = origin;
   o.data_dir = data_dir;

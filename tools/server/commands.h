@@ -13,6 +13,11 @@ namespace relais::server {
 // RunServe, a bad value is a usage error naming the option.
 struct ServeOps {
   std::string log_level = "info";  // --log-level
+  // --journal-max-bytes: the active journal file's size cap, bytes or with a
+  // binary suffix (K, M, G: KiB, MiB, GiB); --journal-max-age: how long
+  // rotated files are kept, in days ("365d").
+  std::string journal_max_bytes = "64M";
+  std::string journal_max_age = "365d";
 };
 
 int RunServe(const std::string& data_dir, const std::string& listen, size_t max_connections,

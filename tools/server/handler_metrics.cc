@@ -8,7 +8,7 @@ Response Healthz() { return Json("{\"ok\":true}"); }
 Response MetricsPage(State& s) {
   Response r;
   r.content_type = "text/plain; version=0.0.4";
-  r.body = s.metrics.Render(s.journal->bytes(), s.engine->GetHead().position);
+  r.body = s.metrics.Render(s.journal->total_bytes(), s.engine->GetHead().position);
   return r;
 }
 

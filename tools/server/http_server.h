@@ -56,6 +56,9 @@ struct ServerOptions {
   // The installation's name when this server creates the signing key.
   std::string origin;
   LogLevel log_level = LogLevel::kInfo;  // --log-level (server_log.h)
+  // --journal-max-bytes, --journal-max-age (access_journal.h).
+  int64_t journal_max_bytes = 64 << 20;
+  int64_t journal_max_age_days = 365;
 };
 
 // Runs until SIGTERM or SIGINT, then drains in-flight writes and returns.

@@ -80,7 +80,11 @@ Result<std::unique_ptr<State>> OpenState(const ServerOptions& options) {
   };
   ASSIGN_OR_RETURN(s->engine, Engine::Open(eo));
   RETURN_IF_ERROR(s->engine->WarmAll({}));
-  ASSIGN_OR_RETURN(s->journal, AccessJournal::Open(options.data_dir));
+  JournalOptions jo;
+  jo.limits.max_bytes = options.journal_max_bytes;
+  jo.limits.max_age_days = options.journal_max_age_days;
+  jo.log = log;
+  ASSIGN_OR_RETURN(s->journal, AccessJournal::Open(options.data_dir, std::move(jo)));
   ASSIGN_OR_RETURN(s->pseudonym_key, LoadPseudonymKey(options.data_dir));
   s->tokens = std::make_unique<TokenStore>(options.data_dir);
   // Files created before this server (older versions, a umask of 022) are
