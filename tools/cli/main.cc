@@ -672,6 +672,8 @@ int Main(int argc, char** argv) {
   serve->add_option("--journal-max-age", serve_ops.journal_max_age,
                     "delete rotated access journal files older than this (days: 365d)")
       ->capture_default_str();
+  serve->add_option("--metrics-listen", serve_ops.metrics_listen,
+                    "ADDR:PORT serving only /metrics and /healthz, without a token");
 
   auto* backup_cmd = app.add_subcommand(
       "backup",
@@ -729,7 +731,7 @@ int Main(int argc, char** argv) {
   auto* token_add = token->add_subcommand("add", "create a token; prints its secret once");
   token_add->add_option("--name", token_name, "token name (the actor id of its writes)")->required();
   token_add->add_option("--role", token_role,
-                        "admin, coordinator, social_worker, tenancy_staff, evaluator or auditor")
+                        "admin, coordinator, social_worker, tenancy_staff, evaluator, auditor or metrics")
       ->required();
   token_add->add_option("--territory", token_territory, "lille, sud or flandres");
   token_add->add_option("--org", token_org, "the association of a social_worker");

@@ -34,6 +34,28 @@ int Fail(const Status& st) {
 
 bool KnownTerritory(const std::string& t) { return t == "lille" || t == "sud" || t == "flandres"; }
 
+// ADDR:PORT ([v6]:PORT); false with `*why` otherwise.
+bool ParseListen(const std::string& listen, std::string* address, uint16_t* port_out,
+                 std::string* why) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    *why = "'" + listen + "' is not ADDR:PORT";
+    return false;
+  }
+  *address = listen.substr(0, colon);
+  if (address->size() > 2 && address->front() == '[' && address->back() == ']')
+    *address = address->substr(1, address->size() - 2);
+  std::string port = listen.substr(colon + 1);
+  char* end = nullptr;
+  long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || p < 0 || p > 65535) {
+    *why = "'" + port + "' is not a port";
+    return false;
+  }
+  *port_out = static_cast<uint16_t>(p);
+  return true;
+}
+
 // "123", "64K", "64M", "1G" (binary units); nullopt for anything else.
 std::optional<int64_t> ParseBytes(const std::string& text) {
   if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return std::nullopt;
@@ -84,18 +106,11 @@ int RunServe(const std::string& data_dir, const std::string& listen, size_t max_
   o.data_dir = data_dir;
   o.connections_max = max_connections;
   o.feed_lag_max = feed_lag_max;
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0)
-    return Usage("--listen: '" + listen + "' is not ADDR:PORT");
-  o.address = listen.substr(0, colon);
-  if (o.address.size() > 2 && o.address.front() == '[' && o.address.back() == ']')
-    o.address = o.address.substr(1, o.address.size() - 2);
-  std::string port = listen.substr(colon + 1);
-  char* end = nullptr;
-  long p = std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || p < 0 || p > 65535)
-    return Usage("--listen: '" + port + "' is not a port");
-  o.port = static_cast<uint16_t>(p);
+  std::string why;
+  if (!ParseListen(listen, &o.address, &o.port, &why)) return Usage("--listen: " + why);
+  if (!ops.metrics_listen.empty() &&
+      !ParseListen(ops.metrics_listen, &o.metrics_address, &o.metrics_port, &why))
+    return Usage("--metrics-listen: " + why);
   Status st = RunServer(o);
   if (!st.ok()) return Fail(st);
   return kExitOk;
@@ -103,11 +118,30 @@ int RunServe(const std::string& data_dir, const std::string& listen, size_t max_
 
 int RunTokenAdd(const std::string& data_dir, const std::string& name, const std::string& role,
                 const std::string& territory, const std::string& org) {
+  if (role == kMetricsRoleName) {
+    // Reads /metrics and /healthz only: nothing to scope.
+    if (!territory.empty()) return Usage("--territory: the metrics role takes none");
+    if (!org.empty()) return Usage("--org: the metrics role takes none");
+    TokenEntry e;
+    e.name = name;
+    auto token = AddToken(data_dir, e);
+    if (!token.ok()) return Fail(token.status());
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("name").String(e.name);
+    w.Key("role").String(kMetricsRoleName);
+    w.Key("territory").Null();
+    w.Key("org").Null();
+    w.Key("token").String(*token);
+    w.EndObject();
+    std::printf("%s\n", w.str().c_str());
+    return kExitOk;
+  }
   auto r = RoleFromName(role);
   if (!r)
     return Usage("--role: '" + role +
                  "' is not one of admin, coordinator, social_worker, tenancy_staff, evaluator, "
-                 "auditor");
+                 "auditor, metrics");
   bool needs_territory =
       *r == Role::kCoordinator || *r == Role::kTenancyStaff;
   if (needs_territory && territory.empty()) return Usage("--territory is required for " + role);
@@ -154,7 +188,7 @@ int RunTokenList(const std::string& data_dir) {
   for (const auto& t : *tokens) {
     w.BeginObject();
     w.Key("name").String(t.name);
-    w.Key("role").String(RoleName(t.role));
+    w.Key("role").String(TokenRoleName(t.role));
     w.Key("territory");
     if (t.territory.empty()) {
       w.Null();

@@ -18,6 +18,7 @@ struct ServeOps {
   // rotated files are kept, in days ("365d").
   std::string journal_max_bytes = "64M";
   std::string journal_max_age = "365d";
+  std::string metrics_listen;  // --metrics-listen ADDR:PORT; empty: none
 };
 
 int RunServe(const std::string& data_dir, const std::string& listen, size_t max_connections,

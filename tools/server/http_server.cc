@@ -76,7 +76,29 @@ Status RunServer(const ServerOptions& options) {
     return Status::IoError("cannot listen on " + options.address + ":" +
                            std::to_string(options.port) + ": " + ec.message());
   uint16_t port = acceptor.local_endpoint().port();
+  // Both addresses are bound before either accepts.
+  std::shared_ptr<Listener> metrics_listener;
+  std::string metrics_listen;
+  tcp::acceptor ma(net::make_strand(ioc));
+  if (!options.metrics_address.empty()) {
+    auto maddr = net::ip::make_address(options.metrics_address, ec);
+    if (ec)
+      return Status::InvalidArgument("--metrics-listen: '" + options.metrics_address +
+                                     "' is not an address");
+    tcp::endpoint mep(maddr, options.metrics_port);
+    ma.open(mep.protocol(), ec);
+    if (!ec) ma.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) ma.bind(mep, ec);
+    if (!ec) ma.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+      return Status::IoError("cannot listen on " + options.metrics_address + ":" +
+                             std::to_string(options.metrics_port) + " (--metrics-listen): " +
+                             ec.message());
+    metrics_listen = options.metrics_address + ":" + std::to_string(ma.local_endpoint().port());
+  }
   auto listener = StartListener(ioc, std::move(acceptor), rt);
+  if (!metrics_listen.empty())
+    metrics_listener = StartListener(ioc, std::move(ma), rt, /*metrics_only=*/true);
 
   std::promise<void> stop;
   net::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -91,6 +113,7 @@ Status RunServer(const ServerOptions& options) {
     w.Key("listen").String(options.address + ":" + std::to_string(port));
     w.Key("dataDir").String(options.data_dir);
     w.Key("events").Uint(s.engine->GetHead().position);
+    if (!metrics_listen.empty()) w.Key("metricsListen").String(metrics_listen);
   });
 
   // Periodic checkpoints: every one is kept (engine), so that a log later
@@ -127,6 +150,7 @@ Status RunServer(const ServerOptions& options) {
   // accepted completes (and gets its answer) before the engine closes.
   s.stopping = true;
   StopListener(listener);
+  if (metrics_listener) StopListener(metrics_listener);
   // Every feed and export ends now (its socket closed on its strand: the
   // reader sees the connection end) and is gone before the io threads stop:
   // none outlives the runtime. Each ends within one pull once its socket is

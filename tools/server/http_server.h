@@ -59,6 +59,10 @@ struct ServerOptions {
   // --journal-max-bytes, --journal-max-age (access_journal.h).
   int64_t journal_max_bytes = 64 << 20;
   int64_t journal_max_age_days = 365;
+  // --metrics-listen: a second address serving only /metrics and /healthz,
+  // without a token (for a scraper on a private network); empty: none.
+  std::string metrics_address;
+  uint16_t metrics_port = 0;
 };
 
 // Runs until SIGTERM or SIGINT, then drains in-flight writes and returns.

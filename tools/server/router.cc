@@ -51,10 +51,6 @@ struct RouteEntry {
 };
 
 const RouteEntry kRoutes[] = {
-    {"/metrics", http::verb::get, "metrics",
-     [](State& s, const Caller&, Request&, const Query&, bool) {
-       return Respond("metrics", MetricsPage(s));
-     }},
     {"/v1/events", http::verb::post, "append",
      [](State&, const Caller& c, Request& req, const Query&, bool) {
        Routed r;
@@ -167,12 +163,25 @@ Routed Dispatch(State& s, Request& req, bool follow_feed, std::string* token_nam
     return r;
   }
   auto auth = req.Header("Authorization");
-  std::optional<Caller> caller = Authenticate(s, auth);
-  if (!caller)
+  std::optional<Principal> principal = Authenticate(s, auth);
+  if (!principal)
     return Respond("other", Error(http::status::unauthorized, "unauthorized", "unauthorized",
                                   auth ? "unknown or revoked token"
                                        : "no Authorization: Bearer token"));
-  *token_name = caller->name;
+  *token_name = principal->name;
+  // GET /metrics: the metrics role and admins; the scrape shows no case data
+  // but is not for every case role either (interfaces.md §3).
+  if (path == "/metrics") {
+    if (req.method != http::verb::get) return Respond("metrics", MethodNotAllowed("GET"));
+    if (principal->caller && principal->caller->role != Role::kAdmin)
+      return Respond("metrics", Forbidden("only the metrics role and admins read /metrics"));
+    return Respond("metrics", MetricsPage(s));
+  }
+  // A metrics token has no case caller: it never reaches a handler below,
+  // whatever the path (an unknown one too: 403, not 404).
+  if (!principal->caller)
+    return Respond("other", Forbidden("the metrics role reads /metrics and /healthz only"));
+  const std::optional<Caller>& caller = principal->caller;
   // A path may have one entry per method (/v1/retention has GET and POST).
   const RouteEntry* same_path = nullptr;
   bool get = false, post = false;
@@ -199,6 +208,7 @@ Routed Dispatch(State& s, Request& req, bool follow_feed, std::string* token_nam
 
 const char* RouteTemplate(std::string_view path) {
   if (path == "/healthz") return "/healthz";
+  if (path == "/metrics") return "/metrics";
   for (const RouteEntry& e : kRoutes)
     if (path == e.path) return e.path.data();  // literals: NUL-terminated
   if (path.substr(0, kStreamsPrefix.size()) == kStreamsPrefix) {
@@ -222,6 +232,24 @@ Routed Route(State& s, Request& req, bool follow_feed) {
   std::string_view target = req.target;
   r.route_template = RouteTemplate(target.substr(0, target.find('?')));
   r.token_name = std::move(token_name);
+  return r;
+}
+
+Routed RouteMetricsListener(State& s, Request& req) {
+  std::string_view target = req.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  Routed r;
+  if (path == "/healthz" || path == "/metrics") {
+    bool metrics = path == "/metrics";
+    r = Respond(metrics ? "metrics" : "healthz",
+                req.method != http::verb::get ? MethodNotAllowed("GET")
+                : metrics                     ? MetricsPage(s)
+                                              : Healthz());
+  } else {
+    r = Respond("unknown", Error(http::status::not_found, "not_found", "no_route",
+                                 "this address serves /metrics and /healthz only"));
+  }
+  r.route_template = RouteTemplate(path);
   return r;
 }
 

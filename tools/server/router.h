@@ -77,6 +77,10 @@ const char* RouteTemplate(std::string_view path);
 // `follow_feed` false: the feed stops at the head it started from.
 Routed Route(State& s, Request& req, bool follow_feed = true);
 
+// The --metrics-listen address's routing: GET /metrics and GET /healthz
+// without a token, every other path 404. Nothing else is reachable there.
+Routed RouteMetricsListener(State& s, Request& req);
+
 // Socket-free handling of one request, synchronously on the caller's thread:
 // what a client would receive. Streams run in catch-up mode (the feed stops
 // at the head it started from) and their body is cut at `stream_bytes_max`.

@@ -34,7 +34,7 @@ std::string ActorOrg(const projections::Caller& c) {
   return "-";
 }
 
-std::optional<projections::Caller> Authenticate(State& s, std::optional<std::string_view> auth) {
+std::optional<Principal> Authenticate(State& s, std::optional<std::string_view> auth) {
   if (!auth) return std::nullopt;
   std::string_view v = *auth;
   if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer "))

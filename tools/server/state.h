@@ -51,9 +51,9 @@ Result<std::unique_ptr<State>> OpenState(const ServerOptions& options);
 // file of another size is a Corruption naming the file.
 Result<std::string> LoadPseudonymKey(const std::string& data_dir);
 
-// The caller a request's `Authorization: Bearer` names; nullopt when absent
-// or unknown.
-std::optional<projections::Caller> Authenticate(State& s, std::optional<std::string_view> auth);
+// Whom a request's `Authorization: Bearer` names; nullopt when absent or
+// unknown.
+std::optional<Principal> Authenticate(State& s, std::optional<std::string_view> auth);
 
 std::string ActorOrg(const projections::Caller& c);
 

@@ -99,8 +99,12 @@ Request FromBeast(beast::http::request<beast::http::string_body>&& req) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Runtime& rt, std::string address)
-      : stream_(std::move(socket)), rt_(rt), s_(rt.s), address_(std::move(address)) {
+  Session(tcp::socket socket, Runtime& rt, std::string address, bool metrics_only)
+      : stream_(std::move(socket)),
+        rt_(rt),
+        s_(rt.s),
+        address_(std::move(address)),
+        metrics_only_(metrics_only) {
     ++s_.metrics.connections;
   }
   ~Session() {
@@ -202,7 +206,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     keep_alive_ = parser_->get().keep_alive();
     Request req = FromBeast(parser_->release());
-    Routed r = Route(s_, req);
+    Routed r = metrics_only_ ? RouteMetricsListener(s_, req) : Route(s_, req);
     route_ = r.route;
     route_template_ = r.route_template;
     token_name_ = std::move(r.token_name);
@@ -326,6 +330,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const char* route_template_ = "-";
   std::string_view method_ = "-";  // a static string (http::to_string)
   std::string token_name_;
+  const bool metrics_only_;
   bool keep_alive_ = false;
   bool drain_ = false;
   std::array<char, 16384> scratch_;
@@ -333,8 +338,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, tcp::acceptor acceptor, Runtime& rt)
-      : ioc_(ioc), acceptor_(std::move(acceptor)), retry_(ioc), rt_(rt) {}
+  Listener(net::io_context& ioc, tcp::acceptor acceptor, Runtime& rt, bool metrics_only)
+      : ioc_(ioc), acceptor_(std::move(acceptor)), retry_(ioc), rt_(rt), metrics_only_(metrics_only) {}
   void Accept() {
     acceptor_.async_accept(net::make_strand(ioc_),
                            [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
@@ -358,7 +363,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
       std::string address = pe ? std::string("?") : peer.address().to_string();
       auto verdict = rt_.limits.Admit(address);
       if (verdict == ConnectionLimits::Verdict::kAdmitted) {
-        std::make_shared<Session>(std::move(socket), rt_, std::move(address))->Start();
+        std::make_shared<Session>(std::move(socket), rt_, std::move(address), metrics_only_)->Start();
       } else {
         Refuse(std::move(socket), verdict == ConnectionLimits::Verdict::kAddressFull);
       }
@@ -403,11 +408,12 @@ class Listener : public std::enable_shared_from_this<Listener> {
   tcp::acceptor acceptor_;
   net::steady_timer retry_;
   Runtime& rt_;
+  const bool metrics_only_;
 };
 
 std::shared_ptr<Listener> StartListener(net::io_context& ioc, tcp::acceptor acceptor,
-                                        Runtime& rt) {
-  auto l = std::make_shared<Listener>(ioc, std::move(acceptor), rt);
+                                        Runtime& rt, bool metrics_only) {
+  auto l = std::make_shared<Listener>(ioc, std::move(acceptor), rt, metrics_only);
   l->Accept();
   return l;
 }

@@ -35,9 +35,12 @@ struct Runtime {
 
 class Listener;
 
-// Starts accepting on `acceptor`. Stop() closes it.
+// Starts accepting on `acceptor`. Stop() closes it. `metrics_only`: the
+// --metrics-listen address, whose requests go to RouteMetricsListener
+// (router.h: /metrics and /healthz, no token) instead of Route.
 std::shared_ptr<Listener> StartListener(boost::asio::io_context& ioc,
-                                        boost::asio::ip::tcp::acceptor acceptor, Runtime& rt);
+                                        boost::asio::ip::tcp::acceptor acceptor, Runtime& rt,
+                                        bool metrics_only = false);
 void StopListener(const std::shared_ptr<Listener>& listener);
 
 }  // namespace relais::server
