@@ -209,6 +209,22 @@ TEST(AccessJournalRotationTest, CursorPagingWhileAWriterAppendsAndRotates) {
   EXPECT_EQ(got, Subjects(0, static_cast<int>(got.size())));
 }
 
+TEST(AccessJournalRotationTest, NoRotationNorDeletionWhileHeld) {
+  TempDir dir;
+  Opened o = OpenJournal(dir.path(), 1024, 1);
+  {
+    AccessJournal::RotationHold hold = o.journal->HoldRotation();
+    for (int i = 0; i < 30; ++i) ASSERT_TRUE(o.journal->Record(Entry(i)).ok());
+    o.clock->Advance(3 * kDay);
+    ASSERT_TRUE(o.journal->MaintainForTest().ok());
+    EXPECT_EQ(o.journal->rotations(), 0);
+    EXPECT_GT(o.journal->bytes(), 1024);
+  }
+  ASSERT_TRUE(o.journal->Record(Entry(30)).ok());
+  EXPECT_EQ(o.journal->rotations(), 1);
+  EXPECT_EQ(PageAll(*o.journal, JournalQuery{}), Subjects(0, 31));
+}
+
 TEST(AccessJournalRotationTest, BadCursorsAreInvalidArguments) {
   TempDir dir;
   Opened o = OpenJournal(dir.path(), 1024);

@@ -200,8 +200,21 @@ Status AccessJournal::MaintainForTest() {
   return MaybeRotateLocked(0);
 }
 
+AccessJournal::RotationHold AccessJournal::HoldRotation() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++holds_;
+  return RotationHold(this);
+}
+
+AccessJournal::RotationHold::~RotationHold() {
+  if (!j_) return;
+  std::lock_guard<std::mutex> lock(j_->mu_);
+  --j_->holds_;
+}
+
 Status AccessJournal::MaybeRotateLocked(int64_t incoming) {
   if (!failed_.empty()) return Status::IoError(failed_);
+  if (holds_ > 0) return Status::Ok();  // a backup is copying the files
   Timestamp now = options_.clock->Now();
   int64_t size = bytes_.load();
   bool by_size = size > 0 && size + incoming > options_.limits.max_bytes;

@@ -125,6 +125,23 @@ class AccessJournal {
   int64_t bytes() const { return bytes_.load(); }
   int64_t total_bytes() const { return bytes_.load() + rotated_bytes_.load(); }
   int64_t rotations() const { return rotations_.load(); }
+  // While a hold lives the journal's files keep their names: no rotation,
+  // no deletion (the active file may pass its size cap meanwhile). A backup
+  // holds it while it lists and copies the directory, so that a rotation
+  // cannot rename the active file between the two and leave its entries out.
+  class RotationHold {
+   public:
+    explicit RotationHold(AccessJournal* j) : j_(j) {}
+    RotationHold(RotationHold&& o) noexcept : j_(o.j_) { o.j_ = nullptr; }
+    RotationHold(const RotationHold&) = delete;
+    RotationHold& operator=(const RotationHold&) = delete;
+    RotationHold& operator=(RotationHold&&) = delete;
+    ~RotationHold();
+
+   private:
+    AccessJournal* j_;
+  };
+  [[nodiscard]] RotationHold HoldRotation();
   // Forces the pending fdatasync now (tests; Close).
   Status Sync();
   // Rotates now if the active file is due by age, and deletes expired files
@@ -149,6 +166,7 @@ class AccessJournal {
   std::atomic<int64_t> bytes_;  // length of the whole lines of the active file
   std::atomic<int64_t> rotated_bytes_{0};
   std::atomic<int64_t> rotations_{0};
+  int holds_ = 0;                           // live RotationHolds
   uint64_t active_seq_ = 1;                 // the seq the active file will be given
   std::optional<Timestamp> active_started_;  // when its first entry was written
   std::mutex mu_;
