@@ -7,7 +7,10 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <atomic>
+#include <fstream>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -223,6 +226,28 @@ TEST(AccessJournalRotationTest, NoRotationNorDeletionWhileHeld) {
   ASSERT_TRUE(o.journal->Record(Entry(30)).ok());
   EXPECT_EQ(o.journal->rotations(), 1);
   EXPECT_EQ(PageAll(*o.journal, JournalQuery{}), Subjects(0, 31));
+}
+
+TEST(AccessJournalRotationTest, AnOverlongDamagedLineIsSkippedNotBuffered) {
+  TempDir dir;
+  {
+    std::ofstream f(dir.path() + "/access-journal.ndjson", std::ios::binary);
+    f << std::string(3 << 20, 'x') << "\n";
+  }
+  Opened o = OpenJournal(dir.path(), 64 << 20);
+  ASSERT_TRUE(o.journal->Record(Entry(1)).ok());
+  int fd = ::open((dir.path() + "/access-journal.ndjson").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  JournalLineReader reader(fd, 0);
+  std::string_view line;
+  int64_t start = 0;
+  auto more = reader.Next(&line, &start);
+  ASSERT_TRUE(more.ok());
+  ASSERT_TRUE(*more);
+  EXPECT_EQ(start, (3 << 20) + 1);
+  EXPECT_NE(line.find("household/P1"), std::string_view::npos);
+  ::close(fd);
+  EXPECT_EQ(PageAll(*o.journal, JournalQuery{}), Subjects(1, 2));
 }
 
 TEST(AccessJournalRotationTest, BadCursorsAreInvalidArguments) {

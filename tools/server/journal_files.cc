@@ -86,6 +86,12 @@ Result<std::vector<RotatedJournal>> ListRotatedJournals(const std::string& data_
 Result<bool> JournalLineReader::Next(std::string_view* line, int64_t* start) {
   for (;;) {
     size_t nl = buf_.find('\n', head_);
+    if (nl != std::string::npos && skipping_) {
+      pos_ += static_cast<int64_t>(nl - head_ + 1);
+      head_ = nl + 1;
+      skipping_ = false;
+      continue;
+    }
     if (nl != std::string::npos) {
       *line = std::string_view(buf_).substr(head_, nl - head_);
       *start = pos_;
@@ -93,7 +99,16 @@ Result<bool> JournalLineReader::Next(std::string_view* line, int64_t* start) {
       head_ = nl + 1;
       return true;
     }
-    if (eof_) return false;
+    if (eof_) {
+      if (skipping_) pos_ = skipped_from_;  // an unfinished overlong tail: not consumed
+      return false;
+    }
+    if (buf_.size() - head_ > kJournalLineBytesMax) {
+      if (!skipping_) skipped_from_ = pos_;
+      skipping_ = true;  // drop what is buffered; the line's end comes later
+      pos_ += static_cast<int64_t>(buf_.size() - head_);
+      head_ = buf_.size();
+    }
     // Keep the partial line, read the next block after it.
     buf_.erase(0, head_);
     head_ = 0;

@@ -48,7 +48,10 @@ Result<std::vector<RotatedJournal>> ListRotatedJournals(const std::string& data_
 
 // Whole lines of one open file from `offset` on, in blocks (the file may be
 // large, the lines are short). A last line without '\n' (being written) is
-// not returned. Does not own `fd`.
+// not returned. A line longer than kJournalLineBytesMax (no entry is: a
+// damaged file) is skipped whole, so that memory stays bounded. Does not
+// own `fd`.
+inline constexpr size_t kJournalLineBytesMax = 1 << 20;
 class JournalLineReader {
  public:
   JournalLineReader(int fd, int64_t offset) : fd_(fd), pos_(offset) {}
@@ -62,6 +65,8 @@ class JournalLineReader {
   std::string buf_;    // bytes read, from buf_[head_] on not yet returned
   size_t head_ = 0;
   bool eof_ = false;
+  bool skipping_ = false;  // inside an overlong line: drop up to its '\n'
+  int64_t skipped_from_ = 0;
 };
 
 // A position in the journal: the file's seq and a line's byte offset in it.
