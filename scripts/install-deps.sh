@@ -29,6 +29,10 @@ PACKAGES=(
   # The linker of every build (CMakeLists.txt RELAIS_LLD): links the test
   # executables several times faster than GNU ld.
   lld
+  # tests/server/ops_metrics_test: `promtool check metrics` on a scrape. Debian
+  # ships promtool only in the prometheus package (19 MB download, 96 MB
+  # installed; its service is not started in a container without systemd).
+  prometheus
   # tests/tools/household_file_test: the household's file rendered in headless Chromium.
   chromium fonts-dejavu-core
   # tests/browser: the web console driven in that Chromium by puppeteer-core

@@ -548,6 +548,7 @@ class EngineImpl : public Engine {
     st.stream_loads = streams_.StreamLoads();
     st.cached_keys = static_cast<int64_t>(keys_->CachedKeys());
     st.interned_bytes = static_cast<int64_t>(InternedBytes());
+    if (store_) store_->Stats(&st.storage);
     return st;
   }
 

@@ -198,7 +198,7 @@ TEST(MetricsBound, LabelSetsAreCapped) {
     m.Refusal("code_" + std::to_string(i));
     m.Request("route_" + std::to_string(i), 200 + i, 0.001);
   }
-  std::string page = m.Render(0, 0);
+  std::string page = m.Render({});
   size_t lines = std::count(page.begin(), page.end(), '\n');
   EXPECT_LT(lines, 20u * Metrics::kLabelSetsMax);
   EXPECT_NE(page.find("code=\"other\""), std::string::npos);

@@ -134,12 +134,16 @@ bool WriteAll(int fd, const std::string& s) {
   return true;
 }
 
-pid_t Spawn(const std::vector<std::string>& args, int* stdout_fd) {
+pid_t Spawn(const std::vector<std::string>& args, int* stdout_fd,
+            const std::string& stderr_path = "") {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return -1;
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+  if (!stderr_path.empty())
+    posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0600);
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -305,7 +309,7 @@ bool ServerProcess::Start() {
                         std::string("--listen"), std::string("127.0.0.1:0")})
     args.push_back(a);
   args.insert(args.end(), extra_.begin(), extra_.end());
-  pid_ = Spawn(args, &fd);
+  pid_ = Spawn(args, &fd, stderr_path_);
   if (pid_ < 0) return false;
   // The first stdout line names the port; a slow start is not a failure, so
   // the wait is generous.

@@ -76,6 +76,8 @@ class ServerProcess {
   void Kill();  // SIGKILL and reap
   // Runs the server with this open-file limit (soft and hard), via prlimit.
   void set_nofile(int n) { nofile_ = n; }
+  // Appends the server's stderr to this file instead of the test's stderr.
+  void set_stderr_path(std::string path) { stderr_path_ = std::move(path); }
   uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
 
@@ -85,6 +87,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   int nofile_ = 0;
+  std::string stderr_path_;
 };
 
 // An SSE client: connects to /v1/feed and collects events.

@@ -706,7 +706,7 @@ int Main(int argc, char** argv) {
   auto* token_add = token->add_subcommand("add", "create a token; prints its secret once");
   token_add->add_option("--name", token_name, "token name (the actor id of its writes)")->required();
   token_add->add_option("--role", token_role,
-                        "admin, coordinator, social_worker, tenancy_staff, evaluator or auditor")
+                        "admin, coordinator, social_worker, tenancy_staff, evaluator, auditor or metrics")
       ->required();
   token_add->add_option("--territory", token_territory, "lille, sud or flandres");
   token_add->add_option("--org", token_org, "the association of a social_worker");

@@ -29,12 +29,6 @@ constexpr int64_t kCheckpointMin = 0, kCheckpointMax = 86400;
 constexpr size_t kConfigBytesMax = 1 << 20;
 
 // spdlog's level names (the logs are spdlog's: `--log-level`).
-bool KnownLogLevel(const std::string& l) {
-  for (const char* k : {"trace", "debug", "info", "warn", "error", "critical", "off"})
-    if (l == k) return true;
-  return false;
-}
-
 enum class Kind { kString, kInt, kPath };
 
 // One setting the file may hold: its key (sections joined by a dot), its
@@ -189,7 +183,12 @@ std::string Describe(const ServeArgs& a, const server::ServerOptions& o,
   w.Key("maxConnections").Uint(o.connections_max);
   w.Key("feedLagMax").Uint(o.feed_lag_max);
   w.Key("checkpointInterval").Int(o.checkpoint_interval_s);
-  w.Key("logLevel").String(o.log_level);
+  w.Key("logLevel").String(a.log_level);
+  w.Key("journalMaxBytes").Int(o.journal_max_bytes);
+  w.Key("journalMaxAgeDays").Int(o.journal_max_age_days);
+  w.Key("metricsListen");
+  if (a.metrics_listen.empty()) w.Null();
+  else w.String(a.metrics_listen);
   w.Key("cookieSecure").Bool(o.cookie_secure);
   w.Key("tls");
   if (o.tls_cert.empty()) {
@@ -229,6 +228,17 @@ CLI::App* AddServeCommand(CLI::App& app, ServeArgs* a) {
   serve->add_option("--tls-cert", a->tls_cert,
                     "PEM certificate chain: serve HTTPS (TLS 1.2+; reloaded on SIGHUP)");
   serve->add_option("--tls-key", a->tls_key, "PEM private key of --tls-cert");
+  serve->add_option("--log-level", a->log_level,
+                    "stderr log level: trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  serve->add_option("--journal-max-bytes", a->journal_max_bytes,
+                    "rotate the access journal at this size (bytes, or with K, M, G)")
+      ->capture_default_str();
+  serve->add_option("--journal-max-age", a->journal_max_age,
+                    "delete rotated access journal files older than this (days: 365d)")
+      ->capture_default_str();
+  serve->add_option("--metrics-listen", a->metrics_listen,
+                    "ADDR:PORT serving only /metrics and /healthz, without a token");
   serve->add_flag("--cookie-secure", a->cookie_secure,
                   "mark the console's session cookie Secure behind a TLS-terminating proxy "
                   "(implied by --tls-cert)");
@@ -271,10 +281,9 @@ int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string dat
       else if (key == "retention.years") a.retention_years = n;
       else if (key == "retention.keep_history_years") a.retention_keep_history_years = n;
       else return Fail(Status::Internal("configuration key '" + key + "' has no setting"));
-      if (key == "log_level" && !KnownLogLevel(a.log_level))
+      if (key == "log_level" && !server::LogLevelFromName(a.log_level))
         return Usage(a.config_file + ":" + std::to_string(st.line) + ": log_level: '" +
-                     a.log_level +
-                     "' is not one of trace, debug, info, warn, error, critical, off");
+                     a.log_level + "' is not one of " + std::string(server::kLogLevelNames));
     }
   }
   if (a.tls_cert.empty() != a.tls_key.empty())
@@ -287,7 +296,12 @@ int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string dat
   o.connections_max = a.max_connections;
   o.feed_lag_max = a.feed_lag_max;
   o.checkpoint_interval_s = a.checkpoint_interval;
-  o.log_level = a.log_level;
+  server::ServeOps ops;
+  ops.log_level = a.log_level;
+  ops.journal_max_bytes = a.journal_max_bytes;
+  ops.journal_max_age = a.journal_max_age;
+  ops.metrics_listen = a.metrics_listen;
+  if (Status st = server::ParseServeOps(ops, &o); !st.ok()) return Usage(st.message());
   o.tls_cert = a.tls_cert;
   o.tls_key = a.tls_key;
   // A browser must never send the session cookie in clear: under TLS here,

@@ -22,6 +22,9 @@ struct ServeArgs {
   int64_t checkpoint_interval = 1;
   std::string tls_cert, tls_key;
   bool cookie_secure = false;
+  std::string journal_max_bytes = "64M";
+  std::string journal_max_age = "365d";
+  std::string metrics_listen;
   int64_t retention_years = projections::RetentionPolicy{}.years;
   int64_t retention_keep_history_years = projections::RetentionPolicy{}.keep_history_years;
   std::string log_level = "info";

@@ -8,10 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "relais/files.h"
 #include "relais/json_writer.h"
+#include "server/journal_files.h"
 
 namespace relais::server {
 
@@ -35,11 +35,27 @@ Result<int64_t> LastWholeLineEnd(int fd, int64_t size, const std::string& path) 
   return int64_t{0};
 }
 
+// The `at` of the first line of `fd` (nullopt when empty or unreadable).
+std::optional<Timestamp> FirstEntryTime(int fd) {
+  JournalLineReader reader(fd, 0);
+  std::string_view line;
+  int64_t start = 0;
+  auto more = reader.Next(&line, &start);
+  if (!more.ok() || !*more) return std::nullopt;
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  std::string_view at;
+  if (parser.parse(line.data(), line.size()).get(e) || e["at"].get_string().get(at))
+    return std::nullopt;
+  return ParseTimestamp(at);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<AccessJournal>> AccessJournal::Open(const std::string& data_dir,
-                                                           JournalIo io) {
-  std::string path = data_dir + "/access-journal.ndjson";
+                                                           JournalOptions options) {
+  if (!options.clock) options.clock = SystemClock();
+  std::string path = data_dir + "/" + std::string(kJournalActiveName);
   bool created = false;
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
                   files::kPrivateFileMode);
@@ -68,54 +84,92 @@ Result<std::unique_ptr<AccessJournal>> AccessJournal::Open(const std::string& da
   // next entry does not run into it.
   auto whole = LastWholeLineEnd(fd, size, path);
   if (!whole.ok()) return fail(whole.status());
+  std::string repaired;
   if (*whole != size) {
-    std::fprintf(stderr, "relais serve: %s: cutting a torn last line (%lld bytes)\n",
-                 path.c_str(), static_cast<long long>(size - *whole));
+    repaired = path + ": cut a torn last line (" + std::to_string(size - *whole) + " bytes)";
     if (::ftruncate(fd, *whole) != 0 || ::fsync(fd) != 0)
       return fail(Status::IoError("cannot repair the torn tail of " + path + ": " + Errno()));
     size = *whole;
   }
-  return std::unique_ptr<AccessJournal>(new AccessJournal(path, fd, size, io));
+  auto rotated = ListRotatedJournals(data_dir);
+  if (!rotated.ok()) return fail(rotated.status());
+  std::unique_ptr<AccessJournal> j(new AccessJournal(data_dir, fd, size, std::move(options)));
+  if (!repaired.empty()) j->Warn(repaired);
+  for (const auto& r : *rotated) {
+    j->active_seq_ = std::max(j->active_seq_, r.seq + 1);
+    j->rotated_bytes_ += r.bytes;
+  }
+  if (size > 0) j->active_started_ = FirstEntryTime(fd).value_or(j->options_.clock->Now());
+  {
+    // Rotation by age and deletion are due at open too (a server stopped
+    // for a long while); a failure here is logged, never fatal.
+    std::lock_guard<std::mutex> lock(j->mu_);
+    Status m = j->MaybeRotateLocked(0);
+    if (!m.ok()) return m;
+  }
+  j->syncer_ = std::thread([p = j.get()] { p->SyncLoop(); });
+  return j;
 }
 
-AccessJournal::AccessJournal(std::string path, int fd, int64_t size, JournalIo io)
-    : path_(std::move(path)), fd_(fd), bytes_(size), io_(io) {
-  if (!io_.write) io_.write = ::write;
-  if (!io_.fdatasync) io_.fdatasync = ::fdatasync;
-  syncer_ = std::thread([this] { SyncLoop(); });
+AccessJournal::AccessJournal(std::string data_dir, int fd, int64_t size, JournalOptions options)
+    : dir_(std::move(data_dir)),
+      path_(dir_ + "/" + std::string(kJournalActiveName)),
+      fd_(fd),
+      options_(std::move(options)),
+      bytes_(size) {
+  if (!options_.io.write) options_.io.write = ::write;
+  if (!options_.io.fdatasync) options_.io.fdatasync = ::fdatasync;
 }
 
 AccessJournal::~AccessJournal() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+  if (syncer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    syncer_.join();
   }
-  cv_.notify_all();
-  syncer_.join();
   Status st = Sync();
-  if (!st.ok()) std::fprintf(stderr, "relais serve: %s\n", st.message().c_str());
+  if (!st.ok()) Warn(st.message());
   ::close(fd_);
+}
+
+void AccessJournal::Warn(const std::string& message) {
+  if (options_.log) {
+    options_.log->Error("access journal", [&](JsonWriter& w) { w.Key("error").String(message); });
+  } else {
+    std::fprintf(stderr, "relais: access journal: %s\n", message.c_str());
+  }
 }
 
 void AccessJournal::SetIoForTest(JournalIo io) {
   std::lock_guard<std::mutex> lock(mu_);
-  io_.write = io.write ? io.write : ::write;
-  io_.fdatasync = io.fdatasync ? io.fdatasync : ::fdatasync;
+  options_.io.write = io.write ? io.write : ::write;
+  options_.io.fdatasync = io.fdatasync ? io.fdatasync : ::fdatasync;
 }
 
 Status AccessJournal::SyncLocked(std::unique_lock<std::mutex>& lock) {
   if (!failed_.empty()) return Status::IoError(failed_);
   if (!dirty_) return Status::Ok();
   dirty_ = false;
-  auto sync = io_.fdatasync;
+  auto sync = options_.io.fdatasync;
+  // A duplicate: a rotation may close `fd_` while this syncs unlocked (it
+  // syncs the old file itself before renaming it).
+  int fd = ::dup(fd_);
+  if (fd < 0) {
+    dirty_ = true;
+    return Status::IoError("access journal: dup: " + Errno());
+  }
   lock.unlock();
-  int rc = sync(fd_);
+  int rc = sync(fd);
   int err = errno;
+  ::close(fd);
   lock.lock();
   if (rc != 0) {
     failed_ = "access journal: fdatasync failed: " + std::string(std::strerror(err)) +
               "; restart the server once the disk is healthy";
-    std::fprintf(stderr, "relais serve: %s\n", failed_.c_str());
+    Warn(failed_);
     return Status::IoError(failed_);
   }
   return Status::Ok();
@@ -128,11 +182,131 @@ Status AccessJournal::Sync() {
 
 void AccessJournal::SyncLoop() {
   std::unique_lock<std::mutex> lock(mu_);
+  auto maintained = std::chrono::steady_clock::now();
   while (!stop_) {
     cv_.wait_for(lock, std::chrono::milliseconds(100));
     (void)SyncLocked(lock);  // a failure latches `failed_`: Record() reports it
+    // Rotation by age and deletion of expired files, once a minute, so that
+    // an idle journal is rotated and emptied too.
+    if (!stop_ && std::chrono::steady_clock::now() - maintained > std::chrono::minutes(1)) {
+      maintained = std::chrono::steady_clock::now();
+      (void)MaybeRotateLocked(0);  // failures are logged or latched
+    }
   }
 }
+
+Status AccessJournal::MaintainForTest() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return MaybeRotateLocked(0);
+}
+
+AccessJournal::RotationHold AccessJournal::HoldRotation() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++holds_;
+  return RotationHold(this);
+}
+
+AccessJournal::RotationHold::~RotationHold() {
+  if (!j_) return;
+  std::lock_guard<std::mutex> lock(j_->mu_);
+  --j_->holds_;
+}
+
+Status AccessJournal::MaybeRotateLocked(int64_t incoming) {
+  if (!failed_.empty()) return Status::IoError(failed_);
+  if (holds_ > 0) return Status::Ok();  // a backup is copying the files
+  Timestamp now = options_.clock->Now();
+  int64_t size = bytes_.load();
+  bool by_size = size > 0 && size + incoming > options_.limits.max_bytes;
+  bool by_age = size > 0 && active_started_ &&
+                now.micros - active_started_->micros >= kJournalRotateIntervalMicros;
+  if (by_size || by_age) {
+    Status st = RotateLocked(now);
+    if (!st.ok()) {
+      if (!failed_.empty()) return st;
+      // The active file keeps growing past its cap: better than refusing reads.
+      Warn("rotation failed, the active file keeps growing: " + st.message());
+      return Status::Ok();
+    }
+  }
+  PurgeLocked(now);
+  return Status::Ok();
+}
+
+Status AccessJournal::RotateLocked(Timestamp now) {
+  // 1. The old file's bytes are durable before its name changes.
+  if (options_.io.fdatasync(fd_) != 0) {
+    failed_ = "access journal: fdatasync failed: " + Errno() +
+              "; restart the server once the disk is healthy";
+    Warn(failed_);
+    return Status::IoError(failed_);
+  }
+  // 2. Rename: the bytes (and every cursor's offset into them) stay.
+  std::string rotated = dir_ + "/" + RotatedJournalName(active_seq_, now);
+  if (::rename(path_.c_str(), rotated.c_str()) != 0)
+    return Status::IoError("cannot rename " + path_ + ": " + Errno());
+  // 3. The new active file. Without it nothing can be journaled: latch.
+  int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+                  files::kPrivateFileMode);
+  if (fd < 0) {
+    failed_ = "access journal: cannot create " + path_ + " after rotating it: " + Errno() +
+              "; restart the server";
+    Warn(failed_);
+    return Status::IoError(failed_);
+  }
+  // 4. Both names survive a power cut.
+  Status st = files::FsyncDirectory(dir_);
+  if (!st.ok()) {
+    ::close(fd);
+    failed_ = "access journal: " + st.message() + "; restart the server";
+    Warn(failed_);
+    return Status::IoError(failed_);
+  }
+  ::close(fd_);
+  fd_ = fd;
+  rotated_bytes_ += bytes_.load();
+  bytes_ = 0;
+  dirty_ = false;
+  active_started_.reset();
+  ++active_seq_;
+  ++rotations_;
+  if (options_.log)
+    options_.log->Info("access journal rotated", [&](JsonWriter& w) {
+      w.Key("file").String(rotated.substr(dir_.size() + 1));
+    });
+  return Status::Ok();
+}
+
+void AccessJournal::PurgeLocked(Timestamp now) {
+  auto rotated = ListRotatedJournals(dir_);
+  if (!rotated.ok()) return Warn(rotated.status().message());
+  const int64_t max_age = options_.limits.max_age_days * 86400LL * 1000000;
+  bool changed = false;
+  int64_t kept = 0;
+  for (size_t i = 0; i < rotated->size(); ++i) {
+    const RotatedJournal& r = (*rotated)[i];
+    if (now.micros - r.rotated_at.micros <= max_age) {
+      kept += r.bytes;
+      continue;
+    }
+    // The newest rotated file is emptied, not deleted: its name keeps the
+    // seq count (journal_files.h) when every older file is gone too.
+    bool newest = i + 1 == rotated->size();
+    int rc = newest ? (r.bytes > 0 ? ::truncate(r.path.c_str(), 0) : 0) : ::unlink(r.path.c_str());
+    if (rc != 0) {
+      Warn("cannot delete the expired " + r.path + ": " + Errno());
+      kept += r.bytes;
+      continue;
+    }
+    changed = changed || !newest || r.bytes > 0;
+  }
+  rotated_bytes_ = kept;
+  if (changed) {
+    Status st = files::FsyncDirectory(dir_);
+    if (!st.ok()) Warn(st.message());
+  }
+}
+
 
 Status AccessJournal::Record(const AccessEntry& e) {
   JsonWriter w;
@@ -150,11 +324,12 @@ Status AccessJournal::Record(const AccessEntry& e) {
   line.push_back('\n');
   std::lock_guard<std::mutex> lock(mu_);
   if (!failed_.empty()) return Status::IoError(failed_);
+  RETURN_IF_ERROR(MaybeRotateLocked(static_cast<int64_t>(line.size())));
   // The whole line, retrying short writes, under the lock: lines never
   // interleave. O_APPEND puts each piece at the end.
   size_t off = 0;
   while (off < line.size()) {
-    ssize_t n = io_.write(fd_, line.data() + off, line.size() - off);
+    ssize_t n = options_.io.write(fd_, line.data() + off, line.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       std::string why = n < 0 ? Errno() : "no progress";
@@ -168,88 +343,144 @@ Status AccessJournal::Record(const AccessEntry& e) {
     }
     off += static_cast<size_t>(n);
   }
+  if (bytes_.load() == 0) active_started_ = options_.clock->Now();
   bytes_ += static_cast<int64_t>(line.size());
   dirty_ = true;
   return Status::Ok();
 }
 
-Result<std::string> AccessJournal::QueryJson(const std::string& subject,
-                                             std::optional<Timestamp> from,
-                                             std::optional<Timestamp> to) {
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return Status::IoError("cannot read " + path_);
+Result<std::string> AccessJournal::QueryJson(const JournalQuery& q) {
+  JournalCursor cursor;
+  if (!q.cursor.empty()) {
+    auto c = ParseJournalCursor(q.cursor);
+    if (!c) return Status::InvalidArgument("cursor: '" + q.cursor.substr(0, 64) + "' is not a cursor");
+    cursor = *c;
+  }
+  // The active file is opened under the lock, so that it is the file of
+  // `active_seq` (a rotation renames it under the same lock).
+  int active_fd;
+  uint64_t active_seq;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    active_seq = active_seq_;
+  }
+  if (active_fd < 0) return Status::IoError("cannot open " + path_ + ": " + Errno());
+  if (cursor.seq > active_seq) {
+    ::close(active_fd);
+    return Status::InvalidArgument("cursor: '" + q.cursor + "' is past the end of the journal");
+  }
+  ASSIGN_OR_RETURN(OpenJournalFiles files,
+                   OpenJournalFiles::Open(dir_, cursor.seq, active_seq, active_fd));
   simdjson::dom::parser parser;
   JsonWriter w;
   w.BeginObject();
   w.Key("entries").BeginArray();
   size_t count = 0;
-  bool truncated = false;
-  std::string line;
-  while (std::getline(in, line)) {
-    simdjson::dom::element e;
-    if (parser.parse(line).get(e)) continue;  // a line being written right now
-    std::string_view at_text, subj;
-    if (e["at"].get_string().get(at_text) || e["subject"].get_string().get(subj)) continue;
-    if (!subject.empty() && subj != subject) continue;
-    auto at = ParseTimestamp(at_text);
-    if (!at) continue;
-    if (from && *at < *from) continue;
-    if (to && !(*at < *to)) continue;
-    if (count == kJournalQueryEntriesMax) {
-      truncated = true;
-      break;
+  int64_t scanned = 0;
+  std::optional<JournalCursor> next;
+  for (const OpenJournalFile& f : files.files()) {
+    int64_t offset = 0;
+    if (f.seq == cursor.seq && cursor.offset > 0) {
+      // A cursor is the offset of a line: 0, or just after a '\n'.
+      char before = 0;
+      struct stat fst;
+      bool emptied = ::fstat(f.fd, &fst) == 0 && fst.st_size == 0;  // expired (PurgeLocked)
+      if (!emptied &&
+          (::pread(f.fd, &before, 1, cursor.offset - 1) != 1 || before != '\n'))
+        return Status::InvalidArgument("cursor: '" + q.cursor + "' is not a position of this journal");
+      offset = emptied ? 0 : cursor.offset;
     }
-    w.Raw(simdjson::minify(e));
-    ++count;
+    // A cursor into a file deleted since (its entries expired) goes on with the next file.
+    JournalLineReader reader(f.fd, offset);
+    std::string_view line;
+    int64_t start = 0;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool more, reader.Next(&line, &start));
+      if (!more) break;
+      if (scanned >= q.scan_bytes_max) {
+        next = JournalCursor{f.seq, start};
+        break;
+      }
+      scanned += static_cast<int64_t>(line.size()) + 1;
+      simdjson::dom::element e;
+      if (parser.parse(line.data(), line.size()).get(e)) continue;  // not a whole entry
+      std::string_view at_text, subj;
+      if (e["at"].get_string().get(at_text) || e["subject"].get_string().get(subj)) continue;
+      if (!q.subject.empty() && subj != q.subject) continue;
+      auto at = ParseTimestamp(at_text);
+      if (!at) continue;
+      if (q.from && *at < *q.from) continue;
+      if (q.to && !(*at < *q.to)) continue;
+      if (count == q.limit) {
+        next = JournalCursor{f.seq, start};
+        break;
+      }
+      w.Raw(simdjson::minify(e));
+      ++count;
+    }
+    if (next) break;
   }
   w.EndArray();
-  w.Key("truncated").Bool(truncated);
+  w.Key("truncated").Bool(next.has_value());
+  w.Key("next");
+  if (next) {
+    w.String(FormatJournalCursor(*next));
+  } else {
+    w.Null();
+  }
   w.EndObject();
   return w.Take();
 }
 
 Result<std::vector<AccessEntry>> ReadJournalEntries(const std::string& data_dir,
                                                     std::string_view subject) {
-  std::string path = data_dir + "/access-journal.ndjson";
+  std::string path = data_dir + "/" + std::string(kJournalActiveName);
   std::vector<AccessEntry> out;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) return out;
-    return Status::IoError("cannot read " + path);
-  }
+  // The active file first, then the rotated ones (journal_files.h).
+  int active_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (active_fd < 0 && errno != ENOENT) return Status::IoError("cannot open " + path + ": " + Errno());
+  std::error_code ec;
+  if (active_fd < 0 && !std::filesystem::exists(data_dir, ec)) return out;
+  ASSIGN_OR_RETURN(OpenJournalFiles files,
+                   OpenJournalFiles::Open(data_dir, 0, UINT64_MAX, active_fd));
   // Most lines are about other subjects: a substring test before the parse.
   JsonWriter quoted;
   quoted.String(subject);
   const std::string needle = quoted.str();
   simdjson::dom::parser parser;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find(needle) == std::string::npos) continue;
-    simdjson::dom::element e;
-    if (parser.parse(line).get(e)) continue;  // a line being written right now
-    std::string_view at_text, subj, role, org, endpoint, token;
-    bool allowed = false;
-    if (e["at"].get_string().get(at_text) || e["subject"].get_string().get(subj) ||
-        e["role"].get_string().get(role) || e["endpoint"].get_string().get(endpoint) ||
-        e["allowed"].get_bool().get(allowed))
-      continue;
-    if (subj != subject) continue;
-    auto at = ParseTimestamp(at_text);
-    if (!at) continue;
-    if (e["org"].get_string().get(org)) org = "-";
-    if (e["token"].get_string().get(token)) token = "";
-    AccessEntry a;
-    a.at = *at;
-    a.token = std::string(token);
-    a.role = std::string(role);
-    a.subject = std::string(subj);
-    a.endpoint = std::string(endpoint);
-    a.allowed = allowed;
-    a.org = std::string(org);
-    out.push_back(std::move(a));
+  for (const OpenJournalFile& f : files.files()) {
+    JournalLineReader reader(f.fd, 0);
+    std::string_view line;
+    int64_t start = 0;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool more, reader.Next(&line, &start));
+      if (!more) break;
+      if (line.find(needle) == std::string_view::npos) continue;
+      simdjson::dom::element e;
+      if (parser.parse(line.data(), line.size()).get(e)) continue;
+      std::string_view at_text, subj, role, org, endpoint, token;
+      bool allowed = false;
+      if (e["at"].get_string().get(at_text) || e["subject"].get_string().get(subj) ||
+          e["role"].get_string().get(role) || e["endpoint"].get_string().get(endpoint) ||
+          e["allowed"].get_bool().get(allowed))
+        continue;
+      if (subj != subject) continue;
+      auto at = ParseTimestamp(at_text);
+      if (!at) continue;
+      if (e["org"].get_string().get(org)) org = "-";
+      if (e["token"].get_string().get(token)) token = "";
+      AccessEntry a;
+      a.at = *at;
+      a.token = std::string(token);
+      a.role = std::string(role);
+      a.subject = std::string(subj);
+      a.endpoint = std::string(endpoint);
+      a.allowed = allowed;
+      a.org = std::string(org);
+      out.push_back(std::move(a));
+    }
   }
-  if (in.bad()) return Status::IoError("cannot read " + path);
   return out;
 }
 

@@ -1,8 +1,13 @@
 #include "server/commands.h"
 
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 
 #include "relais/json_writer.h"
+#include "server/access_journal.h"
 #include "server/http_server.h"
 #include "server/token_store.h"
 
@@ -29,21 +34,82 @@ int Fail(const Status& st) {
 
 bool KnownTerritory(const std::string& t) { return t == "lille" || t == "sud" || t == "flandres"; }
 
-}  // namespace
-
-Status ParseListen(const std::string& listen, ServerOptions* o) {
+// ADDR:PORT ([v6]:PORT); false with `*why` otherwise.
+bool SplitHostPort(const std::string& listen, std::string* address, uint16_t* port_out,
+                   std::string* why) {
   size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0)
-    return Status::InvalidArgument("--listen: '" + listen + "' is not ADDR:PORT");
-  o->address = listen.substr(0, colon);
-  if (o->address.size() > 2 && o->address.front() == '[' && o->address.back() == ']')
-    o->address = o->address.substr(1, o->address.size() - 2);
+  if (colon == std::string::npos || colon == 0) {
+    *why = "'" + listen + "' is not ADDR:PORT";
+    return false;
+  }
+  *address = listen.substr(0, colon);
+  if (address->size() > 2 && address->front() == '[' && address->back() == ']')
+    *address = address->substr(1, address->size() - 2);
   std::string port = listen.substr(colon + 1);
   char* end = nullptr;
   long p = std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || p < 0 || p > 65535)
-    return Status::InvalidArgument("--listen: '" + port + "' is not a port");
-  o->port = static_cast<uint16_t>(p);
+  if (port.empty() || *end != '\0' || p < 0 || p > 65535) {
+    *why = "'" + port + "' is not a port";
+    return false;
+  }
+  *port_out = static_cast<uint16_t>(p);
+  return true;
+}
+
+// "123", "64K", "64M", "1G" (binary units); nullopt for anything else.
+std::optional<int64_t> ParseBytes(const std::string& text) {
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(text.c_str(), &end, 10);
+  if (errno != 0) return std::nullopt;
+  std::string unit = end;
+  int shift = unit.empty() ? 0 : unit == "K" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : -1;
+  if (shift < 0 || n > (int64_t{1} << 40) >> shift) return std::nullopt;
+  return static_cast<int64_t>(n) << shift;
+}
+
+// "365d"; nullopt for anything else.
+std::optional<int64_t> ParseDays(const std::string& text) {
+  if (text.size() < 2 || text.back() != 'd' || text.size() > 8) return std::nullopt;
+  int64_t n = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+    n = n * 10 + (text[i] - '0');
+  }
+  return n;
+}
+
+}  // namespace
+
+Status ParseListen(const std::string& listen, ServerOptions* o) {
+  std::string why;
+  if (!SplitHostPort(listen, &o->address, &o->port, &why))
+    return Status::InvalidArgument("--listen: " + why);
+  return Status::Ok();
+}
+
+Status ParseServeOps(const ServeOps& ops, ServerOptions* o) {
+  auto level = LogLevelFromName(ops.log_level);
+  if (!level)
+    return Status::InvalidArgument("--log-level: '" + ops.log_level + "' is not one of " +
+                                   std::string(kLogLevelNames));
+  o->log_level = *level;
+  auto max_bytes = ParseBytes(ops.journal_max_bytes);
+  if (!max_bytes || *max_bytes < kJournalMaxBytesMin)
+    return Status::InvalidArgument("--journal-max-bytes: '" + ops.journal_max_bytes +
+                                   "' is not a size from 1K to 1024G (bytes, or with K, M, G)");
+  o->journal_max_bytes = *max_bytes;
+  auto max_age = ParseDays(ops.journal_max_age);
+  if (!max_age || *max_age < 1 || *max_age > kJournalMaxAgeDaysMax)
+    return Status::InvalidArgument("--journal-max-age: '" + ops.journal_max_age +
+                                   "' is not a number of days from 1d to " +
+                                   std::to_string(kJournalMaxAgeDaysMax) + "d");
+  o->journal_max_age_days = *max_age;
+  std::string why;
+  if (!ops.metrics_listen.empty() &&
+      !SplitHostPort(ops.metrics_listen, &o->metrics_address, &o->metrics_port, &why))
+    return Status::InvalidArgument("--metrics-listen: " + why);
   return Status::Ok();
 }
 
@@ -55,11 +121,30 @@ int RunServe(ServerOptions o) {
 
 int RunTokenAdd(const std::string& data_dir, const std::string& name, const std::string& role,
                 const std::string& territory, const std::string& org) {
+  if (role == kMetricsRoleName) {
+    // Reads /metrics and /healthz only: nothing to scope.
+    if (!territory.empty()) return Usage("--territory: the metrics role takes none");
+    if (!org.empty()) return Usage("--org: the metrics role takes none");
+    TokenEntry e;
+    e.name = name;
+    auto token = AddToken(data_dir, e);
+    if (!token.ok()) return Fail(token.status());
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("name").String(e.name);
+    w.Key("role").String(kMetricsRoleName);
+    w.Key("territory").Null();
+    w.Key("org").Null();
+    w.Key("token").String(*token);
+    w.EndObject();
+    std::printf("%s\n", w.str().c_str());
+    return kExitOk;
+  }
   auto r = RoleFromName(role);
   if (!r)
     return Usage("--role: '" + role +
                  "' is not one of admin, coordinator, social_worker, tenancy_staff, evaluator, "
-                 "auditor");
+                 "auditor, metrics");
   bool needs_territory =
       *r == Role::kCoordinator || *r == Role::kTenancyStaff;
   if (needs_territory && territory.empty()) return Usage("--territory is required for " + role);
@@ -106,7 +191,7 @@ int RunTokenList(const std::string& data_dir) {
   for (const auto& t : *tokens) {
     w.BeginObject();
     w.Key("name").String(t.name);
-    w.Key("role").String(RoleName(t.role));
+    w.Key("role").String(TokenRoleName(t.role));
     w.Key("territory");
     if (t.territory.empty()) {
       w.Null();

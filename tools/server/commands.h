@@ -17,6 +17,20 @@ int RunServe(ServerOptions options);
 // "ADDR:PORT" ("[v6]:PORT" too) into options->address and ->port; an
 // InvalidArgument naming --listen otherwise.
 Status ParseListen(const std::string& listen, ServerOptions* options);
+
+// The operator's options of `relais serve` given as text (docs/server.md).
+struct ServeOps {
+  std::string log_level = "info";  // --log-level
+  // --journal-max-bytes: the active journal file's size cap, bytes or with a
+  // binary suffix (K, M, G: KiB, MiB, GiB); --journal-max-age: how long
+  // rotated files are kept, in days ("365d").
+  std::string journal_max_bytes = "64M";
+  std::string journal_max_age = "365d";
+  std::string metrics_listen;  // --metrics-listen ADDR:PORT; empty: none
+};
+// Checks `ops` into `options`; an InvalidArgument naming the option
+// otherwise (a usage error).
+Status ParseServeOps(const ServeOps& ops, ServerOptions* options);
 int RunTokenAdd(const std::string& data_dir, const std::string& name, const std::string& role,
                 const std::string& territory, const std::string& org);
 int RunTokenList(const std::string& data_dir);

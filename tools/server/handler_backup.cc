@@ -29,6 +29,8 @@ Response Backup(State& s, const Caller& caller, const std::string& body) {
   if (!s.JournalText(caller, "*", "/v1/backup", true).ok())
     return Error(http::status::service_unavailable, "unavailable", "journal_unavailable",
                  "the access journal cannot be written; backups are refused until it can");
+  // The journal's files keep their names while they are listed and copied.
+  AccessJournal::RotationHold hold = s.journal->HoldRotation();
   auto m = backup::BackupDataDir(*s.engine, s.options.data_dir, std::string(dest));
   if (!m.ok()) {
     if (m.status().code() == StatusCode::kInvalidArgument)

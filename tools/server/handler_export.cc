@@ -3,6 +3,7 @@
 // journal that cannot record it refuses the export (503).
 #include <cstdio>
 
+#include "relais/json_writer.h"
 #include "server/handlers.h"
 
 namespace relais::server {
@@ -23,7 +24,7 @@ class ExportSource : public StreamSource {
     Status st = export_.Next(kExportChunkBytes, &piece, &done_);
     // A failed read ends the body after the last whole piece, never inside one.
     if (!st.ok()) {
-      std::fprintf(stderr, "relais serve: export: %s\n", st.message().c_str());
+      s.log->Error("export", [&](JsonWriter& w) { w.Key("error").String(st.message()); });
       done_ = true;
       return End();
     }

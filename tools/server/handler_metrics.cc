@@ -16,7 +16,13 @@ Response Healthz() {
 Response MetricsPage(State& s) {
   Response r;
   r.content_type = "text/plain; version=0.0.4";
-  r.body = s.metrics.Render(s.journal->bytes(), s.engine->GetHead().position);
+  Metrics::Outside o;
+  o.journal_bytes = s.journal->total_bytes();
+  o.journal_rotations = s.journal->rotations();
+  o.log_position = s.engine->GetHead().position;
+  o.log_lines_dropped = s.log->dropped();
+  o.engine = s.engine->Stats();
+  r.body = s.metrics.Render(o);
   return r;
 }
 

@@ -51,8 +51,8 @@ Authn AuthenticateRequest(State& s, const Request& req) {
   Authn a;
   if (auto auth = req.Header("Authorization")) {
     a.sent_credentials = true;
-    a.caller = Authenticate(s, auth);
-    if (a.caller) a.token_sha256 = Sha256Hex(auth->substr(7));  // "Bearer " checked by Authenticate
+    a.principal = Authenticate(s, auth);
+    if (a.principal) a.token_sha256 = Sha256Hex(auth->substr(7));  // "Bearer " checked by Authenticate
     return a;
   }
   auto cookies = req.Header("Cookie");
@@ -62,8 +62,8 @@ Authn AuthenticateRequest(State& s, const Request& req) {
   a.sent_credentials = true;
   auto session = s.sessions->Find(*id);
   if (!session) return a;
-  a.caller = s.tokens->LookupHash(session->token_sha256);
-  if (!a.caller) {
+  a.principal = s.tokens->LookupHash(session->token_sha256);
+  if (!a.principal) {
     // The token was revoked (or its file lost it): its sessions die now.
     s.sessions->RemoveToken(session->token_sha256);
     return a;
@@ -102,21 +102,24 @@ Response SessionCreate(State& s, const Request& req) {
     return Malformed("field 'token' is required and must be a string");
   if (token.size() > kTokenChars) return Unauthorized("unknown or revoked token");
   std::string hash = Sha256Hex(token);
-  auto caller = s.tokens->LookupHash(hash);
-  if (!caller) return Unauthorized("unknown or revoked token");
+  auto principal = s.tokens->LookupHash(hash);
+  if (!principal) return Unauthorized("unknown or revoked token");
+  // The console shows case data; a metrics token reads /metrics only.
+  if (!principal->caller) return Forbidden("the metrics role has no console session");
+  const projections::Caller& caller = *principal->caller;
   // A browser signing in again drops the session it had (no two live ids
   // for one browser, and a planted cookie does not survive a sign-in).
   if (auto cookies = req.Header("Cookie"))
     if (auto old = CookieValue(*cookies, kSessionCookie)) s.sessions->Remove(*old);
   auto created = s.sessions->Create(hash);
   if (!created.ok()) return Unavailable("too_many_sessions", created.status().message());
-  Response r = SessionBody(*caller, &created->info, http::status::created);
+  Response r = SessionBody(caller, &created->info, http::status::created);
   r.headers.emplace_back("Set-Cookie", CookieHeader(s, created->id, s.sessions->ttl_s()));
   return r;
 }
 
 Response SessionRead(const Authn& a) {
-  return SessionBody(*a.caller, a.session ? &*a.session : nullptr, http::status::ok);
+  return SessionBody(*a.principal->caller, a.session ? &*a.session : nullptr, http::status::ok);
 }
 
 Response SessionDelete(State& s, const Authn& a) {

@@ -16,10 +16,12 @@
 #include <string>
 #include <thread>
 
+#include "relais/json_writer.h"
 #include "server/connection_limits.h"
 #include "server/state.h"
 #include "server/tls.h"
 #include "server/transport.h"
+#include "version/version.h"
 
 namespace relais::server {
 
@@ -46,11 +48,6 @@ Status RunServer(const ServerOptions& options) {
   size_t per_address = options.connections_per_address_max
                            ? std::min(options.connections_per_address_max, cap)
                            : DefaultPerAddressCap(cap);
-  if (cap < options.connections_max)
-    std::fprintf(stderr,
-                 "relais serve: %zu descriptors allowed: at most %zu connections (not %zu)\n",
-                 nofile, cap, options.connections_max);
-
   // The TLS files first: a bad one is an error before anything opens.
   std::unique_ptr<TlsContexts> tls;
   if (!options.tls_cert.empty() || !options.tls_key.empty()) {
@@ -61,6 +58,12 @@ Status RunServer(const ServerOptions& options) {
 
   ASSIGN_OR_RETURN(std::unique_ptr<State> state, OpenState(options));
   State& s = *state;
+  if (cap < options.connections_max)
+    s.log->Warn("descriptor limit caps the connections", [&](JsonWriter& w) {
+      w.Key("descriptors").Uint(nofile);
+      w.Key("connectionsMax").Uint(cap);
+      w.Key("requested").Uint(options.connections_max);
+    });
   Runtime rt(s, cap, per_address, options.worker_threads);
 
   net::io_context ioc(options.io_threads);
@@ -86,7 +89,30 @@ Status RunServer(const ServerOptions& options) {
     return Status::IoError("cannot listen on " + options.address + ":" +
                            std::to_string(options.port) + ": " + ec.message());
   uint16_t port = acceptor.local_endpoint().port();
+  // Both addresses are bound before either accepts. The metrics address
+  // is plain HTTP (a scraper on a private network; no case data there).
+  std::shared_ptr<Listener> metrics_listener;
+  std::string metrics_listen;
+  tcp::acceptor ma(net::make_strand(ioc));
+  if (!options.metrics_address.empty()) {
+    auto maddr = net::ip::make_address(options.metrics_address, ec);
+    if (ec)
+      return Status::InvalidArgument("--metrics-listen: '" + options.metrics_address +
+                                     "' is not an address");
+    tcp::endpoint mep(maddr, options.metrics_port);
+    ma.open(mep.protocol(), ec);
+    if (!ec) ma.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) ma.bind(mep, ec);
+    if (!ec) ma.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+      return Status::IoError("cannot listen on " + options.metrics_address + ":" +
+                             std::to_string(options.metrics_port) + " (--metrics-listen): " +
+                             ec.message());
+    metrics_listen = options.metrics_address + ":" + std::to_string(ma.local_endpoint().port());
+  }
   auto listener = StartListener(ioc, std::move(acceptor), rt, tls.get());
+  if (!metrics_listen.empty())
+    metrics_listener = StartListener(ioc, std::move(ma), rt, nullptr, /*metrics_only=*/true);
 
   std::promise<void> stop;
   net::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -99,18 +125,16 @@ Status RunServer(const ServerOptions& options) {
       [&](boost::system::error_code ec, int) {
         if (ec) return;  // cancelled at shutdown
         if (!tls) {
-          std::fprintf(stderr, "relais serve: SIGHUP: no TLS files to reload\n");
+          s.log->Info("SIGHUP: no TLS files to reload");
         } else {
           // systemd (Type=notify, ExecReload): reloading, then ready again.
           sd_notify(0, "RELOADING=1");
           if (Status st = tls->Reload(); st.ok()) {
-            std::fprintf(stderr, "relais serve: SIGHUP: TLS certificate reloaded from %s\n",
-                         tls->cert_file().c_str());
+            s.log->Info("SIGHUP: TLS certificate reloaded",
+                        [&](JsonWriter& w) { w.Key("cert").String(tls->cert_file()); });
           } else {
-            std::fprintf(stderr,
-                         "relais serve: SIGHUP: TLS reload failed, the previous certificate "
-                         "stays: %s\n",
-                         st.message().c_str());
+            s.log->Warn("SIGHUP: TLS reload failed, the previous certificate stays",
+                        [&](JsonWriter& w) { w.Key("error").String(st.message()); });
           }
           sd_notify(0, "READY=1");
         }
@@ -122,6 +146,14 @@ Status RunServer(const ServerOptions& options) {
   for (int i = 0; i < options.io_threads; ++i) io.emplace_back([&] { ioc.run(); });
   std::printf("{\"listening\": \"%s:%u\"}\n", options.address.c_str(), port);
   std::fflush(stdout);
+  s.log->Info("listening", [&](JsonWriter& w) {
+    w.Key("version").String(Version());
+    w.Key("listen").String(options.address + ":" + std::to_string(port));
+    w.Key("tls").Bool(tls != nullptr);
+    w.Key("dataDir").String(options.data_dir);
+    w.Key("events").Uint(s.engine->GetHead().position);
+    if (!metrics_listen.empty()) w.Key("metricsListen").String(metrics_listen);
+  });
   // systemd's Type=notify: started once it accepts (a no-op without
   // $NOTIFY_SOCKET, i.e. outside systemd).
   {
@@ -146,8 +178,10 @@ Status RunServer(const ServerOptions& options) {
           lock.unlock();
           auto note = s.engine->Checkpoint(head);
           if (!note.ok())
-            std::fprintf(stderr, "relais serve: no checkpoint of size %llu: %s\n",
-                         static_cast<unsigned long long>(head), note.status().message().c_str());
+            s.log->Error("no checkpoint", [&](JsonWriter& w) {
+              w.Key("size").Uint(head);
+              w.Key("error").String(note.status().message());
+            });
           issued = head;
           lock.lock();
         }
@@ -157,7 +191,7 @@ Status RunServer(const ServerOptions& options) {
   }
 
   stop.get_future().wait();
-  std::fprintf(stderr, "relais serve: stopping: finishing in-flight writes\n");
+  s.log->Info("stopping: finishing in-flight writes");
   sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing in-flight writes");
   // Graceful shutdown: no new connection, no new request; every write already
   // accepted completes (and gets its answer) before the engine closes.
@@ -167,12 +201,13 @@ Status RunServer(const ServerOptions& options) {
     boost::system::error_code ignored;
     hup.cancel(ignored);
   }
+  if (metrics_listener) StopListener(metrics_listener);
   // Every feed and export ends now (its socket closed on its strand: the
   // reader sees the connection end) and is gone before the io threads stop:
   // none outlives the runtime. Each ends within one pull once its socket is
   // closed (a feed batch or a 64 KiB export piece, on the worker pool).
   if (!rt.streams->StopAll(std::chrono::milliseconds(kShutdownGraceMs)))
-    std::fprintf(stderr, "relais serve: streams still open after the grace period\n");
+    s.log->Warn("streams still open after the grace period");
   using SteadyClock = std::chrono::steady_clock;
   auto deadline = SteadyClock::now() + std::chrono::milliseconds(kShutdownGraceMs);
   while (s.in_flight_writes.load() > 0 && SteadyClock::now() < deadline)
@@ -192,8 +227,9 @@ Status RunServer(const ServerOptions& options) {
     cp_cv.notify_all();
     checkpoints.join();
   }
+  Position events = s.engine->GetHead().position;
   s.engine->Close();
-  std::fprintf(stderr, "relais serve: stopped\n");
+  s.log->Info("stopped", [&](JsonWriter& w) { w.Key("events").Uint(events); });
   return Status::Ok();
 }
 

@@ -19,6 +19,7 @@
 
 #include "relais/projections/retention.h"
 #include "relais/status.h"
+#include "server/server_log.h"
 
 namespace relais::server {
 
@@ -55,8 +56,14 @@ struct ServerOptions {
   int64_t checkpoint_interval_s = 1;
   // The installation's name when this server creates the signing key.
   std::string origin;
-  // spdlog's level name (`log_level` of the configuration file).
-  std::string log_level = "info";
+  LogLevel log_level = LogLevel::kInfo;  // --log-level, `log_level` of the file (server_log.h)
+  // --journal-max-bytes, --journal-max-age (access_journal.h).
+  int64_t journal_max_bytes = 64 << 20;
+  int64_t journal_max_age_days = 365;
+  // --metrics-listen: a second address serving only /metrics and /healthz,
+  // without a token (for a scraper on a private network); empty: none.
+  std::string metrics_address;
+  uint16_t metrics_port = 0;
   // PEM files: HTTPS instead of HTTP when set (both or neither).
   std::string tls_cert, tls_key;
   // The defaults of GET/POST /v1/retention (`years`, `keepHistoryYears`
@@ -72,7 +79,9 @@ struct ServerOptions {
 };
 
 // Runs until SIGTERM or SIGINT, then drains in-flight writes and returns.
-// Prints {"listening": "ADDR:PORT"} on stdout once accepting.
+// Prints {"listening": "ADDR:PORT"} on stdout once accepting; logs a
+// startup line (version, listen address, data directory, events) and a
+// shutdown line on stderr (server_log.h).
 Status RunServer(const ServerOptions& options);
 
 }  // namespace relais::server

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <string>
 
+#include "relais/engine.h"
+
 namespace relais::server {
 
 class Metrics {
@@ -33,8 +35,17 @@ class Metrics {
   std::atomic<int64_t> connections_refused{0};
   std::atomic<int64_t> feed_subscribers{0};
 
-  // `journal_bytes` and `log_position` come from their owners at render time.
-  std::string Render(int64_t journal_bytes, uint64_t log_position);
+  // What other owners hold, read at render time.
+  struct Outside {
+    int64_t journal_bytes = 0;  // every file of the access journal
+    int64_t journal_rotations = 0;
+    uint64_t log_position = 0;
+    int64_t log_lines_dropped = 0;
+    EngineStats engine;
+  };
+  // The text format (version 0.0.4), HELP and TYPE for every family: what
+  // `promtool check metrics` accepts (tests/server/ops_metrics_test.cc).
+  std::string Render(const Outside& o);
 
  private:
   struct Histogram {

@@ -51,10 +51,6 @@ struct RouteEntry {
 };
 
 const RouteEntry kRoutes[] = {
-    {"/metrics", http::verb::get, "metrics",
-     [](State& s, const Caller&, Request&, const Query&, bool) {
-       return Respond("metrics", MetricsPage(s));
-     }},
     {"/v1/events", http::verb::post, "append",
      [](State&, const Caller& c, Request& req, const Query&, bool) {
        Routed r;
@@ -141,9 +137,8 @@ std::optional<Routed> RouteErasure(const Caller& caller, Request& req, std::stri
   });
 }
 
-}  // namespace
-
-Routed Route(State& s, Request& req, bool follow_feed) {
+// Route() without the log's fields; `*token_name` the caller's once known.
+Routed Dispatch(State& s, Request& req, bool follow_feed, std::string* token_name) {
   std::string_view target = req.target;
   if (target.size() > kUrlBytesMax) {
     Routed r = Respond("invalid", Error(http::status::uri_too_long, "malformed", "uri_too_long",
@@ -179,13 +174,26 @@ Routed Route(State& s, Request& req, bool follow_feed) {
   if (path == "/v1/session" && req.method == http::verb::post)
     return WorkOn("session", [req = std::move(req)](State& s) { return SessionCreate(s, req); });
   Authn authn = AuthenticateRequest(s, req);
-  if (!authn.caller)
+  if (!authn.principal)
     return Respond("other", Error(http::status::unauthorized, "unauthorized", "unauthorized",
                                   authn.sent_credentials
                                       ? "unknown or revoked token, or an expired session"
                                       : "no Authorization: Bearer token and no session cookie"));
+  *token_name = authn.principal->name;
   if (auto refused = CheckCsrf(req, authn)) return Respond("other", std::move(*refused));
-  const std::optional<Caller>& caller = authn.caller;
+  // GET /metrics: the metrics role and admins; the scrape shows no case data
+  // but is not for every case role either (interfaces.md §3).
+  if (path == "/metrics") {
+    if (req.method != http::verb::get) return Respond("metrics", MethodNotAllowed("GET"));
+    if (authn.principal->caller && authn.principal->caller->role != Role::kAdmin)
+      return Respond("metrics", Forbidden("only the metrics role and admins read /metrics"));
+    return Respond("metrics", MetricsPage(s));
+  }
+  // A metrics token has no case caller: it never reaches a handler below,
+  // whatever the path (an unknown one too: 403, not 404).
+  if (!authn.principal->caller)
+    return Respond("other", Forbidden("the metrics role reads /metrics and /healthz only"));
+  const std::optional<Caller>& caller = authn.principal->caller;
   if (path == "/v1/session") {
     if (req.method == http::verb::get) return Respond("session", SessionRead(authn));
     if (req.method == http::verb::delete_) return Respond("session", SessionDelete(s, authn));
@@ -211,6 +219,55 @@ Routed Route(State& s, Request& req, bool follow_feed) {
   }
   return Respond("unknown", Error(http::status::not_found, "not_found", "no_route",
                                   "no such endpoint"));
+}
+
+}  // namespace
+
+const char* RouteTemplate(std::string_view path) {
+  if (path == "/healthz") return "/healthz";
+  if (path == "/metrics") return "/metrics";
+  for (const RouteEntry& e : kRoutes)
+    if (path == e.path) return e.path.data();  // literals: NUL-terminated
+  if (path.substr(0, kStreamsPrefix.size()) == kStreamsPrefix) {
+    static constexpr const char* kStreamRoutes[] = {
+        "/v1/streams/{subject}/status",   "/v1/streams/{subject}/events",
+        "/v1/streams/{subject}/file",     "/v1/streams/{subject}/tenancy",
+        "/v1/streams/{subject}/evidence", "/v1/streams/{subject}/erasure"};
+    std::string_view what = path.substr(path.rfind('/') + 1);
+    for (const char* t : kStreamRoutes) {
+      std::string_view tv = t;
+      if (what == tv.substr(tv.rfind('/') + 1) && path.size() > kStreamsPrefix.size() + what.size() + 1)
+        return t;
+    }
+  }
+  return "unknown";
+}
+
+Routed Route(State& s, Request& req, bool follow_feed) {
+  std::string token_name;
+  Routed r = Dispatch(s, req, follow_feed, &token_name);
+  std::string_view target = req.target;
+  r.route_template = RouteTemplate(target.substr(0, target.find('?')));
+  r.token_name = std::move(token_name);
+  return r;
+}
+
+Routed RouteMetricsListener(State& s, Request& req) {
+  std::string_view target = req.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  Routed r;
+  if (path == "/healthz" || path == "/metrics") {
+    bool metrics = path == "/metrics";
+    r = Respond(metrics ? "metrics" : "healthz",
+                req.method != http::verb::get ? MethodNotAllowed("GET")
+                : metrics                     ? MetricsPage(s)
+                                              : Healthz());
+  } else {
+    r = Respond("unknown", Error(http::status::not_found, "not_found", "no_route",
+                                 "this address serves /metrics and /healthz only"));
+  }
+  r.route_template = RouteTemplate(path);
+  return r;
 }
 
 Response HandleRequest(State& s, Request req, size_t stream_bytes_max) {

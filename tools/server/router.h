@@ -53,6 +53,9 @@ struct Routed {
   };
   Kind kind = Kind::kRespond;
   const char* route = "invalid";  // the metrics label: one of a fixed set, never from the request
+  // The log's route: the path's template (RouteTemplate), never the path.
+  const char* route_template = "-";
+  std::string token_name;  // the authenticated token's name; empty: none
   Response response;
   std::function<Response(State&)> work;
   projections::Caller caller;
@@ -62,10 +65,21 @@ struct Routed {
   std::unique_ptr<StreamSource> stream;
 };
 
+// The template of `path` for the log, from a fixed set of static strings:
+// an exact path of the route table as it is (it names nobody), a stream's
+// path as /v1/streams/{subject}/<what>, anything else "unknown". Never
+// derived from the request's bytes, so that no subject, token or query
+// value can reach the log through it.
+const char* RouteTemplate(std::string_view path);
+
 // Validates the head (URL and header sizes), authenticates, and routes.
 // Moves the body out of `req` for appends.
 // `follow_feed` false: the feed stops at the head it started from.
 Routed Route(State& s, Request& req, bool follow_feed = true);
+
+// The --metrics-listen address's routing: GET /metrics and GET /healthz
+// without a token, every other path 404. Nothing else is reachable there.
+Routed RouteMetricsListener(State& s, Request& req);
 
 // Socket-free handling of one request, synchronously on the caller's thread:
 // what a client would receive. Streams run in catch-up mode (the feed stops

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include "relais/files.h"
+#include "relais/json_writer.h"
 
 namespace relais::server {
 
@@ -22,7 +23,8 @@ Status State::JournalText(const projections::Caller& c, std::string_view subject
                 std::string(endpoint), allowed,
                 ActorOrg(c)};
   Status st = journal->Record(e);
-  if (!st.ok()) std::fprintf(stderr, "relais serve: %s\n", st.message().c_str());
+  if (!st.ok())
+    log->Error("access journal", [&](JsonWriter& w) { w.Key("error").String(st.message()); });
   return st;
 }
 
@@ -32,7 +34,7 @@ std::string ActorOrg(const projections::Caller& c) {
   return "-";
 }
 
-std::optional<projections::Caller> Authenticate(State& s, std::optional<std::string_view> auth) {
+std::optional<Principal> Authenticate(State& s, std::optional<std::string_view> auth) {
   if (!auth) return std::nullopt;
   std::string_view v = *auth;
   if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer "))
@@ -64,17 +66,25 @@ Result<std::string> LoadPseudonymKey(const std::string& dir) {
 Result<std::unique_ptr<State>> OpenState(const ServerOptions& options) {
   auto s = std::make_unique<State>();
   s->options = options;
+  s->log = std::make_unique<ServerLog>(options.log_level);
+  ServerLog* log = s->log.get();
   RETURN_IF_ERROR(files::MakePrivateDirectory(options.data_dir));
   Options eo;
   eo.data_dir = options.data_dir;
   eo.origin = options.origin;
-  eo.tree_progress = [](Position done, Position total) {
-    std::fprintf(stderr, "relais serve: building the Merkle tree of the log: %llu / %llu events\n",
-                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
+  eo.tree_progress = [log](Position done, Position total) {
+    log->Info("building the Merkle tree of the log", [&](JsonWriter& w) {
+      w.Key("done").Uint(done);
+      w.Key("total").Uint(total);
+    });
   };
   ASSIGN_OR_RETURN(s->engine, Engine::Open(eo));
   RETURN_IF_ERROR(s->engine->WarmAll({}));
-  ASSIGN_OR_RETURN(s->journal, AccessJournal::Open(options.data_dir));
+  JournalOptions jo;
+  jo.limits.max_bytes = options.journal_max_bytes;
+  jo.limits.max_age_days = options.journal_max_age_days;
+  jo.log = log;
+  ASSIGN_OR_RETURN(s->journal, AccessJournal::Open(options.data_dir, std::move(jo)));
   ASSIGN_OR_RETURN(s->pseudonym_key, LoadPseudonymKey(options.data_dir));
   s->tokens = std::make_unique<TokenStore>(options.data_dir);
   s->sessions = std::make_unique<SessionStore>(SystemClock(), options.session_ttl_s);

@@ -19,12 +19,15 @@
 #include "server/http_types.h"
 #include "server/metrics.h"
 #include "server/session_store.h"
+#include "server/server_log.h"
 #include "server/token_store.h"
 
 namespace relais::server {
 
 struct State {
   ServerOptions options;
+  // The one log of the server (first: everything below may log while it opens).
+  std::unique_ptr<ServerLog> log;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<AccessJournal> journal;
   std::unique_ptr<TokenStore> tokens;
@@ -43,7 +46,7 @@ struct State {
                      std::string_view endpoint, bool allowed);
 };
 
-// Opens the engine (warmed), the journal (its torn tail repaired), the token
+// Opens the log, the engine (warmed), the journal (its torn tail repaired), the token
 // store and the pseudonym key of `options.data_dir`, and makes the data
 // directory owner-only.
 Result<std::unique_ptr<State>> OpenState(const ServerOptions& options);
@@ -53,15 +56,16 @@ Result<std::unique_ptr<State>> OpenState(const ServerOptions& options);
 // file of another size is a Corruption naming the file.
 Result<std::string> LoadPseudonymKey(const std::string& data_dir);
 
-// The caller a request's `Authorization: Bearer` names; nullopt when absent
-// or unknown.
-std::optional<projections::Caller> Authenticate(State& s, std::optional<std::string_view> auth);
+// Whom a request's `Authorization: Bearer` names; nullopt when absent or
+// unknown.
+std::optional<Principal> Authenticate(State& s, std::optional<std::string_view> auth);
 
 // Who sent a request: its bearer token, or else its `relais_session` cookie
 // (server/handler_session.cc). A bearer header is never overridden by a
 // cookie: a bad bearer is a 401 even beside a good cookie.
 struct Authn {
-  std::optional<projections::Caller> caller;
+  // Whom: its `caller` is empty for a metrics token (no case data right).
+  std::optional<Principal> principal;
   bool by_cookie = false;
   std::string session_id;             // the cookie's value, by_cookie only
   std::optional<SessionInfo> session;  // by_cookie only

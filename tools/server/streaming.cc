@@ -1,5 +1,7 @@
 #include "server/streaming.h"
 
+#include "relais/json_writer.h"
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -115,7 +117,7 @@ class StreamConn : public StreamConnBase, public std::enable_shared_from_this<St
       try {
         p = self->source_->Next(self->owner_.s_);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "relais serve: stream: %s\n", e.what());
+        self->owner_.s_.log->Error("stream", [&](JsonWriter& w) { w.Key("error").String(e.what()); });
         p = StreamSource::End();
       }
       auto strand = self->strand_;

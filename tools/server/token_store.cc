@@ -49,9 +49,11 @@ Result<std::vector<TokenEntry>> Parse(const std::string& text) {
     e.name = s;
     if (t["role"].get_string().get(s))
       return Status::Corruption("tokens.json: " + e.name + " has no role");
-    auto role = RoleFromName(s);
-    if (!role) return Status::Corruption("tokens.json: " + e.name + " has an unknown role");
-    e.role = *role;
+    if (s != kMetricsRoleName) {
+      auto role = RoleFromName(s);
+      if (!role) return Status::Corruption("tokens.json: " + e.name + " has an unknown role");
+      e.role = *role;
+    }
     if (!t["territory"].get_string().get(s)) e.territory = s;
     if (!t["org"].get_string().get(s)) e.org = s;
     if (t["sha256"].get_string().get(s))
@@ -71,7 +73,7 @@ std::string Render(const std::vector<TokenEntry>& tokens) {
   for (const auto& t : tokens) {
     w.BeginObject();
     w.Key("name").String(t.name);
-    w.Key("role").String(RoleName(t.role));
+    w.Key("role").String(TokenRoleName(t.role));
     w.Key("territory").String(t.territory);
     w.Key("org").String(t.org);
     w.Key("sha256").String(t.sha256);
@@ -167,11 +169,15 @@ Status RevokeToken(const std::string& data_dir, const std::string& name) {
   return WriteAtomically(data_dir, Render(tokens));
 }
 
-std::optional<projections::Caller> TokenStore::Lookup(std::string_view secret) {
+std::string_view TokenRoleName(const std::optional<Role>& role) {
+  return role ? RoleName(*role) : kMetricsRoleName;
+}
+
+std::optional<Principal> TokenStore::Lookup(std::string_view secret) {
   return LookupHash(Sha256Hex(secret));
 }
 
-std::optional<projections::Caller> TokenStore::LookupHash(const std::string& hash) {
+std::optional<Principal> TokenStore::LookupHash(const std::string& hash) {
   std::lock_guard<std::mutex> lock(mu_);
   MaybeReload();
   auto it = by_hash_.find(hash);
@@ -196,7 +202,9 @@ void TokenStore::MaybeReload() {
   by_hash_.clear();
   for (const auto& t : *tokens) {
     if (t.revoked) continue;
-    by_hash_[t.sha256] = projections::Caller{t.name, t.role, t.territory, t.org};
+    Principal p{t.name, std::nullopt};
+    if (t.role) p.caller = projections::Caller{t.name, *t.role, t.territory, t.org};
+    by_hash_[t.sha256] = std::move(p);
   }
 }
 

@@ -26,9 +26,16 @@ inline constexpr size_t kTokensMax = 10000;            // tokens in one store
 inline constexpr size_t kTokenFileBytesMax = 8 << 20;  // tokens.json
 inline constexpr int64_t kTokenReloadMs = 500;
 
+// The role `metrics` (interfaces.md §3) reads /metrics and /healthz only. It
+// is a token's role, not a case role: it stays out of relais::Role, which
+// stamps events' actors and grants reads in the projections, so that a
+// metrics token can neither be an event's actor nor reach a handler (the
+// router answers 403 before any; server/router.cc).
+inline constexpr std::string_view kMetricsRoleName = "metrics";
+
 struct TokenEntry {
   std::string name;  // [A-Za-z0-9_.-]{1,64}: becomes the actor id of writes
-  Role role = Role::kAuditor;
+  std::optional<Role> role;  // nullopt: the `metrics` role
   std::string territory;
   std::string org;
   std::string sha256;  // hex of SHA-256(secret)
@@ -37,6 +44,15 @@ struct TokenEntry {
 };
 
 std::string Sha256Hex(std::string_view data);
+// "metrics" for a metrics token, else RoleName.
+std::string_view TokenRoleName(const std::optional<Role>& role);
+
+// Who a bearer token is: its name, and the case caller it acts as, or
+// nullopt for a metrics token (which has none).
+struct Principal {
+  std::string name;
+  std::optional<projections::Caller> caller;
+};
 
 // Reads and writes the token file of one data directory.
 Result<std::vector<TokenEntry>> LoadTokens(const std::string& data_dir);
@@ -51,10 +67,10 @@ Status RevokeToken(const std::string& data_dir, const std::string& name);
 class TokenStore {
  public:
   explicit TokenStore(std::string data_dir) : data_dir_(std::move(data_dir)) {}
-  // The caller a bearer secret belongs to; nullopt when unknown or revoked.
-  std::optional<projections::Caller> Lookup(std::string_view secret);
+  // Whom a bearer secret belongs to; nullopt when unknown or revoked.
+  std::optional<Principal> Lookup(std::string_view secret);
   // The same by the secret's SHA-256 (hex), as a session keeps it.
-  std::optional<projections::Caller> LookupHash(const std::string& sha256_hex);
+  std::optional<Principal> LookupHash(const std::string& sha256_hex);
 
  private:
   void MaybeReload();
@@ -62,7 +78,7 @@ class TokenStore {
   std::mutex mu_;
   std::chrono::steady_clock::time_point checked_{};
   std::string identity_;  // inode/size/mtime of the file last loaded
-  std::unordered_map<std::string, projections::Caller> by_hash_;
+  std::unordered_map<std::string, Principal> by_hash_;
 };
 
 }  // namespace relais::server

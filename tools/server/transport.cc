@@ -108,13 +108,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
  public:
   // `ctx`: the TLS context this connection keeps (null for plain).
+  // `metrics_only`: a --metrics-listen connection (RouteMetricsListener).
   Session(tcp::socket socket, std::shared_ptr<net::ssl::context> ctx, Runtime& rt,
-          std::string address)
+          std::string address, bool metrics_only)
       : ctx_(std::move(ctx)),
         stream_(MakeStream(std::move(socket), ctx_.get())),
         rt_(rt),
         s_(rt.s),
-        address_(std::move(address)) {
+        address_(std::move(address)),
+        metrics_only_(metrics_only) {
     ++s_.metrics.connections;
   }
   ~Session() {
@@ -209,7 +211,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void OnRead(beast::error_code ec) {
     start_ = SteadyClock::now();
     route_ = "invalid";
+    route_template_ = "-";
+    method_ = "-";
+    token_name_.clear();
     keep_alive_ = false;
+    if (parser_ && parser_->is_header_done() && parser_->get().method() != http::verb::unknown) {
+      auto name = http::to_string(parser_->get().method());
+      method_ = std::string_view(name.data(), name.size());
+    }
     if (ec == http::error::body_limit) {
       drain_ = true;
       return Send(Error(http::status::payload_too_large, "malformed", "payload_too_large",
@@ -235,8 +244,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     keep_alive_ = parser_->get().keep_alive();
     Request req = FromBeast(parser_->release());
-    Routed r = Route(s_, req);
+    Routed r = metrics_only_ ? RouteMetricsListener(s_, req) : Route(s_, req);
     route_ = r.route;
+    route_template_ = r.route_template;
+    token_name_ = std::move(r.token_name);
     switch (r.kind) {
       case Routed::Kind::kRespond:
         return Send(std::move(r.response));
@@ -295,6 +306,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                   true);
     }
     s_.metrics.Request(route_, 200, 0);
+    LogRequest(200);
     Tcp(stream_).expires_never();
     std::string head = "HTTP/1.1 200 OK\r\nContent-Type: " + r.content_type + "\r\n" +
                        r.extra_headers + "Connection: close\r\n\r\n";
@@ -320,9 +332,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         stream_, *res, [self = shared_from_this(), res, code](beast::error_code ec, size_t) {
           double secs = std::chrono::duration<double>(SteadyClock::now() - self->start_).count();
           self->s_.metrics.Request(self->route_, code, secs);
+          self->LogRequest(code, secs);
           if (ec || !res->keep_alive()) return self->Close();
           self->WaitForNext();
         });
+  }
+
+  // The request's log line (server_log.h): the route's template and the
+  // token's name only.
+  void LogRequest(int status, double seconds = 0) {
+    s_.log->Request({method_, route_template_, status, seconds, token_name_});
   }
 
   void Close() {
@@ -368,6 +387,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::string address_;
   SteadyClock::time_point start_;
   const char* route_ = "invalid";
+  const char* route_template_ = "-";
+  std::string_view method_ = "-";  // a static string (http::to_string)
+  std::string token_name_;
+  const bool metrics_only_;
   bool keep_alive_ = false;
   bool drain_ = false;
   std::array<char, 16384> scratch_;
@@ -375,8 +398,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, tcp::acceptor acceptor, Runtime& rt, TlsContexts* tls)
-      : ioc_(ioc), acceptor_(std::move(acceptor)), retry_(ioc), rt_(rt), tls_(tls) {}
+  Listener(net::io_context& ioc, tcp::acceptor acceptor, Runtime& rt, TlsContexts* tls,
+           bool metrics_only)
+      : ioc_(ioc),
+        acceptor_(std::move(acceptor)),
+        retry_(ioc),
+        rt_(rt),
+        tls_(tls),
+        metrics_only_(metrics_only) {}
   void Accept() {
     acceptor_.async_accept(net::make_strand(ioc_),
                            [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
@@ -402,11 +431,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
       if (verdict == ConnectionLimits::Verdict::kAdmitted) {
         if (tls_) {
           std::make_shared<Session<TlsStream>>(std::move(socket), tls_->Current(), rt_,
-                                               std::move(address))
+                                               std::move(address), metrics_only_)
               ->Start();
         } else {
           std::make_shared<Session<PlainStream>>(std::move(socket), nullptr, rt_,
-                                                 std::move(address))
+                                                 std::move(address), metrics_only_)
               ->Start();
         }
       } else if (tls_) {
@@ -460,11 +489,12 @@ class Listener : public std::enable_shared_from_this<Listener> {
   net::steady_timer retry_;
   Runtime& rt_;
   TlsContexts* tls_;  // null: plain HTTP
+  const bool metrics_only_;
 };
 
 std::shared_ptr<Listener> StartListener(net::io_context& ioc, tcp::acceptor acceptor, Runtime& rt,
-                                        TlsContexts* tls) {
-  auto l = std::make_shared<Listener>(ioc, std::move(acceptor), rt, tls);
+                                        TlsContexts* tls, bool metrics_only) {
+  auto l = std::make_shared<Listener>(ioc, std::move(acceptor), rt, tls, metrics_only);
   l->Accept();
   return l;
 }

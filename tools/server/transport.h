@@ -38,10 +38,12 @@ class TlsContexts;
 
 // Starts accepting on `acceptor`. Stop() closes it. With `tls` (which must
 // outlive the listener), every connection is HTTPS, with the context
-// tls->Current() gives at its accept.
+// tls->Current() gives at its accept. `metrics_only`: the --metrics-listen
+// address, whose requests go to RouteMetricsListener (router.h: /metrics and
+// /healthz, no token) instead of Route.
 std::shared_ptr<Listener> StartListener(boost::asio::io_context& ioc,
                                         boost::asio::ip::tcp::acceptor acceptor, Runtime& rt,
-                                        TlsContexts* tls = nullptr);
+                                        TlsContexts* tls = nullptr, bool metrics_only = false);
 void StopListener(const std::shared_ptr<Listener>& listener);
 
 }  // namespace relais::server

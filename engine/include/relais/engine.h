@@ -161,6 +161,24 @@ struct BackupPoint {
   std::string head;  // hex; 64 zeros for an empty log
 };
 
+// RocksDB's own figures for the log's store (DIR/log), summed over its
+// column families: what an operator watches (GET /metrics). Counters count
+// since the open.
+struct StorageStats {
+  int64_t wal_syncs = 0;                 // write-ahead log fsyncs (WAL_FILE_SYNCED)
+  int64_t wal_bytes = 0;                 // bytes written to the WAL (WAL_FILE_BYTES)
+  int64_t write_stall_micros = 0;        // writes held by RocksDB's stalls (STALL_MICROS)
+  int64_t write_stopped = 0;             // 1 while writes are stopped (rocksdb.is-write-stopped)
+  int64_t compaction_pending = 0;        // families with a compaction pending
+  int64_t pending_compaction_bytes = 0;  // estimate of bytes compaction must rewrite
+  int64_t running_compactions = 0;
+  int64_t sst_bytes = 0;       // every SST file, obsolete ones awaiting deletion included
+  int64_t live_sst_bytes = 0;  // the SST files of the current version
+  int64_t memtable_bytes = 0;
+  int64_t flushed_bytes = 0;    // bytes written by flushes (FLUSH_WRITE_BYTES)
+  int64_t compacted_bytes = 0;  // bytes written by compactions (COMPACT_WRITE_BYTES)
+};
+
 // What the engine holds in memory (tests, metrics).
 struct EngineStats {
   int64_t cached_streams = 0;
@@ -169,6 +187,7 @@ struct EngineStats {
   int64_t interned_bytes = 0;
   // Streams read from the store into the stream cache since the open.
   int64_t stream_loads = 0;
+  StorageStats storage;
 };
 
 // RFC 9162 proofs over the log's Merkle tree (evidence.md §1), hex hashes.

@@ -1,5 +1,9 @@
 #include "log/store.h"
 
+#include <rocksdb/statistics.h>
+
+#include "relais/engine.h"
+
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
@@ -112,6 +116,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
   dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   dbo.env = store->env_.get();
   dbo.listeners.push_back(ManualRecovery());
+  // Tickers for the metrics (WAL syncs, stalls, bytes flushed and compacted).
+  store->statistics_ = rocksdb::CreateDBStatistics();
+  store->statistics_->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  dbo.statistics = store->statistics_;
   // Damage is found on open where it is cheap (table file sizes against the
   // MANIFEST, every WAL record's checksum) and refused, not skipped.
   dbo.paranoid_checks = true;
@@ -290,6 +298,32 @@ Status Store::Last(Family f, std::string* key, std::string* value, bool* found,
     *value = it->value().ToString();
   }
   return FromRocks(it->status(), "reading the log");
+}
+
+void Store::Stats(StorageStats* out) {
+  auto ticker = [&](rocksdb::Tickers t) {
+    return statistics_ ? static_cast<int64_t>(statistics_->getTickerCount(t)) : 0;
+  };
+  out->wal_syncs = ticker(rocksdb::WAL_FILE_SYNCED);
+  out->wal_bytes = ticker(rocksdb::WAL_FILE_BYTES);
+  out->write_stall_micros = ticker(rocksdb::STALL_MICROS);
+  out->flushed_bytes = ticker(rocksdb::FLUSH_WRITE_BYTES);
+  out->compacted_bytes = ticker(rocksdb::COMPACT_WRITE_BYTES);
+  auto sum = [&](const std::string& property) {
+    uint64_t v = 0;
+    return db_->GetAggregatedIntProperty(property, &v) ? static_cast<int64_t>(v) : 0;
+  };
+  out->compaction_pending = sum(rocksdb::DB::Properties::kCompactionPending);
+  out->pending_compaction_bytes = sum(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+  out->sst_bytes = sum(rocksdb::DB::Properties::kTotalSstFilesSize);
+  out->live_sst_bytes = sum(rocksdb::DB::Properties::kLiveSstFilesSize);
+  out->memtable_bytes = sum(rocksdb::DB::Properties::kCurSizeAllMemTables);
+  uint64_t v = 0;
+  // DB-wide properties (not per family).
+  out->running_compactions =
+      db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &v) ? static_cast<int64_t>(v) : 0;
+  out->write_stopped =
+      db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v) ? static_cast<int64_t>(v) : 0;
 }
 
 }  // namespace relais::log

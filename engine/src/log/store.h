@@ -13,6 +13,7 @@
 
 namespace relais {
 struct StorageHooks;
+struct StorageStats;
 }
 
 namespace relais::log {
@@ -77,11 +78,16 @@ class Store {
 
   rocksdb::ColumnFamilyHandle* handle(Family f) { return handles_[f]; }
 
+  // RocksDB's statistics (tickers only: no timers, no histograms, the
+  // cheapest level) and properties, summed over the families.
+  void Stats(StorageStats* out);
+
  private:
   Store() = default;
   std::unique_ptr<rocksdb::Env> env_;  // outlives db_ (declared first)
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::shared_ptr<rocksdb::Statistics> statistics_;
 };
 
 }  // namespace relais::log
