@@ -174,7 +174,10 @@ TEST_F(OpsMetricsTest, MetricsRoleReadsMetricsAndHealthzOnlyAndCaseRolesCannotSc
       {"GET", "/v1/streams/dwelling%2FD1/tenancy"},
       {"POST", "/v1/streams/household%2FM1/erasure"},
       {"GET", "/v1/nowhere"},
-      {"GET", "/"},
+      {"GET", "/v1/session"},
+      {"DELETE", "/v1/session"},
+      {"GET", "/v1/schema"},
+      {"GET", "/v1/caseload?territory=lille"},
   };
   std::string journal_before = ReadFile(dir_.path() + "/access-journal.ndjson");
   for (const auto& [method, target] : routes) {
@@ -183,6 +186,12 @@ TEST_F(OpsMetricsTest, MetricsRoleReadsMetricsAndHealthzOnlyAndCaseRolesCannotSc
     EXPECT_EQ(r.status, 403) << method << " " << target << " " << r.body;
     EXPECT_NE(r.body.find("\"forbidden\""), std::string::npos) << target << " " << r.body;
   }
+  // The console's static pages need no token (interfaces.md §3), and a
+  // metrics token cannot open a console session.
+  EXPECT_EQ(Http(port, "GET", "/", "", scrape_).status, 302);
+  HttpResult signin = Http(port, "POST", "/v1/session", "{\"token\":\"" + scrape_ + "\"}", "",
+                           {{"Content-Type", "application/json"}});
+  EXPECT_EQ(signin.status, 403) << signin.body;
   // No handler ran: no read was journaled, no event appended.
   EXPECT_EQ(ReadFile(dir_.path() + "/access-journal.ndjson"), journal_before);
   HttpResult m = Http(port, "GET", "/metrics", "", scrape_);
