@@ -244,6 +244,47 @@ int RunRelais(const std::vector<std::string>& args, std::string* out) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+CliResult RunCli(const std::vector<std::string>& args, const std::string& stdin_file) {
+  CliResult r;
+  char out_path[] = "/tmp/relais-cli-out-XXXXXX";
+  char err_path[] = "/tmp/relais-cli-err-XXXXXX";
+  int out_fd = ::mkstemp(out_path), err_fd = ::mkstemp(err_path);
+  if (out_fd < 0 || err_fd < 0) return r;
+  std::vector<std::string> full = {RelaisBin()};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (const auto& a : full) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, stdin_file.empty() ? "/dev/null" : stdin_file.c_str(),
+                                   O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+  pid_t pid = -1;
+  bool spawned = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0;
+  posix_spawn_file_actions_destroy(&fa);
+  if (spawned) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  auto slurp = [](int fd) {
+    std::string text;
+    char buf[4096];
+    ssize_t n;
+    ::lseek(fd, 0, SEEK_SET);
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    return text;
+  };
+  r.out = slurp(out_fd);
+  r.err = slurp(err_fd);
+  ::unlink(out_path);
+  ::unlink(err_path);
+  return r;
+}
+
 std::string AddToken(const std::string& dir, const std::string& name, const std::string& role,
                      const std::string& territory, const std::string& org) {
   std::vector<std::string> args = {"--data", dir, "token", "add", "--name", name, "--role", role};

@@ -50,6 +50,14 @@ std::string RelaisBin();
 // Runs `relais ARGS...`, returns its exit code and stdout.
 int RunRelais(const std::vector<std::string>& args, std::string* out);
 
+// Runs `relais ARGS...` with standard input from `stdin_file` (/dev/null
+// when empty); exit code (-1 when it did not exit), stdout and stderr.
+struct CliResult {
+  int code = -1;
+  std::string out, err;
+};
+CliResult RunCli(const std::vector<std::string>& args, const std::string& stdin_file = "");
+
 // `relais token add` in `dir`; returns the secret.
 std::string AddToken(const std::string& dir, const std::string& name, const std::string& role,
                      const std::string& territory = "", const std::string& org = "");

@@ -48,7 +48,8 @@ Response RetentionApply(State& s, const Caller& caller, const Query& q) {
   if (!projections::MayApplyRetention(caller)) return Forbidden("only an admin may apply retention");
   projections::RetentionRequest req;
   if (auto bad = ParseRetentionRequest(q, &req)) return *bad;
-  if (req.time.known_at) return Malformed("knownAt: retention is applied with what is known now");
+  // knownAt is not among this route's parameters (router.cc): retention is
+  // applied with what is known now.
   if (req.time.as_of && *req.time.as_of > req.today)
     return Malformed("asOf: " + FormatDate(*req.time.as_of) + " is later than today (" +
                      FormatDate(req.today) + ")");

@@ -74,6 +74,15 @@ Status RunServer(const ServerOptions& options) {
     return Status::IoError("cannot listen on " + options.address + ":" +
                            std::to_string(options.port) + ": " + ec.message());
   uint16_t port = acceptor.local_endpoint().port();
+  std::string listening = (options.address.find(':') != std::string::npos
+                               ? "[" + options.address + "]"
+                               : options.address) +
+                          ":" + std::to_string(port);
+  std::unique_ptr<ControlServer> control;
+  if (options.control) {
+    ASSIGN_OR_RETURN(control, ControlServer::Start(*s.engine, options.data_dir, listening,
+                                                   options.control));
+  }
   auto listener = StartListener(ioc, std::move(acceptor), rt);
 
   std::promise<void> stop;
@@ -117,6 +126,8 @@ Status RunServer(const ServerOptions& options) {
   // accepted completes (and gets its answer) before the engine closes.
   s.stopping = true;
   StopListener(listener);
+  // No new control command; those running end (they hold the engine).
+  control.reset();
   // Every feed and export ends now (its socket closed on its strand: the
   // reader sees the connection end) and is gone before the io threads stop:
   // none outlives the runtime. Each ends within one pull once its socket is

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "relais/status.h"
+#include "server/control_socket.h"
 
 namespace relais::server {
 
@@ -54,6 +55,9 @@ struct ServerOptions {
   int64_t checkpoint_interval_s = 1;
   // The installation's name when this server creates the signing key.
   std::string origin;
+  // The write commands run through the control socket (server/control_socket.h);
+  // none: no control socket.
+  ControlCommand control;
 };
 
 // Runs until SIGTERM or SIGINT, then drains in-flight writes and returns.

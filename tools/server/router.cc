@@ -47,15 +47,16 @@ struct RouteEntry {
   std::string_view path;
   http::verb method;
   const char* label;
+  std::string_view params;  // the query parameters it takes (CheckQuery)
   Routed (*route)(State& s, const Caller& c, Request& req, const Query& q, bool follow);
 };
 
 const RouteEntry kRoutes[] = {
-    {"/metrics", http::verb::get, "metrics",
+    {"/metrics", http::verb::get, "metrics", "",
      [](State& s, const Caller&, Request&, const Query&, bool) {
        return Respond("metrics", MetricsPage(s));
      }},
-    {"/v1/events", http::verb::post, "append",
+    {"/v1/events", http::verb::post, "append", "",
      [](State&, const Caller& c, Request& req, const Query&, bool) {
        Routed r;
        r.route = "append";
@@ -64,55 +65,81 @@ const RouteEntry kRoutes[] = {
        r.body = std::move(req.body);
        return r;
      }},
-    {"/v1/reports/indicators", http::verb::get, "report",
+    {"/v1/reports/indicators", http::verb::get, "report", "asOf,knownAt,format",
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("report", [c, q](State& s) { return Report(s, c, q); });
      }},
-    {"/v1/checkpoint", http::verb::get, "checkpoint",
+    {"/v1/checkpoint", http::verb::get, "checkpoint", "size",
      [](State&, const Caller&, Request&, const Query& q, bool) {
        return WorkOn("checkpoint", [q](State& s) { return CheckpointText(s, q); });
      }},
-    {"/v1/checkpoint/key", http::verb::get, "checkpoint_key",
+    {"/v1/checkpoint/key", http::verb::get, "checkpoint_key", "",
      [](State&, const Caller&, Request&, const Query&, bool) {
        return WorkOn("checkpoint_key", [](State& s) { return CheckpointKey(s); });
      }},
-    {"/v1/proofs/inclusion", http::verb::get, "proof_inclusion",
+    {"/v1/proofs/inclusion", http::verb::get, "proof_inclusion", "position,size",
      [](State&, const Caller&, Request&, const Query& q, bool) {
        return WorkOn("proof_inclusion", [q](State& s) { return InclusionProofResponse(s, q); });
      }},
-    {"/v1/proofs/consistency", http::verb::get, "proof_consistency",
+    {"/v1/proofs/consistency", http::verb::get, "proof_consistency", "from,size",
      [](State&, const Caller&, Request&, const Query& q, bool) {
        return WorkOn("proof_consistency", [q](State& s) { return ConsistencyProofResponse(s, q); });
      }},
-    {"/v1/verify", http::verb::get, "verify",
+    {"/v1/verify", http::verb::get, "verify", "",
      [](State&, const Caller& c, Request&, const Query&, bool) {
        return WorkOn("verify", [c](State& s) { return Verify(s, c); });
      }},
-    {"/v1/backup", http::verb::post, "backup",
+    {"/v1/backup", http::verb::post, "backup", "",
      [](State&, const Caller& c, Request& req, const Query&, bool) {
        return WorkOn("backup", [c, body = std::move(req.body)](State& s) { return Backup(s, c, body); });
      }},
-    {"/v1/audit/access", http::verb::get, "audit",
+    {"/v1/audit/access", http::verb::get, "audit", "from,to,subject",
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("audit", [c, q](State& s) { return Audit(s, c, q); });
      }},
-    {"/v1/retention", http::verb::get, "retention",
+    {"/v1/retention", http::verb::get, "retention", "asOf,knownAt,years,keepHistoryYears",
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("retention", [c, q](State& s) { return RetentionRead(s, c, q); });
      }},
-    {"/v1/retention", http::verb::post, "retention",
+    {"/v1/retention", http::verb::post, "retention", "asOf,years,keepHistoryYears",
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("retention", [c, q](State& s) { return RetentionApply(s, c, q); });
      }},
-    {"/v1/feed", http::verb::get, "feed",
+    {"/v1/feed", http::verb::get, "feed", "from",
      [](State& s, const Caller& c, Request& req, const Query& q, bool follow) {
        return RouteFeed(s, c, req, q, follow);
      }},
-    {"/v1/export", http::verb::get, "export",
+    {"/v1/export", http::verb::get, "export", "knownAt",
      [](State& s, const Caller& c, Request&, const Query& q, bool) { return RouteExport(s, c, q); }},
 };
 
 constexpr std::string_view kStreamsPrefix = "/v1/streams/";
+
+// The routes under /v1/streams/{subject}/: the last segment names them
+// (handler_streams.cc and RouteErasure route them; the query is checked here).
+struct StreamEntry {
+  std::string_view suffix;
+  http::verb method;
+  const char* label;
+  std::string_view params;
+};
+
+const StreamEntry kStreamRoutes[] = {
+    {"status", http::verb::get, "status", "asOf,knownAt"},
+    {"events", http::verb::get, "history", "knownAt"},
+    {"file", http::verb::get, "file", "knownAt,format"},
+    {"tenancy", http::verb::get, "tenancy", "knownAt,format"},
+    {"evidence", http::verb::get, "evidence", "knownAt"},
+    {"erasure", http::verb::post, "erasure", ""},
+};
+
+const StreamEntry* FindStreamEntry(std::string_view rest) {
+  size_t slash = rest.rfind('/');
+  if (slash == std::string_view::npos) return nullptr;
+  for (const StreamEntry& e : kStreamRoutes)
+    if (rest.substr(slash + 1) == e.suffix) return &e;
+  return nullptr;
+}
 
 // POST /v1/streams/{household}/erasure; nullopt when `rest` is not an
 // erasure path (the stream reads then).
@@ -160,6 +187,7 @@ Routed Route(State& s, Request& req, bool follow_feed) {
 
   if (path == "/healthz") {
     if (req.method != http::verb::get) return Respond("healthz", MethodNotAllowed("GET"));
+    if (auto bad = CheckQuery(query, "")) return Respond("healthz", std::move(*bad));
     return Respond("healthz", Healthz());
   }
   if (s.stopping.load()) {
@@ -168,23 +196,35 @@ Routed Route(State& s, Request& req, bool follow_feed) {
     return r;
   }
   auto auth = req.Header("Authorization");
-  std::optional<Caller> caller = Authenticate(s, auth);
+  bool expired = false;
+  std::optional<Caller> caller = Authenticate(s, auth, &expired);
+  if (!caller && expired)
+    return Respond("other", Error(http::status::unauthorized, "unauthorized", "token_expired",
+                                  "the token has expired: ask for a new one (relais token add)"));
   if (!caller)
     return Respond("other", Error(http::status::unauthorized, "unauthorized", "unauthorized",
                                   auth ? "unknown or revoked token"
                                        : "no Authorization: Bearer token"));
+  if (auto bad = CheckBody(req.body)) return Respond("other", std::move(*bad));
   // A path may have one entry per method (/v1/retention has GET and POST).
   const RouteEntry* same_path = nullptr;
   bool get = false, post = false;
   for (const RouteEntry& e : kRoutes) {
     if (path != e.path) continue;
-    if (req.method == e.method) return e.route(s, *caller, req, query, follow_feed);
+    if (req.method == e.method) {
+      if (auto bad = CheckQuery(query, e.params)) return Respond(e.label, std::move(*bad));
+      return e.route(s, *caller, req, query, follow_feed);
+    }
     same_path = &e;
     (e.method == http::verb::get ? get : post) = true;
   }
   if (same_path)
     return Respond(same_path->label, MethodNotAllowed(get && post ? "GET or POST" : get ? "GET" : "POST"));
   if (path.substr(0, kStreamsPrefix.size()) == kStreamsPrefix) {
+    std::string_view rest = path.substr(kStreamsPrefix.size());
+    if (const StreamEntry* e = FindStreamEntry(rest)) {
+      if (auto bad = CheckQuery(query, e->params)) return Respond(e->label, std::move(*bad));
+    }
     if (auto r = RouteErasure(*caller, req, path.substr(kStreamsPrefix.size()))) return std::move(*r);
     Routed r = RouteStreamRead(*caller, path.substr(kStreamsPrefix.size()), query);
     if (r.kind != Routed::Kind::kRespond && req.method != http::verb::get)
@@ -193,6 +233,18 @@ Routed Route(State& s, Request& req, bool follow_feed) {
   }
   return Respond("unknown", Error(http::status::not_found, "not_found", "no_route",
                                   "no such endpoint"));
+}
+
+std::vector<RouteInfo> RouteList() {
+  std::vector<RouteInfo> out;
+  out.push_back({"GET", "/healthz", ""});
+  for (const RouteEntry& e : kRoutes)
+    out.push_back({std::string(http::to_string(e.method)), std::string(e.path), std::string(e.params)});
+  for (const StreamEntry& e : kStreamRoutes)
+    out.push_back({std::string(http::to_string(e.method)),
+                   std::string(kStreamsPrefix) + "{subject}/" + std::string(e.suffix),
+                   std::string(e.params)});
+  return out;
 }
 
 Response HandleRequest(State& s, Request req, size_t stream_bytes_max) {

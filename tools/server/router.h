@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "relais/engine.h"
 #include "relais/projections/visibility.h"
@@ -66,6 +67,14 @@ struct Routed {
 // Moves the body out of `req` for appends.
 // `follow_feed` false: the feed stops at the head it started from.
 Routed Route(State& s, Request& req, bool follow_feed = true);
+
+// Every route the router answers: method, path template ("{subject}" for
+// the stream's subject) and the query parameters it takes (comma-separated).
+// The OpenAPI test checks docs/openapi.yaml describes each.
+struct RouteInfo {
+  std::string method, path, params;
+};
+std::vector<RouteInfo> RouteList();
 
 // Socket-free handling of one request, synchronously on the caller's thread:
 // what a client would receive. Streams run in catch-up mode (the feed stops

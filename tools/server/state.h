@@ -50,7 +50,9 @@ Result<std::string> LoadPseudonymKey(const std::string& data_dir);
 
 // The caller a request's `Authorization: Bearer` names; nullopt when absent
 // or unknown.
-std::optional<projections::Caller> Authenticate(State& s, std::optional<std::string_view> auth);
+// `*expired` is set when the token is known but past its expiresAt.
+std::optional<projections::Caller> Authenticate(State& s, std::optional<std::string_view> auth,
+                                               bool* expired = nullptr);
 
 std::string ActorOrg(const projections::Caller& c);
 

@@ -19,6 +19,7 @@
 #include "relais/projections/visibility.h"
 #include "relais/role.h"
 #include "relais/status.h"
+#include "relais/types.h"
 
 namespace relais::server {
 
@@ -33,8 +34,14 @@ struct TokenEntry {
   std::string org;
   std::string sha256;  // hex of SHA-256(secret)
   std::string created_at;
+  std::string expires_at;  // RFC 3339 UTC, or "" for a token that does not expire
   bool revoked = false;
 };
+
+// `--expires`: a count and a unit, h (hours), d (days) or w (weeks), from 1
+// hour to 10 years; the seconds it spans, or nullopt for anything else.
+inline constexpr int64_t kTokenLifetimeMaxSeconds = 3650LL * 86400;
+std::optional<int64_t> ParseLifetime(std::string_view text);
 
 std::string Sha256Hex(std::string_view data);
 
@@ -51,8 +58,9 @@ Status RevokeToken(const std::string& data_dir, const std::string& name);
 class TokenStore {
  public:
   explicit TokenStore(std::string data_dir) : data_dir_(std::move(data_dir)) {}
-  // The caller a bearer secret belongs to; nullopt when unknown or revoked.
-  std::optional<projections::Caller> Lookup(std::string_view secret);
+  // The caller a bearer secret belongs to; nullopt when unknown, revoked or
+  // expired (then `*expired` is set, when given).
+  std::optional<projections::Caller> Lookup(std::string_view secret, bool* expired = nullptr);
 
  private:
   void MaybeReload();
@@ -60,7 +68,11 @@ class TokenStore {
   std::mutex mu_;
   std::chrono::steady_clock::time_point checked_{};
   std::string identity_;  // inode/size/mtime of the file last loaded
-  std::unordered_map<std::string, projections::Caller> by_hash_;
+  struct Live {
+    projections::Caller caller;
+    std::optional<Timestamp> expires;
+  };
+  std::unordered_map<std::string, Live> by_hash_;
 };
 
 }  // namespace relais::server
