@@ -25,6 +25,12 @@ PACKAGES=(
   lld
   # tests/tools/household_file_test: the household's file rendered in headless Chromium.
   chromium fonts-dejavu-core
+  # docs/openapi.yaml: converted to JSON at build time (python3-yaml) and the
+  # server tests' responses validated against it (python3-jsonschema,
+  # tests/openapi/validate_responses.py); nodejs runs @redocly/cli lint, pinned
+  # in tests/openapi/package-lock.json (scripts/install-openapi-tools.sh, run
+  # at the end, installs npm when the nodejs package has none).
+  python3-yaml python3-jsonschema nodejs
 )
 
 missing=()
@@ -35,7 +41,7 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#PACKAGES[@]} packages already installed" >&2
-  exit 0
+  exec bash "$(dirname "${BASH_SOURCE[0]}")/install-openapi-tools.sh"
 fi
 
 SUDO=()
@@ -73,3 +79,5 @@ elif ! apt_install; then
   apt_update
   apt_install
 fi
+
+exec bash "$(dirname "${BASH_SOURCE[0]}")/install-openapi-tools.sh"

@@ -36,6 +36,41 @@ std::string RelaisBin() {
 
 namespace {
 
+// $RELAIS_RECORD_RESPONSES: every answer appended to that file as one JSON
+// line {"method","target","status","contentType","body"}, for
+// tests/openapi/validate_responses.py to check against docs/openapi.yaml.
+void Record(const std::string& method, const std::string& target, const HttpResult& r) {
+  const char* path = std::getenv("RELAIS_RECORD_RESPONSES");
+  if (!path || !*path) return;
+  auto quote = [](const std::string& s) {
+    std::string q = "\"";
+    for (unsigned char c : s) {
+      if (c == '"' || c == '\\') {
+        q.push_back('\\');
+        q.push_back(static_cast<char>(c));
+      } else if (c < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        q += buf;
+      } else {
+        q.push_back(static_cast<char>(c));
+      }
+    }
+    return q + "\"";
+  };
+  auto ct = r.headers.find("content-type");
+  std::string line = "{\"method\":" + quote(method) + ",\"target\":" + quote(target) +
+                     ",\"status\":" + std::to_string(r.status) + ",\"contentType\":" +
+                     quote(ct == r.headers.end() ? "" : ct->second) + ",\"body\":" + quote(r.body) +
+                     "}\n";
+  // One write per line with O_APPEND: lines of concurrent clients never interleave.
+  int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  ssize_t ignored = ::write(fd, line.data(), line.size());
+  (void)ignored;
+  ::close(fd);
+}
+
 HttpResult HttpImpl(const std::string& source, uint16_t port, const std::string& method,
                     const std::string& target, const std::string& body, const std::string& token,
                     const std::vector<std::pair<std::string, std::string>>& headers,
@@ -79,6 +114,7 @@ HttpResult HttpImpl(const std::string& source, uint16_t port, const std::string&
   } catch (const std::exception&) {
     out.status = 0;
   }
+  if (out.status != 0) Record(method, target, out);
   return out;
 }
 

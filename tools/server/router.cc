@@ -1,6 +1,7 @@
 #include "server/router.h"
 
 #include "server/handlers.h"
+#include "server/openapi.h"
 
 namespace relais::server {
 
@@ -190,6 +191,11 @@ Routed Route(State& s, Request& req, bool follow_feed) {
     if (auto bad = CheckQuery(query, "")) return Respond("healthz", std::move(*bad));
     return Respond("healthz", Healthz());
   }
+  if (path == "/v1/openapi.json") {
+    if (req.method != http::verb::get) return Respond("openapi", MethodNotAllowed("GET"));
+    if (auto bad = CheckQuery(query, "")) return Respond("openapi", std::move(*bad));
+    return Respond("openapi", Json(std::string(OpenApiJson())));
+  }
   if (s.stopping.load()) {
     Routed r = Respond("other", Unavailable("shutting_down", "the server is shutting down"));
     r.response.close = true;
@@ -238,6 +244,7 @@ Routed Route(State& s, Request& req, bool follow_feed) {
 std::vector<RouteInfo> RouteList() {
   std::vector<RouteInfo> out;
   out.push_back({"GET", "/healthz", ""});
+  out.push_back({"GET", "/v1/openapi.json", ""});
   for (const RouteEntry& e : kRoutes)
     out.push_back({std::string(http::to_string(e.method)), std::string(e.path), std::string(e.params)});
   for (const StreamEntry& e : kStreamRoutes)
