@@ -116,6 +116,13 @@ def main():
 
     for name, n in sorted(counts.items()):
         print(f"{n:5d}  {name}")
+    # Coverage, for the reader (a run under `ctest -R` records only a part).
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method == "parameters" or op.get("x-relais-planned"):
+                continue
+            if not counts[f"{method.upper()} {path}"]:
+                print(f"    0  {method.upper()} {path} (no response recorded)")
     if problems:
         print(f"\n{len(problems)} response(s) do not match {spec_path}:", file=sys.stderr)
         for p in problems:
