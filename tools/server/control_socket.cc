@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <streambuf>
 #include <thread>
@@ -218,8 +220,29 @@ struct ControlServer::Impl {
     }
     FrameInput input_buf(fd);
     std::istream input(&input_buf);
-    CommandOutput out{[fd](std::string_view s) { SendFrame(fd, 'o', s); },
-                      [fd](std::string_view s) { SendFrame(fd, 'e', s); }};
+    // The command's output and a heartbeat ('k' every kControlHeartbeatMs)
+    // share the socket: the client knows the server still works on a long
+    // command, and gives up on a silent one.
+    std::mutex send_mu;
+    auto send = [&](char type, std::string_view s) {
+      std::lock_guard<std::mutex> lock(send_mu);
+      do {  // pieces the client accepts
+        std::string_view piece = s.substr(0, kControlChunkBytesMax);
+        if (!SendFrame(fd, type, piece)) return;
+        s.remove_prefix(piece.size());
+      } while (!s.empty());
+    };
+    std::mutex beat_mu;
+    std::condition_variable beat_cv;
+    bool finished = false;
+    std::thread heartbeat([&] {
+      std::unique_lock<std::mutex> lock(beat_mu);
+      while (!beat_cv.wait_for(lock, std::chrono::milliseconds(kControlHeartbeatMs),
+                               [&] { return finished; }))
+        send('k', "");
+    });
+    CommandOutput out{[&](std::string_view s) { send('o', s); },
+                      [&](std::string_view s) { send('e', s); }};
     int rc = 1;
     try {
       rc = command(*engine, dir, std::string(name), args, input, out);
@@ -230,7 +253,13 @@ struct ControlServer::Impl {
       out.err("relais: the input stopped before its end (the client broke off or went silent)\n");
       if (rc == 0) rc = 1;
     }
-    SendFrame(fd, 'x', std::to_string(rc));
+    {
+      std::lock_guard<std::mutex> lock(beat_mu);
+      finished = true;
+    }
+    beat_cv.notify_all();
+    heartbeat.join();
+    send('x', std::to_string(rc));
   }
 };
 
@@ -344,9 +373,9 @@ std::optional<int> RunThroughServer(const std::string& data_dir, const std::stri
   std::optional<int> rc;
   char type = 0;
   std::string payload;
-  // The server may work long without a word (a large import): no idle limit
-  // here, but it always ends with 'x' or closes.
-  while (ReadFrame(fd, &type, &payload, kControlChunkBytesMax, -1)) {
+  // A server working on a long command sends heartbeats; one silent for
+  // kControlIdleMs is given up on (never a wait without end).
+  while (ReadFrame(fd, &type, &payload, kControlChunkBytesMax, kControlIdleMs)) {
     if (type == 'o') {
       StdOutput().out(payload);
     } else if (type == 'e') {
@@ -361,7 +390,10 @@ std::optional<int> RunThroughServer(const std::string& data_dir, const std::stri
   // answer is in, this process ends (the descriptor closes with it).
   if (sender.joinable()) sender.detach();
   if (!rc) {
-    std::fprintf(stderr, "relais: the server closed the control connection before the command ended\n");
+    std::fprintf(stderr,
+                 "relais: the server ended the control connection, or said nothing for %d s, "
+                 "before the command ended\n",
+                 kControlIdleMs / 1000);
     return 1;
   }
   return rc;

@@ -14,10 +14,11 @@
 // [..]}, at most kControlRequestBytesMax), then for a command that reads its
 // input ('import') 'I' frames of at most kControlChunkBytesMax and one empty
 // 'Z'. The server answers 'o' (bytes for stdout) and 'e' (stderr) frames in
-// order, then 'x' (the exit code, decimal). One thread per connection, at
+// order, 'k' (empty, a heartbeat every kControlHeartbeatMs while the command
+// runs), then 'x' (the exit code, decimal). One thread per connection, at
 // most kControlConnectionsMax at once (beyond: exit 6 at once, "busy"); a
 // client silent for kControlIdleMs while the server waits for its input is
-// cut. The server joins every connection before its engine closes.
+// cut, and a client gives up on a server silent for as long. The server joins every connection before its engine closes.
 #pragma once
 
 #include <sys/types.h>
@@ -44,6 +45,7 @@ inline constexpr size_t kControlRequestBytesMax = 64 << 10;
 inline constexpr size_t kControlChunkBytesMax = 1 << 20;
 inline constexpr size_t kControlConnectionsMax = 4;
 inline constexpr int kControlIdleMs = 60000;
+inline constexpr int kControlHeartbeatMs = 5000;
 inline constexpr const char* kControlSocketName = "control.sock";
 inline constexpr const char* kServeInfoName = "serve.json";
 
