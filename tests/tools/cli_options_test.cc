@@ -123,6 +123,27 @@ TEST_F(CliOptionsTest, ImportNamesAByteOrderMark) {
   EXPECT_NE(r.out.find("\"refused\":1"), std::string::npos) << r.out;
 }
 
+TEST_F(CliOptionsTest, FilesGivenToOptionsNameAByteOrderMark) {
+  std::string saved = dir_.path() + "/saved.json";
+  std::ofstream(saved) << "\xEF\xBB\xBF" << Run({"report", "--as-of", "2015-06-30"}).out;
+  std::string backup = dir_.path() + "/b";
+  ASSERT_EQ(Run({"backup", backup}).code, 0);
+  const std::vector<std::vector<std::string>> cases = {
+      {"report", "--check", saved},
+      {"check-evidence", saved, "--verifier-key", "k"},
+      {"evidence", "household/H1", "--since", saved},
+  };
+  for (const auto& args : cases) {
+    SCOPED_TRACE(args[0]);
+    CliResult r = args[0] == "check-evidence" ? RunCli(args) : Run(args);
+    EXPECT_EQ(r.code, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find("byte order mark"), std::string::npos) << r.err;
+  }
+  CliResult restore = RunCli({"--data", dir_.path() + "/restored", "restore", backup, "--erasures", saved});
+  EXPECT_EQ(restore.code, 2) << restore.err;
+  EXPECT_NE(restore.err.find("byte order mark"), std::string::npos) << restore.err;
+}
+
 TEST_F(CliOptionsTest, ReadsOfAMissingOrForeignDirectoryExitFiveNamingIt) {
   std::string missing = dir_.path() + "/missing";
   std::string foreign = dir_.path() + "/foreign";

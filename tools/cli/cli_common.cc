@@ -86,6 +86,12 @@ Result<std::unique_ptr<Engine>> OpenEngine(const std::string& dir, bool read_onl
   return Engine::Open(o);
 }
 
+std::optional<int> RejectByteOrderMark(const std::string& text, const std::string& what) {
+  if (text.compare(0, 3, "\xEF\xBB\xBF") != 0) return std::nullopt;
+  return Usage(what + " starts with a UTF-8 byte order mark (bytes EF BB BF): save it as UTF-8 "
+               "without BOM");
+}
+
 bool IsTerminal() { return isatty(2) != 0; }
 
 }  // namespace relais::cli

@@ -39,6 +39,9 @@ int NoDataDirectory(const std::string& dir);
 Result<std::unique_ptr<Engine>> OpenReadOnly(const std::string& dir);
 // The whole content of a file; nullopt when it cannot be read.
 std::optional<std::string> ReadAll(const std::string& path);
+// Exit 2 naming `what` when `text` starts with a UTF-8 byte order mark (a
+// file saved "with BOM" is refused, never stripped: docs/decisions.md).
+std::optional<int> RejectByteOrderMark(const std::string& text, const std::string& what);
 
 // --origin: the installation's name, used when this command creates the
 // checkpoint signing key (evidence.md §2).

@@ -243,6 +243,7 @@ int RunReport(const std::string& dir, const TimeOptions& times, const ReportOpti
     check_text.resize(static_cast<size_t>(f.gcount()));
     if (check_text.size() > kMaxReportBytes)
       return Usage("--check: '" + ro.check_file + "' is over 16 MiB, not a saved report");
+    if (auto rc = RejectByteOrderMark(check_text, "--check: '" + ro.check_file + "'")) return *rc;
   }
   auto engine = OpenEngine(dir, true);
   if (!engine.ok()) return Fail(engine.status());
