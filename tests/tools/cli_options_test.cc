@@ -5,10 +5,14 @@
 // interfaces.md §3.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 #include <fstream>
@@ -276,6 +280,55 @@ TEST_F(CliOptionsTest, WritesOnAHeldDirectoryGoThroughTheServer) {
   EXPECT_EQ(Run({"status", "household/H2"}).code, 0);
   server.Stop();
   EXPECT_FALSE(fs::exists(data_ + "/serve.json"));
+}
+
+// The socket checks the peer's uid (SO_PEERCRED), not only its mode: a
+// process of another user that reaches it (here the socket and the path to it
+// opened to everyone on purpose) is refused, exit 6.
+TEST_F(CliOptionsTest, ControlSocketRefusesAnotherUid) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a client under another uid";
+  ServerProcess server(data_);
+  ASSERT_TRUE(server.Start());
+  std::string sock = data_ + "/control.sock";
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(data_.c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(sock.c_str(), 0666), 0);
+  int pipefd[2];
+  ASSERT_EQ(::pipe(pipefd), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Only system calls here (a forked test process).
+    ::close(pipefd[0]);
+    if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) ::_exit(10);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, sock.c_str(), sock.size() + 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) ::_exit(11);
+    const char req[] = "R\0\0\0\x22{\"command\":\"token-list\",\"args\":[]}";
+    if (::write(fd, req, sizeof req - 1) < 0) ::_exit(12);
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0)
+      if (::write(pipefd[1], buf, static_cast<size_t>(n)) < 0) ::_exit(13);
+    ::_exit(0);
+  }
+  ::close(pipefd[1]);
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0) answer.append(buf, static_cast<size_t>(n));
+  ::close(pipefd[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::chmod(sock.c_str(), 0600);
+  ::chmod(data_.c_str(), 0700);
+  ::chmod(dir_.path().c_str(), 0700);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "the child could not reach the socket";
+  EXPECT_NE(answer.find("serves only its owner"), std::string::npos) << answer;
+  EXPECT_NE(answer.find(std::string("x\0\0\0\x01" "6", 6)), std::string::npos) << answer;
 }
 
 }  // namespace
