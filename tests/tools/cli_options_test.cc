@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <thread>
 #include <fstream>
 
@@ -125,6 +126,32 @@ TEST_F(CliOptionsTest, ImportNamesAByteOrderMark) {
   EXPECT_NE(r.err.find("byte order mark"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("\"accepted\":1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"refused\":1"), std::string::npos) << r.out;
+}
+
+// A line over the request limit is refused with its true size, in order,
+// without being held whole (locally and through a server's control socket).
+TEST_F(CliOptionsTest, ImportRefusesAnOversizedLineWithItsSize) {
+  std::string file = dir_.path() + "/long.ndjson";
+  std::ofstream(file) << HouseholdLine(5) << "\n{\"x\":\"" << std::string(3 << 20, 'a') << "\"}\n"
+                      << HouseholdLine(6) << "\n";
+  for (bool held : {false, true}) {
+    SCOPED_TRACE(held ? "through the server" : "local");
+    std::optional<ServerProcess> server;
+    if (held) {
+      server.emplace(data_);
+      ASSERT_TRUE(server->Start());
+      std::ofstream(file) << HouseholdLine(7) << "\n{\"x\":\"" << std::string(3 << 20, 'a')
+                          << "\"}\n" << HouseholdLine(8) << "\n";
+    }
+    CliResult r = Run({"import", file});
+    EXPECT_EQ(r.code, 3) << r.err;
+    EXPECT_NE(r.err.find("{\"line\":2,\"id\":null,\"kind\":\"malformed\",\"code\":\"malformed\","
+                         "\"message\":\"the line is 3145736 bytes, over the limit of 1048576\"}"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.out.find("\"lines\":3,\"accepted\":2,\"duplicates\":0,\"refused\":1"), std::string::npos)
+        << r.out;
+  }
 }
 
 TEST_F(CliOptionsTest, FilesGivenToOptionsNameAByteOrderMark) {

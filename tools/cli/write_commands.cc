@@ -43,6 +43,28 @@ void PrintRefusal(int64_t line, const Refusal& r, const server::CommandOutput& o
   out.err(w.Take() + "\n");
 }
 
+// One line of `in` (without its '\n') into *line, its whole length in
+// *length; false at the end. At most `max` bytes are kept: the rest of a
+// longer line is read and dropped, so a file of one endless line (or a
+// control-socket client sending one) costs no more than `max`.
+bool ReadLineBounded(std::istream& in, std::string* line, size_t max, uint64_t* length) {
+  line->clear();
+  *length = 0;
+  std::streambuf* sb = in.rdbuf();
+  bool any = false;
+  for (;;) {
+    int c = sb->sbumpc();
+    if (c == std::char_traits<char>::eof()) {
+      in.setstate(std::ios::eofbit);
+      return any;
+    }
+    any = true;
+    if (c == '\n') return true;
+    ++*length;
+    if (line->size() < max) line->push_back(static_cast<char>(c));
+  }
+}
+
 // The import on an open engine, reading `in`; the engine stays open.
 // `progress`: on this process's stderr (none through the control socket).
 int ImportOn(Engine& engine, std::istream& in, const std::string& file,
@@ -99,8 +121,26 @@ int ImportOn(Engine& engine, std::istream& in, const std::string& file,
       window.pop_front();
     }
   };
-  while (failure.ok() && std::getline(in, line)) {
+  uint64_t length = 0;
+  while (failure.ok() && ReadLineBounded(in, &line, kRequestBytesMax, &length)) {
     ++lines;
+    if (length > kRequestBytesMax) {
+      // Refused here, in order: what was submitted before is settled first.
+      if (!chunk.empty()) submit();
+      while (!window.empty()) {
+        settle(window.front());
+        window.pop_front();
+      }
+      ++nonblank;
+      ++refused;
+      PrintRefusal(lines,
+                   Refusal{"malformed", "malformed",
+                           "the line is " + std::to_string(length) + " bytes, over the limit of " +
+                               std::to_string(kRequestBytesMax),
+                           std::nullopt, std::nullopt},
+                   out);
+      continue;
+    }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     ++nonblank;
