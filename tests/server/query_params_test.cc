@@ -128,6 +128,19 @@ TEST_F(QueryParamsTest, KnownParametersStillWork) {
   EXPECT_EQ(Do("GET", "/healthz?verbose=1").status, http::status::bad_request);
 }
 
+TEST_F(QueryParamsTest, BodyFieldsARouteDoesNotTakeAreNamed) {
+  Response r = Do("POST", "/v1/backup", R"({"dest":"/nonexistent/b","compress":true})");
+  EXPECT_EQ(r.status, http::status::bad_request) << r.body;
+  EXPECT_EQ(ErrorField(r.body, "code"), "unknown_field");
+  EXPECT_NE(ErrorField(r.body, "message").find("'compress'"), std::string::npos) << r.body;
+  r = Do("POST", "/v1/streams/household%2FH1/erasure", R"({"reason":"other","note":"x"})");
+  EXPECT_EQ(r.status, http::status::bad_request) << r.body;
+  EXPECT_NE(ErrorField(r.body, "message").find("'note'"), std::string::npos) << r.body;
+  // Nothing was erased.
+  EXPECT_EQ(Do("GET", "/v1/streams/household%2FH1/status").body.find("\"erased\":true"),
+            std::string::npos);
+}
+
 TEST_F(QueryParamsTest, ByteOrderMarkIsNamed) {
   const std::string bom = "\xEF\xBB\xBF";
   for (const char* target : {"/v1/events", "/v1/backup", "/v1/streams/household%2FH1/erasure"}) {
