@@ -383,7 +383,8 @@ void ServerProcess::Kill() {
 }
 
 SseClient::SseClient(uint16_t port, const std::string& token, const std::string& target,
-                     const std::string& last_event_id) {
+                     const std::string& last_event_id)
+    : target_(target) {
   fd_ = Connect(port);
   if (fd_ < 0) return;
   std::string req =
@@ -420,6 +421,17 @@ std::vector<SseClient::Event> SseClient::Read(size_t n, int timeout_ms) {
       size_t end = buf_.find("\r\n\r\n");
       if (end != std::string::npos) {
         status_ = std::atoi(buf_.c_str() + 9);
+        if (status_ == 200) {
+          // The head of a stream, recorded without its (endless) body.
+          HttpResult head;
+          head.status = status_;
+          std::string lower = buf_.substr(0, end);
+          for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          size_t ct = lower.find("\r\ncontent-type: ");
+          if (ct != std::string::npos)
+            head.headers["content-type"] = lower.substr(ct + 16, lower.find("\r\n", ct + 2) - ct - 16);
+          Record("GET", target_, head);
+        }
         buf_.erase(0, end + 4);
         header_done_ = true;
         if (status_ != 200) return out;

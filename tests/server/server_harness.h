@@ -103,6 +103,7 @@ class SseClient {
   bool Fill(int timeout_ms);
   int fd_ = -1;
   int status_ = 0;
+  std::string target_;  // for the record of its answer (RELAIS_RECORD_RESPONSES)
   std::string buf_;
   bool header_done_ = false;
 };
