@@ -37,7 +37,12 @@ PACKAGES=(
   chromium fonts-dejavu-core
   # tests/browser: the web console driven in that Chromium by puppeteer-core
   # (npm packages pinned in tests/browser/package-lock.json, installed below).
-  nodejs
+  # docs/openapi.yaml: converted to JSON at build time (python3-yaml) and the
+  # server tests' responses validated against it (python3-jsonschema,
+  # tests/openapi/validate_responses.py); nodejs runs @redocly/cli lint, pinned
+  # in tests/openapi/package-lock.json (scripts/install-openapi-tools.sh, run
+  # at the end, installs npm when the nodejs package has none).
+  python3-yaml python3-jsonschema nodejs
 )
 
 # The browser test's npm packages, exactly as the committed lock file pins
@@ -74,7 +79,7 @@ done
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#PACKAGES[@]} packages already installed" >&2
   install_browser_test_packages
-  exit 0
+  exec bash "$(dirname "${BASH_SOURCE[0]}")/install-openapi-tools.sh"
 fi
 
 SUDO=()
@@ -114,3 +119,4 @@ elif ! apt_install; then
 fi
 
 install_browser_test_packages
+exec bash "$(dirname "${BASH_SOURCE[0]}")/install-openapi-tools.sh"

@@ -674,6 +674,14 @@ class EngineImpl : public Engine {
           "the request is " + std::to_string(text.size()) + " bytes, over the limit of " +
               std::to_string(kRequestBytesMax),
           std::nullopt));
+    // An editor's byte order mark is named, not left to the JSON parser's
+    // "unexpected character" (docs/decisions.md: refused, never stripped).
+    if (text.compare(0, 3, "\xEF\xBB\xBF") == 0)
+      return admit::Refused(admit::MakeRefusal(
+          "malformed",
+          "the text starts with a UTF-8 byte order mark (bytes EF BB BF): save the file as "
+          "UTF-8 without BOM",
+          std::nullopt));
     // Parsing is pure and the costliest step of a small append: do it here, on
     // the caller's thread, so the writer only judges and writes. Its text is
     // interned in the request's own table until the request is accepted.

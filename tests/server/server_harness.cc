@@ -37,6 +37,41 @@ std::string RelaisBin() {
 
 namespace {
 
+// $RELAIS_RECORD_RESPONSES: every answer appended to that file as one JSON
+// line {"method","target","status","contentType","body"}, for
+// tests/openapi/validate_responses.py to check against docs/openapi.yaml.
+void Record(const std::string& method, const std::string& target, const HttpResult& r) {
+  const char* path = std::getenv("RELAIS_RECORD_RESPONSES");
+  if (!path || !*path) return;
+  auto quote = [](const std::string& s) {
+    std::string q = "\"";
+    for (unsigned char c : s) {
+      if (c == '"' || c == '\\') {
+        q.push_back('\\');
+        q.push_back(static_cast<char>(c));
+      } else if (c < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        q += buf;
+      } else {
+        q.push_back(static_cast<char>(c));
+      }
+    }
+    return q + "\"";
+  };
+  auto ct = r.headers.find("content-type");
+  std::string line = "{\"method\":" + quote(method) + ",\"target\":" + quote(target) +
+                     ",\"status\":" + std::to_string(r.status) + ",\"contentType\":" +
+                     quote(ct == r.headers.end() ? "" : ct->second) + ",\"body\":" + quote(r.body) +
+                     "}\n";
+  // One write per line with O_APPEND: lines of concurrent clients never interleave.
+  int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  ssize_t ignored = ::write(fd, line.data(), line.size());
+  (void)ignored;
+  ::close(fd);
+}
+
 HttpResult HttpImpl(const std::string& source, uint16_t port, const std::string& method,
                     const std::string& target, const std::string& body, const std::string& token,
                     const std::vector<std::pair<std::string, std::string>>& headers,
@@ -80,6 +115,7 @@ HttpResult HttpImpl(const std::string& source, uint16_t port, const std::string&
   } catch (const std::exception&) {
     out.status = 0;
   }
+  if (out.status != 0) Record(method, target, out);
   return out;
 }
 
@@ -286,6 +322,47 @@ int RunRelaisWithStderr(const std::vector<std::string>& args, std::string* out) 
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+CliResult RunCli(const std::vector<std::string>& args, const std::string& stdin_file) {
+  CliResult r;
+  char out_path[] = "/tmp/relais-cli-out-XXXXXX";
+  char err_path[] = "/tmp/relais-cli-err-XXXXXX";
+  int out_fd = ::mkstemp(out_path), err_fd = ::mkstemp(err_path);
+  if (out_fd < 0 || err_fd < 0) return r;
+  std::vector<std::string> full = {RelaisBin()};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (const auto& a : full) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, stdin_file.empty() ? "/dev/null" : stdin_file.c_str(),
+                                   O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+  pid_t pid = -1;
+  bool spawned = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0;
+  posix_spawn_file_actions_destroy(&fa);
+  if (spawned) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  auto slurp = [](int fd) {
+    std::string text;
+    char buf[4096];
+    ssize_t n;
+    ::lseek(fd, 0, SEEK_SET);
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    return text;
+  };
+  r.out = slurp(out_fd);
+  r.err = slurp(err_fd);
+  ::unlink(out_path);
+  ::unlink(err_path);
+  return r;
+}
+
 std::string AddToken(const std::string& dir, const std::string& name, const std::string& role,
                      const std::string& territory, const std::string& org) {
   std::vector<std::string> args = {"--data", dir, "token", "add", "--name", name, "--role", role};
@@ -348,7 +425,8 @@ void ServerProcess::Kill() {
 }
 
 SseClient::SseClient(uint16_t port, const std::string& token, const std::string& target,
-                     const std::string& last_event_id) {
+                     const std::string& last_event_id)
+    : target_(target) {
   fd_ = Connect(port);
   if (fd_ < 0) return;
   std::string req =
@@ -385,6 +463,17 @@ std::vector<SseClient::Event> SseClient::Read(size_t n, int timeout_ms) {
       size_t end = buf_.find("\r\n\r\n");
       if (end != std::string::npos) {
         status_ = std::atoi(buf_.c_str() + 9);
+        if (status_ == 200) {
+          // The head of a stream, recorded without its (endless) body.
+          HttpResult head;
+          head.status = status_;
+          std::string lower = buf_.substr(0, end);
+          for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          size_t ct = lower.find("\r\ncontent-type: ");
+          if (ct != std::string::npos)
+            head.headers["content-type"] = lower.substr(ct + 16, lower.find("\r\n", ct + 2) - ct - 16);
+          Record("GET", target_, head);
+        }
         buf_.erase(0, end + 4);
         header_done_ = true;
         if (status_ != 200) return out;

@@ -59,6 +59,13 @@ int ImportLines(const std::string& dir, const std::string& file, const std::vect
                 std::string* out);
 // The same with stderr folded into `out` (the errors an administrator reads).
 int RunRelaisWithStderr(const std::vector<std::string>& args, std::string* out);
+// Runs `relais ARGS...` with standard input from `stdin_file` (/dev/null
+// when empty); exit code (-1 when it did not exit), stdout and stderr.
+struct CliResult {
+  int code = -1;
+  std::string out, err;
+};
+CliResult RunCli(const std::vector<std::string>& args, const std::string& stdin_file = "");
 
 // `relais token add` in `dir`; returns the secret.
 std::string AddToken(const std::string& dir, const std::string& name, const std::string& role,
@@ -108,6 +115,7 @@ class SseClient {
   bool Fill(int timeout_ms);
   int fd_ = -1;
   int status_ = 0;
+  std::string target_;  // for the record of its answer (RELAIS_RECORD_RESPONSES)
   std::string buf_;
   bool header_done_ = false;
 };

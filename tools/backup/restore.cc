@@ -34,6 +34,10 @@ Result<std::vector<ErasureEntry>> ReadRegister(const std::string& path) {
       return Status::InvalidArgument("--erasures: " + path + " does not exist");
     return Status::InvalidArgument("--erasures: " + text.status().message());
   }
+  if (text->compare(0, 3, "\xEF\xBB\xBF") == 0)
+    return Status::InvalidArgument("--erasures: " + path +
+                                   " starts with a UTF-8 byte order mark (bytes EF BB BF): save it "
+                                   "as UTF-8 without BOM");
   return ParseErasureRegister(*text);
 }
 

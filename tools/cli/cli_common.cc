@@ -1,5 +1,7 @@
 #include "cli/cli_common.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -54,5 +56,42 @@ std::optional<std::string> ReadAll(const std::string& path) {
   if (!f) return std::nullopt;
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
+
+// --origin: the installation's name, used when this command creates the
+// checkpoint signing key (evidence.md §2).
+std::string g_origin;
+
+namespace {
+
+void ShowTreeProgress(Position done, Position total) {
+  // Shown only when a tree is built (a directory from before the tree).
+  static bool shown = false;
+  if (done < total || shown) {
+    std::fprintf(stderr, "relais: building the Merkle tree of the log: %llu / %llu events%s",
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
+                 isatty(2) ? "\r" : "\n");
+    shown = true;
+  }
+  if (done == total && shown && isatty(2)) std::fputc('\n', stderr);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> OpenEngine(const std::string& dir, bool read_only) {
+  Options o;
+  o.data_dir = dir;
+  o.read_only = read_only;
+  o.origin = g_origin;
+  if (!read_only) o.tree_progress = ShowTreeProgress;
+  return Engine::Open(o);
+}
+
+std::optional<int> RejectByteOrderMark(const std::string& text, const std::string& what) {
+  if (text.compare(0, 3, "\xEF\xBB\xBF") != 0) return std::nullopt;
+  return Usage(what + " starts with a UTF-8 byte order mark (bytes EF BB BF): save it as UTF-8 "
+               "without BOM");
+}
+
+bool IsTerminal() { return isatty(2) != 0; }
 
 }  // namespace relais::cli

@@ -104,6 +104,7 @@ int RunEvidence(const std::string& dir, const std::string& subject_text, const E
   if (!a.since_file.empty()) {
     since = ReadAll(a.since_file);
     if (!since) return Usage("--since: cannot read '" + a.since_file + "'");
+    if (auto rc = RejectByteOrderMark(*since, "--since: '" + a.since_file + "'")) return *rc;
   }
   auto engine = OpenReadOnly(dir);
   if (!engine.ok()) return Fail(engine.status());
@@ -140,6 +141,7 @@ int RunCheckEvidence(const std::string& file, const EvidenceArgs& a) {
                                 std::istreambuf_iterator<char>(std::cin.rdbuf()), {}))
                           : ReadAll(file);
   if (!text) return Usage("check-evidence: cannot read '" + file + "'");
+  if (auto rc = RejectByteOrderMark(*text, "check-evidence: '" + file + "'")) return *rc;
   evidence::CheckResult r = evidence::CheckBundle(*text, a.verifier_key);
   if (!r.ok) {
     PrintProblem(r.problem);

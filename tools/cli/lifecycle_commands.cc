@@ -1,5 +1,6 @@
 #include "cli/cli_common.h"
 #include "cli/lifecycle_commands.h"
+#include "cli/write_commands.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -26,27 +27,32 @@ Date Today() { return UtcDate(SystemClock()->Now()); }
 // `retention --apply`: judge on the writable engine (the head now), then
 // erase each due household through the engine's erasure (event + key
 // destruction), reason retention_expired, effective on D.
-int ApplyRetention(const std::string& dir, const projections::RetentionRequest& req) {
+int ApplyOn(Engine& engine, const projections::RetentionRequest& req, const server::CommandOutput& out) {
+  auto applied = projections::ApplyRetention(engine, req);
+  if (!applied.ok()) {
+    out.err("relais: " + applied.status().message() + "\n");
+    return applied.status().code() == StatusCode::kNotFound ? kExitNotFound : kExitInternal;
+  }
+  out.out(projections::RenderRetention(applied->result, applied->applied) + "\n");
+  return kExitOk;
+}
+
+int ApplyRetention(const std::string& dir, const RetentionArgs& args,
+                   const projections::RetentionRequest& req) {
   Options o;
   o.data_dir = dir;
+  o.origin = g_origin;
   auto engine = Engine::Open(o);
   if (!engine.ok()) {
-    if (engine.status().code() == StatusCode::kBusy) {
-      std::string hint = "use POST /v1/retention?asOf=D on that server instead";
-      if (auto h = backup::DataDirHolder(dir)) {
-        std::fprintf(stderr, "relais: %s; %s\n", backup::HeldMessage(dir, *h).c_str(), hint.c_str());
-      } else {
-        std::fprintf(stderr, "relais: %s; %s\n", engine.status().message().c_str(), hint.c_str());
-      }
-      return kExitHeld;
-    }
-    return Internal(engine.status());
+    if (engine.status().code() != StatusCode::kBusy) return Internal(engine.status());
+    return ThroughServerOrHeld(dir, engine.status(), "retention-apply",
+                               {args.as_of, std::to_string(args.years),
+                                std::to_string(args.keep_history_years)},
+                               nullptr, "use POST /v1/retention?asOf=D on that server instead");
   }
-  auto applied = projections::ApplyRetention(**engine, req);
+  int rc = ApplyOn(**engine, req, server::StdOutput());
   (*engine)->Close();
-  if (!applied.ok()) return Internal(applied.status());
-  std::printf("%s\n", projections::RenderRetention(applied->result, applied->applied).c_str());
-  return kExitOk;
+  return rc;
 }
 
 }  // namespace
@@ -73,7 +79,7 @@ int RunRetention(const std::string& dir, const RetentionArgs& args) {
     if (req.time.as_of && *req.time.as_of > req.today)
       return Usage("--as-of: " + args.as_of + " is later than today (" + FormatDate(req.today) +
                    "): --apply erases only what is due by today");
-    return ApplyRetention(dir, req);
+    return ApplyRetention(dir, args, req);
   }
   if (!IsDataDirectory(dir)) return NoDataDirectory(dir);
   auto engine = OpenReadOnly(dir);
@@ -82,6 +88,27 @@ int RunRetention(const std::string& dir, const RetentionArgs& args) {
   if (!r.ok()) return Internal(r.status());
   std::printf("%s\n", projections::RenderRetention(*r, std::nullopt).c_str());
   return kExitOk;
+}
+
+int RetentionApplyOn(Engine& engine, const std::vector<std::string>& args,
+                     const server::CommandOutput& out) {
+  projections::RetentionRequest req;
+  req.today = Today();
+  auto years = [](const std::string& s) -> std::optional<int> {
+    if (s.empty() || s.size() > 3 || s.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    return std::stoi(s);
+  };
+  auto y = years(args[1]), k = years(args[2]);
+  if (!args[0].empty()) req.time.as_of = ParseDate(args[0]);
+  if (!y || !k || *y > 100 || *k > 100 || (!args[0].empty() && !req.time.as_of) ||
+      (req.time.as_of && *req.time.as_of > req.today)) {
+    out.err("relais: retention --apply: bad arguments through the control socket\n");
+    return kExitUsage;
+  }
+  req.policy.years = *y;
+  req.policy.keep_history_years = *k;
+  return ApplyOn(engine, req, out);
 }
 
 int RunFile(const std::string& dir, const FileArgs& args) {

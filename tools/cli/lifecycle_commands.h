@@ -5,6 +5,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "relais/engine.h"
+#include "server/control_socket.h"
 
 namespace relais::cli {
 
@@ -15,6 +19,10 @@ struct RetentionArgs {
   bool apply = false;
 };
 int RunRetention(const std::string& data_dir, const RetentionArgs& args);
+// `retention --apply` on the server's engine (the control socket): `args`
+// are [D or "", years, keep-history years].
+int RetentionApplyOn(Engine& engine, const std::vector<std::string>& args,
+                     const server::CommandOutput& out);
 
 struct FileArgs {
   std::string subject, known_at;

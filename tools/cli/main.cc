@@ -22,6 +22,8 @@
 #include "cli/lifecycle_commands.h"
 #include "cli/serve_command.h"
 #include "cli/evidence_commands.h"
+#include "cli/option_rules.h"
+#include "cli/write_commands.h"
 #include "generate/generator.h"
 #include "relais/engine.h"
 #include "relais/json_writer.h"
@@ -35,195 +37,7 @@ namespace relais::cli {
 
 namespace {
 
-// A Busy open (RocksDB's LOCK is held): exit 6 naming the holder's pid and
-// what to do instead (`hint`). Call only when this process does not have the
-// directory open (see backup/holder.h).
-int FailHeld(const std::string& dir, const Status& st, const std::string& hint) {
-  if (auto h = backup::DataDirHolder(dir)) {
-    std::fprintf(stderr, "relais: %s; %s\n", backup::HeldMessage(dir, *h).c_str(), hint.c_str());
-  } else {
-    std::fprintf(stderr, "relais: %s; %s\n", st.message().c_str(), hint.c_str());
-  }
-  return kExitHeld;
-}
-
-// Fail, with exit 6 for a held data directory.
-int FailOpen(const std::string& dir, const Status& st, const std::string& hint) {
-  if (st.code() == StatusCode::kBusy) return FailHeld(dir, st, hint);
-  return Fail(st);
-}
-
-// --origin: the installation's name, used when this command creates the
-// checkpoint signing key (evidence.md §2).
-std::string g_origin;
-
-void ShowTreeProgress(Position done, Position total) {
-  // Shown only when a tree is built (a directory from before the tree).
-  static bool shown = false;
-  if (done < total || shown) {
-    std::fprintf(stderr, "relais: building the Merkle tree of the log: %llu / %llu events%s",
-                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
-                 isatty(2) ? "\r" : "\n");
-    shown = true;
-  }
-  if (done == total && shown && isatty(2)) std::fputc('\n', stderr);
-}
-
-Result<std::unique_ptr<Engine>> OpenEngine(const std::string& dir, bool read_only) {
-  Options o;
-  o.data_dir = dir;
-  o.read_only = read_only;
-  o.origin = g_origin;
-  if (!read_only) o.tree_progress = ShowTreeProgress;
-  return Engine::Open(o);
-}
-
 Date Today() { return UtcDate(SystemClock()->Now()); }
-
-// Progress on stderr for work that lasts: silent for the first two seconds,
-// then a line every second (rewritten in place on a terminal).
-class Progress {
- public:
-  explicit Progress(std::string what) : what_(std::move(what)), start_(Clock::now()), last_(start_) {}
-  void Update(int64_t done, const char* unit) {
-    auto now = Clock::now();
-    if (now - start_ < std::chrono::seconds(2) || now - last_ < std::chrono::seconds(1)) return;
-    last_ = now;
-    double secs = std::chrono::duration<double>(now - start_).count();
-    std::fprintf(stderr, "%s%s: %lld %s (%.0f/s)%s", tty_ ? "\r" : "", what_.c_str(),
-                 static_cast<long long>(done), unit, done / secs, tty_ ? "" : "\n");
-    shown_ = true;
-  }
-  void Done() {
-    if (shown_ && tty_) std::fputc('\n', stderr);
-  }
-
- private:
-  using Clock = std::chrono::steady_clock;
-  std::string what_;
-  Clock::time_point start_, last_;
-  bool tty_ = isatty(2);
-  bool shown_ = false;
-};
-
-void PrintRefusal(int64_t line, const Refusal& r) {
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("line").Int(line);
-  w.Key("id");
-  if (r.id) {
-    w.String(*r.id);
-  } else {
-    w.Null();
-  }
-  w.Key("kind").String(r.kind);
-  w.Key("code").String(r.code);
-  w.Key("message").String(r.message);
-  w.EndObject();
-  std::string s = w.Take();
-  s.push_back('\n');
-  std::fwrite(s.data(), 1, s.size(), stderr);
-}
-
-int RunImport(const std::string& dir, const std::string& file) {
-  std::istream* in = &std::cin;
-  std::ifstream f;
-  if (file != "-") {
-    f.open(file, std::ios::binary);
-    if (!f) return Usage("import: cannot open '" + file + "'");
-    in = &f;
-  }
-  auto engine = OpenEngine(dir, false);
-  if (!engine.ok())
-    return FailOpen(dir, engine.status(),
-                    "stop it before importing, or send the events to its POST /v1/events");
-  AppendOptions opt;
-  opt.allow_actor_in_body = true;
-  opt.allow_recorded_at = true;
-  opt.sync = false;  // one sync at the end: the import is durable when it reports
-
-  struct Pending {
-    int64_t line;
-    std::future<AppendOutcome> outcome;
-  };
-  std::deque<Pending> window;
-  int64_t lines = 0, nonblank = 0, accepted = 0, duplicates = 0, refused = 0, events = 0;
-  Position last_position = (*engine)->GetHead().position;
-  Status failure;
-  Progress progress("import");
-  auto settle = [&](Pending& p) {
-    AppendOutcome o = p.outcome.get();
-    switch (o.kind) {
-      case AppendOutcome::Kind::kAccepted:
-        ++accepted;
-        events += static_cast<int64_t>(o.results.size());
-        last_position = std::max(last_position, o.results.back().position);
-        break;
-      case AppendOutcome::Kind::kDuplicate:
-        ++duplicates;
-        break;
-      case AppendOutcome::Kind::kRefused:
-        ++refused;
-        PrintRefusal(p.line, o.refusal);
-        break;
-      case AppendOutcome::Kind::kError:
-        if (failure.ok()) failure = o.error;
-        break;
-    }
-  };
-  // Lines are submitted ahead (parsing on this thread while the writer judges
-  // the previous ones) and settled in order, so stderr follows the file.
-  // Lines go to the engine in chunks: one wake-up of the writer per chunk, so
-  // it judges and writes many lines per group.
-  constexpr size_t kWindow = 8192, kChunk = 256;
-  std::string line;
-  std::vector<std::string> chunk;
-  std::vector<int64_t> chunk_lines;
-  auto submit = [&] {
-    auto futures = (*engine)->AppendManyAsync(std::move(chunk), opt);
-    for (size_t i = 0; i < futures.size(); ++i)
-      window.push_back({chunk_lines[i], std::move(futures[i])});
-    chunk.clear();
-    chunk_lines.clear();
-    while (window.size() >= kWindow) {
-      settle(window.front());
-      window.pop_front();
-    }
-  };
-  while (failure.ok() && std::getline(*in, line)) {
-    ++lines;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    ++nonblank;
-    chunk.push_back(std::move(line));
-    chunk_lines.push_back(lines);
-    line = std::string();
-    if (chunk.size() >= kChunk) submit();
-    progress.Update(lines, "lines");
-  }
-  if (!chunk.empty()) submit();
-  while (!window.empty()) {
-    settle(window.front());
-    window.pop_front();
-  }
-  progress.Done();
-  if (!failure.ok()) return Fail(failure);
-  if (in->bad()) return Fail(Status::IoError("import: reading '" + file + "' failed"));
-  if (Status st = (*engine)->Sync(); !st.ok()) return Fail(st);
-  (*engine)->Close();
-  JsonWriter w;
-  w.BeginObject();
-  // n counts non-blank lines (a + d + r = n); blank lines only shift numbering.
-  w.Key("lines").Int(nonblank);
-  w.Key("accepted").Int(accepted);
-  w.Key("duplicates").Int(duplicates);
-  w.Key("refused").Int(refused);
-  w.Key("events").Int(events);
-  w.Key("lastPosition").Uint(last_position);
-  w.EndObject();
-  std::printf("%s\n", w.str().c_str());
-  return refused > 0 ? kExitRefused : kExitOk;
-}
 
 struct TimeOptions {
   std::string as_of, known_at;
@@ -249,87 +63,6 @@ std::optional<Subject> ParseSubjectArg(const std::string& text, int* exit_code) 
   auto s = ParseSubject(text, &why);
   if (!s) *exit_code = Usage("SUBJECT '" + text + "': " + why);
   return s;
-}
-
-
-int RunBackup(const std::string& dir, const std::string& dest) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir + "/log", ec)) return NoDataDirectory(dir);
-  Options o;
-  o.data_dir = dir;
-  o.create_if_missing = false;
-  auto engine = Engine::Open(o);
-  if (!engine.ok())
-    return FailOpen(dir, engine.status(),
-                    "use POST /v1/backup with {\"dest\": ...} on that server instead");
-  auto m = backup::BackupDataDir(**engine, dir, dest);
-  (*engine)->Close();
-  if (!m.ok()) return Fail(m.status());
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("dest").String(std::filesystem::absolute(dest, ec).lexically_normal().string());
-  w.Key("position").Uint(m->position);
-  w.Key("head").String(m->head);
-  w.EndObject();
-  std::printf("%s\n", w.str().c_str());
-  return kExitOk;
-}
-
-// `relais erase household/<id> --reason R` (interfaces.md §3, lifecycle.md §1).
-int RunErase(const std::string& dir, const std::string& subject_text, const std::string& reason_text) {
-  auto reason = ErasureReasonFromName(reason_text);
-  if (!reason)
-    return Usage("--reason '" + reason_text +
-                 "': one of subject_request, retention_expired, legal_obligation, other");
-  int rc = 0;
-  auto subject = ParseSubjectArg(subject_text, &rc);
-  if (!subject) return rc;
-  if (subject->kind != StreamKind::kHousehold)
-    return Usage("SUBJECT '" + subject_text + "': only a household is erased (household/<id>)");
-  auto engine = OpenEngine(dir, false);
-  if (!engine.ok())
-    return FailOpen(dir, engine.status(),
-                    "send the erasure to its POST /v1/streams/household%2F" +
-                        std::string(subject->id()) + "/erasure instead");
-  auto start = std::chrono::steady_clock::now();
-  AppendOutcome o = (*engine)->Erase(*subject, *reason, ActorInfo{"erase", "admin", "-"});
-  auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
-  (*engine)->Close();
-  if (o.kind == AppendOutcome::Kind::kAccepted)
-    std::fprintf(stderr, "relais: %s erased in %.0f ms (event synced, key destroyed)\n",
-                 subject->text.c_str(), took.count());
-  if (o.kind == AppendOutcome::Kind::kError) return Fail(o.error);
-  if (o.kind == AppendOutcome::Kind::kRefused) {
-    JsonWriter w;
-    w.BeginObject();
-    w.Key("id");
-    if (o.refusal.id) {
-      w.String(*o.refusal.id);
-    } else {
-      w.Null();
-    }
-    w.Key("kind").String(o.refusal.kind);
-    w.Key("code").String(o.refusal.code);
-    w.Key("message").String(o.refusal.message);
-    w.EndObject();
-    std::fprintf(stderr, "%s\n", w.str().c_str());
-    return kExitRefused;
-  }
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("results").BeginArray();
-  for (const auto& r : o.results) {
-    w.BeginObject();
-    w.Key("id").String(r.id);
-    w.Key("position").Uint(r.position);
-    w.Key("version").Int(r.version);
-    w.Key("duplicate").Bool(r.duplicate);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  std::printf("%s\n", w.str().c_str());
-  return kExitOk;
 }
 
 // `relais erasures`: the erasure register, NDJSON in position order.
@@ -422,6 +155,7 @@ int RunTenancy(const std::string& dir, const std::string& subject_text, const Ti
                const std::string& format, bool pretty) {
   if (format != "json" && format != "html")
     return Usage("--format: '" + format + "' is not one of json, html");
+  if (pretty && format != "json") return Usage("--pretty applies only to --format json");
   {
     std::string why;
     auto s = ParseSubject(subject_text, &why);
@@ -444,6 +178,8 @@ int RunVerify(const std::string& dir, bool rebuild_records) {
     // Writable: forget the record snapshot; the clean close below rebuilds it
     // from the log. Then verify as usual.
     auto writer = OpenEngine(dir, false);
+    if (!writer.ok() && writer.status().code() == StatusCode::kBusy)
+      return ExitHeld(dir, writer.status(), "stop it to rebuild the record snapshot");
     if (!writer.ok()) return Fail(writer.status());
     if (Status st = (*writer)->DropRecordSnapshot(); !st.ok()) return Fail(st);
     std::fprintf(stderr, "verify: rebuilding the record snapshot from the log\n");
@@ -462,6 +198,7 @@ struct ReportOptions {
   std::string format = "json";
   std::string check_file;
   bool series = false;
+  bool format_given = false;  // --format was on the command line (json is only its default)
   std::string from, to, step = "month";
 };
 
@@ -483,8 +220,8 @@ int RunReport(const std::string& dir, const TimeOptions& times, const ReportOpti
   std::optional<Date> from, to;
   if (ro.series) {
     if (ro.step != "month") return Usage("--step: only 'month' is supported");
-    if (ro.format != "csv" && ro.format != "json")
-      return Usage("--series: the series is written as csv");
+    if (ro.format_given && ro.format != "csv")
+      return Usage("--format " + ro.format + " does not apply to --series: the series is written as csv");
     from = ParseDate(ro.from);
     to = ParseDate(ro.to);
     if (!from) return Usage("--from: '" + ro.from + "' is not a date YYYY-MM-DD");
@@ -496,7 +233,7 @@ int RunReport(const std::string& dir, const TimeOptions& times, const ReportOpti
   if (!ro.check_file.empty()) {
     // The saved report says which view it was computed on: an option that
     // chose another view or format would be silently ignored.
-    if (!times.as_of.empty() || !times.known_at.empty() || ro.series || ro.format != "json")
+    if (!times.as_of.empty() || !times.known_at.empty() || ro.series || ro.format_given)
       return Usage("--check takes no --as-of, --known-at, --series or --format: the saved report names its view");
     // A report is tens of kilobytes; /dev/zero or a wrong file must not be
     // read without end.
@@ -508,6 +245,7 @@ int RunReport(const std::string& dir, const TimeOptions& times, const ReportOpti
     check_text.resize(static_cast<size_t>(f.gcount()));
     if (check_text.size() > kMaxReportBytes)
       return Usage("--check: '" + ro.check_file + "' is over 16 MiB, not a saved report");
+    if (auto rc = RejectByteOrderMark(check_text, "--check: '" + ro.check_file + "'")) return *rc;
   }
   auto engine = OpenEngine(dir, true);
   if (!engine.ok()) return Fail(engine.status());
@@ -710,6 +448,9 @@ int Main(int argc, char** argv) {
       ->required();
   token_add->add_option("--territory", token_territory, "lille, sud or flandres");
   token_add->add_option("--org", token_org, "the association of a social_worker");
+  std::string token_expires;
+  token_add->add_option("--expires", token_expires,
+                        "lifetime: 12h, 90d, 52w... (default: does not expire); then 401 token_expired");
   auto* token_list = token->add_subcommand("list", "list the tokens, without secrets");
   auto* token_revoke = token->add_subcommand("revoke", "revoke a token");
   token_revoke->add_option("--name", token_name, "token name")->required();
@@ -730,6 +471,9 @@ int Main(int argc, char** argv) {
     std::printf("relais %s\n", Version());
     return kExitOk;
   }
+  if (auto rc = RejectInapplicableOptions(app)) return *rc;
+  if (auto rc = RejectMissingDataDirectory(app, data_dir)) return *rc;
+  ro.format_given = report->get_option("--format")->count() > 0;
   if (*import) return RunImport(data_dir, import_file);
   if (*status) return RunStatus(data_dir, subject, times, pretty);
   if (*history) return RunHistory(data_dir, subject, times, pretty);
@@ -750,9 +494,23 @@ int Main(int argc, char** argv) {
   if (*restore_cmd) return RunRestore(data_dir, restore_src, restore_erasures, restore_force);
   if (*erase_cmd) return RunErase(data_dir, subject, erase_reason);
   if (*erasures_cmd) return RunErasures(data_dir);
-  if (*serve) return RunServeCommand(app, *serve, serve_args, data_dir, g_origin);
+  if (*serve) return RunServeCommand(app, *serve, serve_args, data_dir, g_origin, RunControlCommand);
+  if (*token_add && token_add->get_option("--expires")->count() > 0 && token_expires.empty())
+    return Usage("--expires: an empty lifetime (give e.g. 90d, or leave the option out)");
+  // The token file has its own lock: with no server to go through, the
+  // command writes it itself and the server rereads it (docs/decisions.md).
+  if (*token_add || *token_revoke) {
+    if (backup::DataDirHolder(data_dir)) {
+      std::vector<std::string> args = {token_name};
+      if (*token_add) args.insert(args.end(), {token_role, token_territory, token_org, token_expires});
+      if (auto rc = server::RunThroughServer(data_dir, *token_add ? "token-add" : "token-revoke",
+                                             args, nullptr))
+        return *rc;
+    }
+  }
   if (*token_add)
-    return server::RunTokenAdd(data_dir, token_name, token_role, token_territory, token_org);
+    return server::RunTokenAdd(data_dir, token_name, token_role, token_territory, token_org,
+                               token_expires);
   if (*token_list) return server::RunTokenList(data_dir);
   if (*token_revoke) return server::RunTokenRevoke(data_dir, token_name);
   return kExitUsage;

@@ -256,7 +256,7 @@ CLI::App* AddServeCommand(CLI::App& app, ServeArgs* a) {
 }
 
 int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string data_dir,
-                    std::string origin) {
+                    std::string origin, server::ControlCommand control) {
   if (!a.config_file.empty()) {
     std::map<std::string, Setting> file;
     if (auto bad = ConfigReader(a.config_file).Read(&file)) return Usage(*bad);
@@ -291,6 +291,7 @@ int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string dat
                                     : "--tls-cert needs --tls-key (or tls.key in the file)");
 
   server::ServerOptions o;
+  o.control = std::move(control);
   o.data_dir = data_dir;
   o.origin = origin;
   o.connections_max = a.max_connections;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "relais/projections/retention.h"
+#include "server/control_socket.h"
 
 namespace relais::cli {
 
@@ -37,7 +38,9 @@ CLI::App* AddServeCommand(CLI::App& app, ServeArgs* args);
 // not give; the global --data and --origin too), checks the whole, then
 // serves (or, with --check-config, prints the settings as JSON and exits).
 // `data_dir` and `origin` are the global options' values.
+// `control`: what the server runs for a write command that comes through
+// its control socket (server/control_socket.h).
 int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs args, std::string data_dir,
-                    std::string origin);
+                    std::string origin, server::ControlCommand control);
 
 }  // namespace relais::cli

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "relais/engine.h"
 #include "relais/json_writer.h"
 #include "server/access_journal.h"
 #include "server/http_server.h"
@@ -20,13 +21,13 @@ constexpr int kExitInternal = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitNotFound = 5;
 
-int Usage(const std::string& m) {
-  std::fprintf(stderr, "relais: %s\n", m.c_str());
+int Usage(const std::string& m, const CommandOutput& out = StdOutput()) {
+  out.err("relais: " + m + "\n");
   return kExitUsage;
 }
 
-int Fail(const Status& st) {
-  std::fprintf(stderr, "relais: %s\n", st.message().c_str());
+int Fail(const Status& st, const CommandOutput& out = StdOutput()) {
+  out.err("relais: " + st.message() + "\n");
   if (st.code() == StatusCode::kInvalidArgument) return kExitUsage;
   if (st.code() == StatusCode::kNotFound) return kExitNotFound;
   return kExitInternal;
@@ -120,46 +121,71 @@ int RunServe(ServerOptions o) {
 }
 
 int RunTokenAdd(const std::string& data_dir, const std::string& name, const std::string& role,
-                const std::string& territory, const std::string& org) {
+                const std::string& territory, const std::string& org, const std::string& expires,
+                const CommandOutput& out) {
+  std::optional<int64_t> lifetime;
+  if (!expires.empty()) {
+    lifetime = ParseLifetime(expires);
+    if (!lifetime)
+      return Usage("--expires: '" + expires.substr(0, 32) +
+                   "' is not a lifetime such as 12h, 90d or 52w (1 hour to 10 years)", out);
+  }
   if (role == kMetricsRoleName) {
     // Reads /metrics and /healthz only: nothing to scope.
-    if (!territory.empty()) return Usage("--territory: the metrics role takes none");
-    if (!org.empty()) return Usage("--org: the metrics role takes none");
+    if (!territory.empty()) return Usage("--territory: the metrics role takes none", out);
+    if (!org.empty()) return Usage("--org: the metrics role takes none", out);
     TokenEntry e;
     e.name = name;
+    if (lifetime)
+      e.expires_at = FormatTimestamp(Timestamp{SystemClock()->Now().micros + *lifetime * 1'000'000});
     auto token = AddToken(data_dir, e);
-    if (!token.ok()) return Fail(token.status());
+    if (!token.ok()) return Fail(token.status(), out);
     JsonWriter w;
     w.BeginObject();
     w.Key("name").String(e.name);
     w.Key("role").String(kMetricsRoleName);
     w.Key("territory").Null();
     w.Key("org").Null();
+    w.Key("expiresAt");
+    if (e.expires_at.empty()) {
+      w.Null();
+    } else {
+      w.String(e.expires_at);
+    }
     w.Key("token").String(*token);
     w.EndObject();
-    std::printf("%s\n", w.str().c_str());
+    out.out(w.str() + "\n");
     return kExitOk;
   }
   auto r = RoleFromName(role);
   if (!r)
     return Usage("--role: '" + role +
                  "' is not one of admin, coordinator, social_worker, tenancy_staff, evaluator, "
-                 "auditor, metrics");
+                 "auditor, metrics", out);
   bool needs_territory =
       *r == Role::kCoordinator || *r == Role::kTenancyStaff;
-  if (needs_territory && territory.empty()) return Usage("--territory is required for " + role);
+  if (needs_territory && territory.empty()) return Usage("--territory is required for " + role, out);
   if (!territory.empty() && !KnownTerritory(territory))
-    return Usage("--territory: '" + territory + "' is not one of lille, sud, flandres");
+    return Usage("--territory: '" + territory + "' is not one of lille, sud, flandres", out);
   if (*r == Role::kSocialWorker && org.empty())
-    return Usage("--org is required for social_worker");
-  if (org.size() > 200) return Usage("--org: at most 200 characters");
+    return Usage("--org is required for social_worker", out);
+  // An option the role does not use would be dropped without a word.
+  if (!needs_territory && !territory.empty())
+    return Usage("--territory does not apply to role " + role +
+                 " (only coordinator and tenancy_staff have a territory)", out);
+  if (*r != Role::kSocialWorker && !org.empty())
+    return Usage("--org does not apply to role " + role + " (only social_worker has an org)", out);
+  if (org.size() > 200) return Usage("--org: at most 200 characters", out);
   TokenEntry e;
+  if (lifetime)
+    e.expires_at = FormatTimestamp(
+        Timestamp{SystemClock()->Now().micros + *lifetime * 1'000'000});
   e.name = name;
   e.role = *r;
   e.territory = needs_territory ? territory : "";
   e.org = *r == Role::kSocialWorker ? org : "";
   auto token = AddToken(data_dir, e);
-  if (!token.ok()) return Fail(token.status());
+  if (!token.ok()) return Fail(token.status(), out);
   JsonWriter w;
   w.BeginObject();
   w.Key("name").String(e.name);
@@ -176,9 +202,15 @@ int RunTokenAdd(const std::string& data_dir, const std::string& name, const std:
   } else {
     w.String(e.org);
   }
+  w.Key("expiresAt");
+  if (e.expires_at.empty()) {
+    w.Null();
+  } else {
+    w.String(e.expires_at);
+  }
   w.Key("token").String(*token);
   w.EndObject();
-  std::printf("%s\n", w.str().c_str());
+  out.out(w.str() + "\n");
   return kExitOk;
 }
 
@@ -205,6 +237,12 @@ int RunTokenList(const std::string& data_dir) {
       w.String(t.org);
     }
     w.Key("createdAt").String(t.created_at);
+    w.Key("expiresAt");
+    if (t.expires_at.empty()) {
+      w.Null();
+    } else {
+      w.String(t.expires_at);
+    }
     w.Key("revoked").Bool(t.revoked);
     w.EndObject();
   }
@@ -214,10 +252,16 @@ int RunTokenList(const std::string& data_dir) {
   return kExitOk;
 }
 
-int RunTokenRevoke(const std::string& data_dir, const std::string& name) {
+int RunTokenRevoke(const std::string& data_dir, const std::string& name,
+                   const CommandOutput& out) {
   Status st = RevokeToken(data_dir, name);
-  if (!st.ok()) return Fail(st);
-  std::printf("{\"name\": \"%s\", \"revoked\": true}\n", name.c_str());
+  if (!st.ok()) return Fail(st, out);
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("name").String(name);
+  w.Key("revoked").Bool(true);
+  w.EndObject();
+  out.out(w.str() + "\n");
   return kExitOk;
 }
 

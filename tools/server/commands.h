@@ -8,6 +8,7 @@
 #include <string>
 
 #include "relais/status.h"
+#include "server/control_socket.h"
 #include "server/http_server.h"
 
 namespace relais::server {
@@ -31,9 +32,13 @@ struct ServeOps {
 // Checks `ops` into `options`; an InvalidArgument naming the option
 // otherwise (a usage error).
 Status ParseServeOps(const ServeOps& ops, ServerOptions* options);
+// `expires`: "" for a token that does not expire, else a lifetime such as
+// 90d (ParseLifetime).
 int RunTokenAdd(const std::string& data_dir, const std::string& name, const std::string& role,
-                const std::string& territory, const std::string& org);
+                const std::string& territory, const std::string& org,
+                const std::string& expires = "", const CommandOutput& out = StdOutput());
 int RunTokenList(const std::string& data_dir);
-int RunTokenRevoke(const std::string& data_dir, const std::string& name);
+int RunTokenRevoke(const std::string& data_dir, const std::string& name,
+                   const CommandOutput& out = StdOutput());
 
 }  // namespace relais::server

@@ -9,6 +9,7 @@
 #include "backup/backup.h"
 #include "relais/json_writer.h"
 #include "server/handlers.h"
+#include "server/json_body.h"
 
 namespace relais::server {
 
@@ -21,6 +22,7 @@ Response Backup(State& s, const Caller& caller, const std::string& body) {
       doc["dest"].get(dest) != simdjson::SUCCESS || dest.empty())
     return Error(http::status::bad_request, "malformed", "malformed",
                  "the body must be {\"dest\": \"<absolute path on the server>\"}");
+  if (auto bad = RejectUnknownFields(doc, {"dest"})) return *bad;
   if (dest.front() != '/')
     return Error(http::status::bad_request, "malformed", "malformed",
                  "dest must be an absolute path (the server's working directory is not the caller's)");

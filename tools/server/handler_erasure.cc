@@ -7,6 +7,7 @@
 
 #include "relais/projections/visibility.h"
 #include "server/handlers.h"
+#include "server/json_body.h"
 
 namespace relais::server {
 
@@ -34,6 +35,7 @@ Response Erasure(State& s, const Caller& caller, const Subject& subject, const s
     return Error(http::status::bad_request, "malformed", "malformed",
                  "field 'reason': the body must be {\"reason\": \"subject_request\"|"
                  "\"retention_expired\"|\"legal_obligation\"|\"other\"}");
+  if (auto bad = RejectUnknownFields(doc, {"reason"})) return *bad;
   auto reason = ErasureReasonFromName(reason_text);
   if (!reason)
     return Error(http::status::bad_request, "malformed", "malformed",

@@ -52,7 +52,8 @@ Response RetentionApply(State& s, const Caller& caller, const Query& q) {
   req.policy.years = s.options.retention_years;
   req.policy.keep_history_years = s.options.retention_keep_history_years;
   if (auto bad = ParseRetentionRequest(q, &req)) return *bad;
-  if (req.time.known_at) return Malformed("knownAt: retention is applied with what is known now");
+  // knownAt is not among this route's parameters (router.cc): retention is
+  // applied with what is known now.
   if (req.time.as_of && *req.time.as_of > req.today)
     return Malformed("asOf: " + FormatDate(*req.time.as_of) + " is later than today (" +
                      FormatDate(req.today) + ")");

@@ -51,7 +51,7 @@ Authn AuthenticateRequest(State& s, const Request& req) {
   Authn a;
   if (auto auth = req.Header("Authorization")) {
     a.sent_credentials = true;
-    a.principal = Authenticate(s, auth);
+    a.principal = Authenticate(s, auth, &a.expired);
     if (a.principal) a.token_sha256 = Sha256Hex(auth->substr(7));  // "Bearer " checked by Authenticate
     return a;
   }
@@ -102,7 +102,11 @@ Response SessionCreate(State& s, const Request& req) {
     return Malformed("field 'token' is required and must be a string");
   if (token.size() > kTokenChars) return Unauthorized("unknown or revoked token");
   std::string hash = Sha256Hex(token);
-  auto principal = s.tokens->LookupHash(hash);
+  bool expired = false;
+  auto principal = s.tokens->LookupHash(hash, &expired);
+  if (!principal && expired)
+    return Error(http::status::unauthorized, "unauthorized", "token_expired",
+                 "the token has expired: ask for a new one (relais token add)");
   if (!principal) return Unauthorized("unknown or revoked token");
   // The console shows case data; a metrics token reads /metrics only.
   if (!principal->caller) return Forbidden("the metrics role has no console session");

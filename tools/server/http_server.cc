@@ -110,6 +110,15 @@ Status RunServer(const ServerOptions& options) {
                              ec.message());
     metrics_listen = options.metrics_address + ":" + std::to_string(ma.local_endpoint().port());
   }
+  std::string listening = (options.address.find(':') != std::string::npos
+                               ? "[" + options.address + "]"
+                               : options.address) +
+                          ":" + std::to_string(port);
+  std::unique_ptr<ControlServer> control;
+  if (options.control) {
+    ASSIGN_OR_RETURN(control, ControlServer::Start(*s.engine, options.data_dir, listening,
+                                                   options.control));
+  }
   auto listener = StartListener(ioc, std::move(acceptor), rt, tls.get());
   if (!metrics_listen.empty())
     metrics_listener = StartListener(ioc, std::move(ma), rt, nullptr, /*metrics_only=*/true);
@@ -202,6 +211,8 @@ Status RunServer(const ServerOptions& options) {
     hup.cancel(ignored);
   }
   if (metrics_listener) StopListener(metrics_listener);
+  // No new control command; those running end (they hold the engine).
+  control.reset();
   // Every feed and export ends now (its socket closed on its strand: the
   // reader sees the connection end) and is gone before the io threads stop:
   // none outlives the runtime. Each ends within one pull once its socket is

@@ -19,6 +19,7 @@
 
 #include "relais/projections/retention.h"
 #include "relais/status.h"
+#include "server/control_socket.h"
 #include "server/server_log.h"
 
 namespace relais::server {
@@ -76,6 +77,9 @@ struct ServerOptions {
   bool cookie_secure = false;
   // How long a console session lasts from sign-in (server/session_store.h).
   int64_t session_ttl_s = 8 * 3600;
+  // The write commands run through the control socket (server/control_socket.h);
+  // none: no control socket.
+  ControlCommand control;
 };
 
 // Runs until SIGTERM or SIGINT, then drains in-flight writes and returns.

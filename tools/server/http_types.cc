@@ -114,4 +114,56 @@ std::optional<std::string> Param(const Query& q, std::string_view key) {
   return std::nullopt;
 }
 
+namespace {
+
+bool Listed(std::string_view allowed, std::string_view name) {
+  while (!allowed.empty()) {
+    size_t comma = allowed.find(',');
+    if (allowed.substr(0, comma) == name) return true;
+    if (comma == std::string_view::npos) break;
+    allowed.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+Response ParameterError(std::string_view code, const std::string& name, std::string message) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("error").BeginObject();
+  w.Key("kind").String("malformed");
+  w.Key("code").String(code);
+  w.Key("message").String(message);
+  w.Key("id").Null();
+  w.Key("parameter").String(name);
+  w.EndObject();
+  w.EndObject();
+  return Json(w.Take(), http::status::bad_request);
+}
+
+}  // namespace
+
+std::optional<Response> CheckQuery(const Query& q, std::string_view allowed) {
+  for (size_t i = 0; i < q.size(); ++i) {
+    // A name is echoed at most 64 bytes long: the URL is the client's.
+    std::string name = q[i].first.substr(0, 64);
+    if (!Listed(allowed, q[i].first)) {
+      std::string takes = allowed.empty() ? std::string("no query parameter")
+                                          : "only " + std::string(allowed);
+      return ParameterError("unknown_parameter", name,
+                            "unknown query parameter '" + name + "': this endpoint takes " + takes);
+    }
+    for (size_t j = 0; j < i; ++j)
+      if (q[j].first == q[i].first)
+        return ParameterError("duplicate_parameter", name,
+                              "query parameter '" + name + "' is given twice");
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> CheckBody(std::string_view body) {
+  if (body.substr(0, kUtf8Bom.size()) != kUtf8Bom) return std::nullopt;
+  return Malformed(
+      "the body starts with a UTF-8 byte order mark (bytes EF BB BF): send UTF-8 without BOM");
+}
+
 }  // namespace relais::server

@@ -53,4 +53,15 @@ std::string PercentDecode(std::string_view s, bool plus_is_space, bool* ok);
 bool ParseQuery(std::string_view q, Query* out);
 std::optional<std::string> Param(const Query& q, std::string_view key);
 
+// The one check of every route's query (issue 13: no silent option): a
+// parameter not in `allowed` (names separated by commas, "" for none) or one
+// given twice is a 400 naming it, code `unknown_parameter` or
+// `duplicate_parameter`, with `"parameter"` in the error object.
+std::optional<Response> CheckQuery(const Query& q, std::string_view allowed);
+
+// A body starting with a UTF-8 byte order mark is refused (400 naming it),
+// never stripped: docs/decisions.md.
+inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+std::optional<Response> CheckBody(std::string_view body);
+
 }  // namespace relais::server

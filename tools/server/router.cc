@@ -1,6 +1,7 @@
 #include "server/router.h"
 
 #include "server/handlers.h"
+#include "server/openapi.h"
 
 namespace relais::server {
 
@@ -47,11 +48,12 @@ struct RouteEntry {
   std::string_view path;
   http::verb method;
   const char* label;
+  std::string_view params;  // the query parameters it takes (CheckQuery)
   Routed (*route)(State& s, const Caller& c, Request& req, const Query& q, bool follow);
 };
 
 const RouteEntry kRoutes[] = {
-    {"/v1/events", http::verb::post, "append",
+    {"/v1/events", http::verb::post, "append", "",
      [](State&, const Caller& c, Request& req, const Query&, bool) {
        Routed r;
        r.route = "append";
@@ -60,63 +62,89 @@ const RouteEntry kRoutes[] = {
        r.body = std::move(req.body);
        return r;
      }},
-    {"/v1/reports/indicators", http::verb::get, "report",
+    {"/v1/reports/indicators", http::verb::get, "report", "asOf,knownAt,format",
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("report", [c, q](State& s) { return Report(s, c, q); });
      }},
-    {"/v1/checkpoint", http::verb::get, "checkpoint",
+    {"/v1/checkpoint", http::verb::get, "checkpoint", "size",
      [](State&, const Caller&, Request&, const Query& q, bool) {
        return WorkOn("checkpoint", [q](State& s) { return CheckpointText(s, q); });
      }},
-    {"/v1/checkpoint/key", http::verb::get, "checkpoint_key",
+    {"/v1/checkpoint/key", http::verb::get, "checkpoint_key", "",
      [](State&, const Caller&, Request&, const Query&, bool) {
        return WorkOn("checkpoint_key", [](State& s) { return CheckpointKey(s); });
      }},
-    {"/v1/proofs/inclusion", http::verb::get, "proof_inclusion",
+    {"/v1/proofs/inclusion", http::verb::get, "proof_inclusion", "position,size",
      [](State&, const Caller&, Request&, const Query& q, bool) {
        return WorkOn("proof_inclusion", [q](State& s) { return InclusionProofResponse(s, q); });
      }},
-    {"/v1/proofs/consistency", http::verb::get, "proof_consistency",
+    {"/v1/proofs/consistency", http::verb::get, "proof_consistency", "from,size",
      [](State&, const Caller&, Request&, const Query& q, bool) {
        return WorkOn("proof_consistency", [q](State& s) { return ConsistencyProofResponse(s, q); });
      }},
-    {"/v1/verify", http::verb::get, "verify",
+    {"/v1/verify", http::verb::get, "verify", "",
      [](State&, const Caller& c, Request&, const Query&, bool) {
        return WorkOn("verify", [c](State& s) { return Verify(s, c); });
      }},
-    {"/v1/backup", http::verb::post, "backup",
+    {"/v1/backup", http::verb::post, "backup", "",
      [](State&, const Caller& c, Request& req, const Query&, bool) {
        return WorkOn("backup", [c, body = std::move(req.body)](State& s) { return Backup(s, c, body); });
      }},
-    {"/v1/audit/access", http::verb::get, "audit",
+    {"/v1/audit/access", http::verb::get, "audit", "from,to,subject,limit,cursor",
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("audit", [c, q](State& s) { return Audit(s, c, q); });
      }},
-    {"/v1/retention", http::verb::get, "retention",
+    {"/v1/retention", http::verb::get, "retention", "asOf,knownAt,years,keepHistoryYears",
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("retention", [c, q](State& s) { return RetentionRead(s, c, q); });
      }},
-    {"/v1/retention", http::verb::post, "retention",
+    {"/v1/retention", http::verb::post, "retention", "asOf,years,keepHistoryYears",
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("retention", [c, q](State& s) { return RetentionApply(s, c, q); });
      }},
-    {"/v1/schema", http::verb::get, "schema",
+    {"/v1/schema", http::verb::get, "schema", "",
      [](State&, const Caller&, Request&, const Query&, bool) {
        return Respond("schema", SchemaRead());
      }},
-    {"/v1/caseload", http::verb::get, "caseload",
+    {"/v1/caseload", http::verb::get, "caseload", "territory,asOf,knownAt,limit,cursor,needsAction",
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("caseload", [c, q](State& s) { return Caseload(s, c, q); });
      }},
-    {"/v1/feed", http::verb::get, "feed",
+    {"/v1/feed", http::verb::get, "feed", "from",
      [](State& s, const Caller& c, Request& req, const Query& q, bool follow) {
        return RouteFeed(s, c, req, q, follow);
      }},
-    {"/v1/export", http::verb::get, "export",
+    {"/v1/export", http::verb::get, "export", "knownAt",
      [](State& s, const Caller& c, Request&, const Query& q, bool) { return RouteExport(s, c, q); }},
 };
 
 constexpr std::string_view kStreamsPrefix = "/v1/streams/";
+
+// The routes under /v1/streams/{subject}/: the last segment names them
+// (handler_streams.cc and RouteErasure route them; the query is checked here).
+struct StreamEntry {
+  std::string_view suffix;
+  http::verb method;
+  const char* label;
+  std::string_view params;
+};
+
+const StreamEntry kStreamRoutes[] = {
+    {"status", http::verb::get, "status", "asOf,knownAt"},
+    {"events", http::verb::get, "history", "knownAt"},
+    {"file", http::verb::get, "file", "knownAt,format"},
+    {"tenancy", http::verb::get, "tenancy", "knownAt,format"},
+    {"evidence", http::verb::get, "evidence", "knownAt"},
+    {"erasure", http::verb::post, "erasure", ""},
+};
+
+const StreamEntry* FindStreamEntry(std::string_view rest) {
+  size_t slash = rest.rfind('/');
+  if (slash == std::string_view::npos) return nullptr;
+  for (const StreamEntry& e : kStreamRoutes)
+    if (rest.substr(slash + 1) == e.suffix) return &e;
+  return nullptr;
+}
 
 // POST /v1/streams/{household}/erasure; nullopt when `rest` is not an
 // erasure path (the stream reads then).
@@ -163,7 +191,13 @@ Routed Dispatch(State& s, Request& req, bool follow_feed, std::string* token_nam
 
   if (path == "/healthz") {
     if (req.method != http::verb::get) return Respond("healthz", MethodNotAllowed("GET"));
+    if (auto bad = CheckQuery(query, "")) return Respond("healthz", std::move(*bad));
     return Respond("healthz", Healthz());
+  }
+  if (path == "/v1/openapi.json") {
+    if (req.method != http::verb::get) return Respond("openapi", MethodNotAllowed("GET"));
+    if (auto bad = CheckQuery(query, "")) return Respond("openapi", std::move(*bad));
+    return Respond("openapi", Json(std::string(OpenApiJson())));
   }
   if (auto page = ConsoleStatic(req, path)) return Respond("console", std::move(*page));
   if (s.stopping.load()) {
@@ -171,15 +205,21 @@ Routed Dispatch(State& s, Request& req, bool follow_feed, std::string* token_nam
     r.response.close = true;
     return r;
   }
-  if (path == "/v1/session" && req.method == http::verb::post)
+  if (path == "/v1/session" && req.method == http::verb::post) {
+    if (auto bad = CheckQuery(query, "")) return Respond("session", std::move(*bad));
     return WorkOn("session", [req = std::move(req)](State& s) { return SessionCreate(s, req); });
+  }
   Authn authn = AuthenticateRequest(s, req);
+  if (!authn.principal && authn.expired)
+    return Respond("other", Error(http::status::unauthorized, "unauthorized", "token_expired",
+                                  "the token has expired: ask for a new one (relais token add)"));
   if (!authn.principal)
     return Respond("other", Error(http::status::unauthorized, "unauthorized", "unauthorized",
                                   authn.sent_credentials
                                       ? "unknown or revoked token, or an expired session"
                                       : "no Authorization: Bearer token and no session cookie"));
   *token_name = authn.principal->name;
+  if (auto bad = CheckBody(req.body)) return Respond("other", std::move(*bad));
   if (auto refused = CheckCsrf(req, authn)) return Respond("other", std::move(*refused));
   // GET /metrics: the metrics role and admins; the scrape shows no case data
   // but is not for every case role either (interfaces.md §3).
@@ -187,6 +227,7 @@ Routed Dispatch(State& s, Request& req, bool follow_feed, std::string* token_nam
     if (req.method != http::verb::get) return Respond("metrics", MethodNotAllowed("GET"));
     if (authn.principal->caller && authn.principal->caller->role != Role::kAdmin)
       return Respond("metrics", Forbidden("only the metrics role and admins read /metrics"));
+    if (auto bad = CheckQuery(query, "")) return Respond("metrics", std::move(*bad));
     return Respond("metrics", MetricsPage(s));
   }
   // A metrics token has no case caller: it never reaches a handler below,
@@ -195,6 +236,7 @@ Routed Dispatch(State& s, Request& req, bool follow_feed, std::string* token_nam
     return Respond("other", Forbidden("the metrics role reads /metrics and /healthz only"));
   const std::optional<Caller>& caller = authn.principal->caller;
   if (path == "/v1/session") {
+    if (auto bad = CheckQuery(query, "")) return Respond("session", std::move(*bad));
     if (req.method == http::verb::get) return Respond("session", SessionRead(authn));
     if (req.method == http::verb::delete_) return Respond("session", SessionDelete(s, authn));
     return Respond("session", MethodNotAllowed("GET, POST or DELETE"));
@@ -204,13 +246,20 @@ Routed Dispatch(State& s, Request& req, bool follow_feed, std::string* token_nam
   bool get = false, post = false;
   for (const RouteEntry& e : kRoutes) {
     if (path != e.path) continue;
-    if (req.method == e.method) return e.route(s, *caller, req, query, follow_feed);
+    if (req.method == e.method) {
+      if (auto bad = CheckQuery(query, e.params)) return Respond(e.label, std::move(*bad));
+      return e.route(s, *caller, req, query, follow_feed);
+    }
     same_path = &e;
     (e.method == http::verb::get ? get : post) = true;
   }
   if (same_path)
     return Respond(same_path->label, MethodNotAllowed(get && post ? "GET or POST" : get ? "GET" : "POST"));
   if (path.substr(0, kStreamsPrefix.size()) == kStreamsPrefix) {
+    std::string_view rest = path.substr(kStreamsPrefix.size());
+    if (const StreamEntry* e = FindStreamEntry(rest)) {
+      if (auto bad = CheckQuery(query, e->params)) return Respond(e->label, std::move(*bad));
+    }
     if (auto r = RouteErasure(*caller, req, path.substr(kStreamsPrefix.size()))) return std::move(*r);
     Routed r = RouteStreamRead(*caller, path.substr(kStreamsPrefix.size()), query);
     if (r.kind != Routed::Kind::kRespond && req.method != http::verb::get)
@@ -268,6 +317,23 @@ Routed RouteMetricsListener(State& s, Request& req) {
   }
   r.route_template = RouteTemplate(path);
   return r;
+}
+
+std::vector<RouteInfo> RouteList() {
+  std::vector<RouteInfo> out;
+  out.push_back({"GET", "/healthz", ""});
+  out.push_back({"GET", "/v1/openapi.json", ""});
+  out.push_back({"GET", "/metrics", ""});
+  out.push_back({"POST", "/v1/session", ""});
+  out.push_back({"GET", "/v1/session", ""});
+  out.push_back({"DELETE", "/v1/session", ""});
+  for (const RouteEntry& e : kRoutes)
+    out.push_back({std::string(http::to_string(e.method)), std::string(e.path), std::string(e.params)});
+  for (const StreamEntry& e : kStreamRoutes)
+    out.push_back({std::string(http::to_string(e.method)),
+                   std::string(kStreamsPrefix) + "{subject}/" + std::string(e.suffix),
+                   std::string(e.params)});
+  return out;
 }
 
 Response HandleRequest(State& s, Request req, size_t stream_bytes_max) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "relais/engine.h"
 #include "relais/projections/visibility.h"
@@ -80,6 +81,14 @@ Routed Route(State& s, Request& req, bool follow_feed = true);
 // The --metrics-listen address's routing: GET /metrics and GET /healthz
 // without a token, every other path 404. Nothing else is reachable there.
 Routed RouteMetricsListener(State& s, Request& req);
+
+// Every route the router answers: method, path template ("{subject}" for
+// the stream's subject) and the query parameters it takes (comma-separated).
+// The OpenAPI test checks docs/openapi.yaml describes each.
+struct RouteInfo {
+  std::string method, path, params;
+};
+std::vector<RouteInfo> RouteList();
 
 // Socket-free handling of one request, synchronously on the caller's thread:
 // what a client would receive. Streams run in catch-up mode (the feed stops

@@ -34,11 +34,12 @@ std::string ActorOrg(const projections::Caller& c) {
   return "-";
 }
 
-std::optional<Principal> Authenticate(State& s, std::optional<std::string_view> auth) {
+std::optional<Principal> Authenticate(State& s, std::optional<std::string_view> auth,
+                                      bool* expired) {
   if (!auth) return std::nullopt;
   std::string_view v = *auth;
   if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer "))
-    return s.tokens->Lookup(v.substr(7));
+    return s.tokens->Lookup(v.substr(7), expired);
   return std::nullopt;
 }
 

@@ -57,8 +57,9 @@ Result<std::unique_ptr<State>> OpenState(const ServerOptions& options);
 Result<std::string> LoadPseudonymKey(const std::string& data_dir);
 
 // Whom a request's `Authorization: Bearer` names; nullopt when absent or
-// unknown.
-std::optional<Principal> Authenticate(State& s, std::optional<std::string_view> auth);
+// unknown. `*expired` is set when the token is known but past its expiresAt.
+std::optional<Principal> Authenticate(State& s, std::optional<std::string_view> auth,
+                                      bool* expired = nullptr);
 
 // Who sent a request: its bearer token, or else its `relais_session` cookie
 // (server/handler_session.cc). A bearer header is never overridden by a
@@ -71,6 +72,7 @@ struct Authn {
   std::optional<SessionInfo> session;  // by_cookie only
   std::string token_sha256;           // of the token (bearer) or of the session's token
   bool sent_credentials = false;  // a bearer header or a session cookie was present
+  bool expired = false;           // the token is known but past its expiresAt
 };
 Authn AuthenticateRequest(State& s, const Request& req);
 

@@ -60,6 +60,11 @@ Result<std::vector<TokenEntry>> Parse(const std::string& text) {
       return Status::Corruption("tokens.json: " + e.name + " has no hash");
     e.sha256 = s;
     if (!t["createdAt"].get_string().get(s)) e.created_at = s;
+    if (!t["expiresAt"].get_string().get(s)) {
+      if (!ParseTimestamp(s))
+        return Status::Corruption("tokens.json: " + e.name + " has an unreadable expiresAt");
+      e.expires_at = s;
+    }
     if (!t["revoked"].get_bool().get(revoked)) e.revoked = revoked;
     out.push_back(std::move(e));
   }
@@ -78,6 +83,7 @@ std::string Render(const std::vector<TokenEntry>& tokens) {
     w.Key("org").String(t.org);
     w.Key("sha256").String(t.sha256);
     w.Key("createdAt").String(t.created_at);
+    if (!t.expires_at.empty()) w.Key("expiresAt").String(t.expires_at);
     w.Key("revoked").Bool(t.revoked);
     w.EndObject();
   }
@@ -112,6 +118,24 @@ class DirLock {
 };
 
 }  // namespace
+
+std::optional<int64_t> ParseLifetime(std::string_view text) {
+  if (text.size() < 2 || text.size() > 8) return std::nullopt;
+  int64_t unit = 0;
+  switch (text.back()) {
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case 'w': unit = 7 * 86400; break;
+    default: return std::nullopt;
+  }
+  int64_t n = 0;
+  for (char c : text.substr(0, text.size() - 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  if (n == 0 || n * unit > kTokenLifetimeMaxSeconds) return std::nullopt;
+  return n * unit;
+}
 
 std::string Sha256Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -173,16 +197,20 @@ std::string_view TokenRoleName(const std::optional<Role>& role) {
   return role ? RoleName(*role) : kMetricsRoleName;
 }
 
-std::optional<Principal> TokenStore::Lookup(std::string_view secret) {
-  return LookupHash(Sha256Hex(secret));
+std::optional<Principal> TokenStore::Lookup(std::string_view secret, bool* expired) {
+  return LookupHash(Sha256Hex(secret), expired);
 }
 
-std::optional<Principal> TokenStore::LookupHash(const std::string& hash) {
+std::optional<Principal> TokenStore::LookupHash(const std::string& hash, bool* expired) {
   std::lock_guard<std::mutex> lock(mu_);
   MaybeReload();
   auto it = by_hash_.find(hash);
   if (it == by_hash_.end()) return std::nullopt;
-  return it->second;
+  if (it->second.expires && SystemClock()->Now() >= *it->second.expires) {
+    if (expired) *expired = true;
+    return std::nullopt;
+  }
+  return it->second.principal;
 }
 
 void TokenStore::MaybeReload() {
@@ -204,7 +232,7 @@ void TokenStore::MaybeReload() {
     if (t.revoked) continue;
     Principal p{t.name, std::nullopt};
     if (t.role) p.caller = projections::Caller{t.name, *t.role, t.territory, t.org};
-    by_hash_[t.sha256] = std::move(p);
+    by_hash_[t.sha256] = Live{std::move(p), ParseTimestamp(t.expires_at)};
   }
 }
 

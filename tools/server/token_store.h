@@ -19,6 +19,7 @@
 #include "relais/projections/visibility.h"
 #include "relais/role.h"
 #include "relais/status.h"
+#include "relais/types.h"
 
 namespace relais::server {
 
@@ -40,8 +41,14 @@ struct TokenEntry {
   std::string org;
   std::string sha256;  // hex of SHA-256(secret)
   std::string created_at;
+  std::string expires_at;  // RFC 3339 UTC, or "" for a token that does not expire
   bool revoked = false;
 };
+
+// `--expires`: a count and a unit, h (hours), d (days) or w (weeks), from 1
+// hour to 10 years; the seconds it spans, or nullopt for anything else.
+inline constexpr int64_t kTokenLifetimeMaxSeconds = 3650LL * 86400;
+std::optional<int64_t> ParseLifetime(std::string_view text);
 
 std::string Sha256Hex(std::string_view data);
 // "metrics" for a metrics token, else RoleName.
@@ -67,10 +74,11 @@ Status RevokeToken(const std::string& data_dir, const std::string& name);
 class TokenStore {
  public:
   explicit TokenStore(std::string data_dir) : data_dir_(std::move(data_dir)) {}
-  // Whom a bearer secret belongs to; nullopt when unknown or revoked.
-  std::optional<Principal> Lookup(std::string_view secret);
+  // Whom a bearer secret belongs to; nullopt when unknown, revoked or
+  // expired (then `*expired` is set, when given).
+  std::optional<Principal> Lookup(std::string_view secret, bool* expired = nullptr);
   // The same by the secret's SHA-256 (hex), as a session keeps it.
-  std::optional<Principal> LookupHash(const std::string& sha256_hex);
+  std::optional<Principal> LookupHash(const std::string& sha256_hex, bool* expired = nullptr);
 
  private:
   void MaybeReload();
@@ -78,7 +86,11 @@ class TokenStore {
   std::mutex mu_;
   std::chrono::steady_clock::time_point checked_{};
   std::string identity_;  // inode/size/mtime of the file last loaded
-  std::unordered_map<std::string, Principal> by_hash_;
+  struct Live {
+    Principal principal;
+    std::optional<Timestamp> expires;
+  };
+  std::unordered_map<std::string, Live> by_hash_;
 };
 
 }  // namespace relais::server

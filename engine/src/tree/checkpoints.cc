@@ -42,6 +42,11 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::Open(const std::string& dir,
     std::string text((std::istreambuf_iterator<char>(f)), {});
     auto s = ParseSignerKey(text);
     if (!s.ok()) return Status::Corruption(path + ": " + s.status().message());
+    // The name is fixed when the directory is created: another one asked for
+    // later would be silently ignored.
+    if (!origin.empty() && origin != s->name)
+      return Status::InvalidArgument("--origin '" + origin + "': this data directory's origin is '" +
+                                     s->name + "', fixed when it was created");
     c->signer_ = std::move(*s);
   } else if (create) {
     std::string name = origin.empty() ? RandomInstallationName() : origin;
