@@ -2,6 +2,8 @@
 // --version`, `relais version`, GET /healthz) and `relais serve --config`.
 // The real binary, driven as an administrator would.
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -40,6 +42,8 @@ TEST(VersionTest, FlagAndCommandPrintTheConfiguredVersion) {
 
 TEST(VersionTest, HealthzSaysTheVersionAndKeepsOk) {
   TempDir dir;
+  // serve initialises an existing empty directory (interfaces.md §3).
+  std::filesystem::create_directory(dir.path() + "/data");
   ServerProcess server(dir.path() + "/data");
   ASSERT_TRUE(server.Start());
   HttpResult r = Http(server.port(), "GET", "/healthz");
@@ -280,6 +284,7 @@ TEST(SystemdTest, ReadyOnceListeningStoppingAtTheEnd) {
   NotifySocket notify(dir.path() + "/n.sock");
   ASSERT_TRUE(notify.ok()) << dir.path();
   ::setenv("NOTIFY_SOCKET", (dir.path() + "/n.sock").c_str(), 1);
+  std::filesystem::create_directory(dir.path() + "/data");
   ServerProcess server(dir.path() + "/data");
   bool started = server.Start();
   ::unsetenv("NOTIFY_SOCKET");

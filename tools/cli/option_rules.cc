@@ -61,21 +61,27 @@ std::optional<int> RejectInapplicableOptions(const CLI::App& app) {
   return std::nullopt;
 }
 
+std::optional<int> RejectUnservableDataDirectory(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (IsDataDirectory(dir)) return std::nullopt;
+  if (!fs::is_directory(dir, ec)) return NoDataDirectory(dir);
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string f = entry.path().filename().string();
+    if (f != "tokens.json" && f != "tokens.lock") return NoDataDirectory(dir);
+  }
+  return std::nullopt;
+}
+
 std::optional<int> RejectMissingDataDirectory(const CLI::App& app, const std::string& dir) {
   std::string name;
   const CLI::App* cmd = Chosen(app, &name);
   if (!cmd) return std::nullopt;
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (name == "serve") {
-    if (IsDataDirectory(dir)) return std::nullopt;
-    if (!fs::is_directory(dir, ec)) return NoDataDirectory(dir);
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      std::string f = entry.path().filename().string();
-      if (f != "tokens.json" && f != "tokens.lock") return NoDataDirectory(dir);
-    }
-    return std::nullopt;
-  }
+  // serve: checked once its configuration file has named the directory
+  // (RejectUnservableDataDirectory, from serve_command.cc).
+  if (name == "serve") return std::nullopt;
   if (name == "token list") {
     if (IsDataDirectory(dir) || fs::exists(dir + "/tokens.json", ec)) return std::nullopt;
     return NoDataDirectory(dir);

@@ -23,5 +23,7 @@ std::optional<int> RejectInapplicableOptions(const CLI::App& app);
 // empty directory (or one holding only the tokens `token add` made) and
 // initialises it. Writes create a missing directory.
 std::optional<int> RejectMissingDataDirectory(const CLI::App& app, const std::string& dir);
+// The same for `serve`, once its configuration file has named the directory.
+std::optional<int> RejectUnservableDataDirectory(const std::string& dir);
 
 }  // namespace relais::cli

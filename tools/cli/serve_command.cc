@@ -9,6 +9,7 @@
 
 #include "backup/holder.h"
 #include "cli/cli_common.h"
+#include "cli/option_rules.h"
 #include "relais/json_writer.h"
 #include "relais/projections/retention.h"
 #include "server/commands.h"
@@ -311,14 +312,19 @@ int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string dat
   o.retention_years = static_cast<int32_t>(a.retention_years);
   o.retention_keep_history_years = static_cast<int32_t>(a.retention_keep_history_years);
   if (Status st = server::ParseListen(a.listen, &o); !st.ok()) return Usage(st.message());
+  // The TLS files, then the data directory: each a clear error before
+  // anything is opened.
+  if (!o.tls_cert.empty()) {
+    auto ctx = server::MakeTlsContext(o.tls_cert, o.tls_key);
+    if (!ctx.ok()) return Usage(ctx.status().message());
+  }
   if (a.check_config) {
-    if (!o.tls_cert.empty()) {
-      auto ctx = server::MakeTlsContext(o.tls_cert, o.tls_key);
-      if (!ctx.ok()) return Usage(ctx.status().message());
-    }
     std::printf("%s\n", Describe(a, o, a.listen).c_str());
     return kExitOk;
   }
+  // The data directory as the file and the options name it (interfaces.md
+  // §3: exit 5 unless it is a relais directory or an empty one).
+  if (auto rc = RejectUnservableDataDirectory(o.data_dir)) return *rc;
   // Checked before the server opens anything (holder.h: never on a
   // directory this process holds); a holder appearing later still fails
   // the open, with exit 1.

@@ -7,15 +7,9 @@
 namespace relais::server {
 
 Response Caseload(State& s, const Caller& caller, const Query& q) {
-  std::string territory = Param(q, "territory").value_or("");
-  if (territory.empty()) territory = caller.territory;
-  if (territory.empty()) return Malformed("territory: required (lille, sud or flandres)");
-  auto t = projections::TerritoryFromName(territory);
-  if (!t) return Malformed("territory: '" + territory.substr(0, 64) + "' is not lille, sud or flandres");
-  if (!projections::MayReadCaseload(caller, territory))
-    return Forbidden("only an admin or the coordinator of " + territory + " may read its caseload");
+  // Every parameter is checked first, so that a bad one is named whatever
+  // else is missing; then the territory and who may read it.
   projections::CaseloadRequest req;
-  req.territory = *t;
   if (auto bad = ParseViewTime(q, &req.time)) return *bad;
   req.today = Today();
   req.cache = &s.caseload_cache;
@@ -39,6 +33,14 @@ Response Caseload(State& s, const Caller& caller, const Query& q) {
     if (*v != "true" && *v != "false") return Malformed("needsAction: true or false");
     req.needs_action = *v == "true";
   }
+  std::string territory = Param(q, "territory").value_or("");
+  if (territory.empty()) territory = caller.territory;
+  if (territory.empty()) return Malformed("territory: required (lille, sud or flandres)");
+  auto t = projections::TerritoryFromName(territory);
+  if (!t) return Malformed("territory: '" + territory.substr(0, 64) + "' is not lille, sud or flandres");
+  if (!projections::MayReadCaseload(caller, territory))
+    return Forbidden("only an admin or the coordinator of " + territory + " may read its caseload");
+  req.territory = *t;
   auto page = projections::ComputeCaseload(*s.engine, req);
   if (!page.ok()) return Internal(page.status().message());
   // Each row shows a household's state: each is journaled as read, like the

@@ -199,7 +199,10 @@ Routed Dispatch(State& s, Request& req, bool follow_feed, std::string* token_nam
     if (auto bad = CheckQuery(query, "")) return Respond("openapi", std::move(*bad));
     return Respond("openapi", Json(std::string(OpenApiJson())));
   }
-  if (auto page = ConsoleStatic(req, path)) return Respond("console", std::move(*page));
+  if (auto page = ConsoleStatic(req, path)) {
+    if (auto bad = CheckQuery(query, "")) return Respond("console", std::move(*bad));
+    return Respond("console", std::move(*page));
+  }
   if (s.stopping.load()) {
     Routed r = Respond("other", Unavailable("shutting_down", "the server is shutting down"));
     r.response.close = true;
@@ -327,6 +330,8 @@ std::vector<RouteInfo> RouteList() {
   out.push_back({"POST", "/v1/session", ""});
   out.push_back({"GET", "/v1/session", ""});
   out.push_back({"DELETE", "/v1/session", ""});
+  out.push_back({"GET", "/", ""});  // the console (handler_console.cc), no token
+  out.push_back({"GET", "/console/{asset}", ""});
   for (const RouteEntry& e : kRoutes)
     out.push_back({std::string(http::to_string(e.method)), std::string(e.path), std::string(e.params)});
   for (const StreamEntry& e : kStreamRoutes)
