@@ -3,12 +3,17 @@
 // a data directory given to a read.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "relais/engine.h"
 #include "relais/status.h"
+
+#include <unistd.h>
 
 namespace relais::cli {
 
@@ -20,6 +25,8 @@ inline constexpr int kExitRefused = 3;
 inline constexpr int kExitVerify = 4;
 inline constexpr int kExitNotFound = 5;
 inline constexpr int kExitHeld = 6;
+// `relais sink`: the database was built from another log (or scope, format).
+inline constexpr int kExitSinkMismatch = 7;
 
 // The message on stderr; exit 2.
 int Usage(const std::string& message);
@@ -36,5 +43,31 @@ int NoDataDirectory(const std::string& dir);
 Result<std::unique_ptr<Engine>> OpenReadOnly(const std::string& dir);
 // The whole content of a file; nullopt when it cannot be read.
 std::optional<std::string> ReadAll(const std::string& path);
+
+// Progress on stderr of a long command (after 2 s, at most once a second;
+// one line rewritten on a terminal).
+class Progress {
+ public:
+  explicit Progress(std::string what) : what_(std::move(what)), start_(Clock::now()), last_(start_) {}
+  void Update(int64_t done, const char* unit) {
+    auto now = Clock::now();
+    if (now - start_ < std::chrono::seconds(2) || now - last_ < std::chrono::seconds(1)) return;
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    std::fprintf(stderr, "%s%s: %lld %s (%.0f/s)%s", tty_ ? "\r" : "", what_.c_str(),
+                 static_cast<long long>(done), unit, done / secs, tty_ ? "" : "\n");
+    shown_ = true;
+  }
+  void Done() {
+    if (shown_ && tty_) std::fputc('\n', stderr);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::string what_;
+  Clock::time_point start_, last_;
+  bool tty_ = isatty(2);
+  bool shown_ = false;
+};
 
 }  // namespace relais::cli

@@ -21,6 +21,7 @@
 #include "backup/holder.h"
 #include "cli/lifecycle_commands.h"
 #include "cli/evidence_commands.h"
+#include "cli/sink_commands.h"
 #include "generate/generator.h"
 #include "relais/engine.h"
 #include "relais/json_writer.h"
@@ -77,32 +78,6 @@ Result<std::unique_ptr<Engine>> OpenEngine(const std::string& dir, bool read_onl
 }
 
 Date Today() { return UtcDate(SystemClock()->Now()); }
-
-// Progress on stderr for work that lasts: silent for the first two seconds,
-// then a line every second (rewritten in place on a terminal).
-class Progress {
- public:
-  explicit Progress(std::string what) : what_(std::move(what)), start_(Clock::now()), last_(start_) {}
-  void Update(int64_t done, const char* unit) {
-    auto now = Clock::now();
-    if (now - start_ < std::chrono::seconds(2) || now - last_ < std::chrono::seconds(1)) return;
-    last_ = now;
-    double secs = std::chrono::duration<double>(now - start_).count();
-    std::fprintf(stderr, "%s%s: %lld %s (%.0f/s)%s", tty_ ? "\r" : "", what_.c_str(),
-                 static_cast<long long>(done), unit, done / secs, tty_ ? "" : "\n");
-    shown_ = true;
-  }
-  void Done() {
-    if (shown_ && tty_) std::fputc('\n', stderr);
-  }
-
- private:
-  using Clock = std::chrono::steady_clock;
-  std::string what_;
-  Clock::time_point start_, last_;
-  bool tty_ = isatty(2);
-  bool shown_ = false;
-};
 
 void PrintRefusal(int64_t line, const Refusal& r) {
   JsonWriter w;
@@ -640,6 +615,16 @@ int Main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{100000000}));
 
+  server::ServeSinkArgs serve_sink;
+  serve->add_option("--sink-dsn", serve_sink.dsn,
+                    "run the PostgreSQL sink inside the server (docs/sink.md): libpq connection string");
+  serve->add_option("--sink-scope", serve_sink.scope, "the sink's scope: evaluator or admin")
+      ->capture_default_str();
+  serve->add_option("--sink-schema", serve_sink.schema, "the sink's PostgreSQL schema")->capture_default_str();
+  serve->add_option("--sink-events-format", serve_sink.events_format,
+                    "the sink's events table body: envelope or cloudevents")
+      ->capture_default_str();
+
   EvidenceArgs ev;
   auto* checkpoint_cmd = app.add_subcommand("checkpoint", "the signed checkpoint of the log's Merkle tree");
   checkpoint_cmd->add_option("--size", ev.size, "tree size (default: the head)");
@@ -713,6 +698,33 @@ int Main(int argc, char** argv) {
       ->required();
   auto* erasures_cmd = app.add_subcommand("erasures", "the erasure register (NDJSON): keep a copy apart from the backups");
 
+  auto* sink_cmd = app.add_subcommand(
+      "sink", "keep a downstream database exactly in step with the log (docs/sink.md)");
+  sink_cmd->require_subcommand(1);
+  SinkArgs sa;
+  auto* sink_pg = sink_cmd->add_subcommand(
+      "postgres",
+      "catch up from the log into PostgreSQL tables, then follow it live (a data directory no "
+      "server holds; a server runs its own with serve --sink-dsn). Exit 7 when the database was "
+      "built from another log");
+  sink_pg->add_option("--dsn", sa.dsn, "libpq connection string (\"host=... dbname=...\" or postgresql://...)")
+      ->required();
+  sink_pg->add_option("--scope", sa.scope, "evaluator (pseudonymised, no personal data) or admin")
+      ->capture_default_str();
+  sink_pg->add_option("--schema", sa.schema, "PostgreSQL schema of the tables")->capture_default_str();
+  sink_pg->add_option("--events-format", sa.events_format, "events table body: envelope or cloudevents")
+      ->capture_default_str();
+  sink_pg->add_option("--batch", sa.batch, "events per transaction while catching up")->capture_default_str();
+  sink_pg->add_option("--poll-ms", sa.poll_ms, "how often to look for new events once caught up")
+      ->capture_default_str();
+  sink_pg->add_flag("--once", sa.once, "stop once caught up instead of following the log");
+
+  auto* export_cmd = app.add_subcommand(
+      "export", "the pseudonymised export (as GET /v1/export): NDJSON envelopes or CloudEvents 1.0");
+  ExportArgs xa;
+  export_cmd->add_option("--known-at", xa.known_at, "transaction time: an RFC 3339 UTC instant");
+  export_cmd->add_option("--format", xa.format, "ndjson or cloudevents")->capture_default_str();
+
   auto* token = app.add_subcommand("token", "manage API tokens (stored only as hashes)");
   token->require_subcommand(1);
   std::string token_name, token_role, token_territory, token_org;
@@ -757,6 +769,8 @@ int Main(int argc, char** argv) {
   if (*restore_cmd) return RunRestore(data_dir, restore_src, restore_erasures, restore_force);
   if (*erase_cmd) return RunErase(data_dir, subject, erase_reason);
   if (*erasures_cmd) return RunErasures(data_dir);
+  if (*sink_pg) return RunSink(data_dir, sa);
+  if (*export_cmd) return RunExport(data_dir, xa);
   if (*serve) {
     // Checked before the server opens anything (holder.h: never on a
     // directory this process holds); a holder appearing later still fails
@@ -766,8 +780,12 @@ int Main(int argc, char** argv) {
                    backup::HeldMessage(data_dir, *h).c_str());
       return kExitHeld;
     }
+    bool sink_options_given = serve->count("--sink-scope") + serve->count("--sink-schema") +
+                                  serve->count("--sink-events-format") > 0;
+    if (serve_sink.dsn.empty() && sink_options_given)
+      return Usage("--sink-scope, --sink-schema and --sink-events-format need --sink-dsn");
     return server::RunServe(data_dir, listen, max_connections, feed_lag_max,
-                             checkpoint_interval, g_origin);
+                             checkpoint_interval, g_origin, serve_sink);
   }
   if (*token_add)
     return server::RunTokenAdd(data_dir, token_name, token_role, token_territory, token_org);

@@ -32,8 +32,13 @@ bool KnownTerritory(const std::string& t) { return t == "lille" || t == "sud" ||
 }  // namespace
 
 int RunServe(const std::string& data_dir, const std::string& listen, size_t max_connections,
-             uint64_t feed_lag_max, int64_t checkpoint_interval_s, const std::string& origin) {
+             uint64_t feed_lag_max, int64_t checkpoint_interval_s, const std::string& origin,
+             const ServeSinkArgs& sink) {
   ServerOptions o;
+  o.sink_dsn = sink.dsn;
+  o.sink_scope = sink.scope;
+  o.sink_schema = sink.schema;
+  o.sink_events_format = sink.events_format;
   o.checkpoint_interval_s = checkpoint_interval_s;
   o.origin = origin;
   o.data_dir = data_dir;

@@ -9,9 +9,17 @@
 
 namespace relais::server {
 
+// `serve --sink-dsn DSN [--sink-scope S] [--sink-schema N] [--sink-events-format F]`.
+struct ServeSinkArgs {
+  std::string dsn;  // empty: no sink
+  std::string scope = "evaluator";
+  std::string schema = "relais";
+  std::string events_format = "envelope";
+};
+
 int RunServe(const std::string& data_dir, const std::string& listen, size_t max_connections,
              uint64_t feed_lag_max, int64_t checkpoint_interval_s = 1,
-             const std::string& origin = "");
+             const std::string& origin = "", const ServeSinkArgs& sink = {});
 int RunTokenAdd(const std::string& data_dir, const std::string& name, const std::string& role,
                 const std::string& territory, const std::string& org);
 int RunTokenList(const std::string& data_dir);

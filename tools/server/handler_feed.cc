@@ -6,6 +6,7 @@
 #include <chrono>
 #include <set>
 
+#include "relais/projections/cloudevents.h"
 #include "server/handlers.h"
 
 namespace relais::server {
@@ -43,8 +44,11 @@ std::string ErrorEvent(std::string_view kind, std::string_view code, std::string
 // pulled by one caller at a time (server/router.h StreamSource).
 class FeedSource : public StreamSource {
  public:
-  FeedSource(Caller caller, Position from, bool follow)
-      : caller_(std::move(caller)), next_(from), follow_(follow) {}
+  // `cloudevents_source` set: each event's data is its CloudEvent
+  // (projections/cloudevents.h) with that `source`.
+  FeedSource(Caller caller, Position from, bool follow, std::optional<std::string> cloudevents_source)
+      : caller_(std::move(caller)), next_(from), follow_(follow),
+        cloudevents_source_(std::move(cloudevents_source)) {}
   ~FeedSource() override {
     if (metrics_) --metrics_->feed_subscribers;
   }
@@ -82,18 +86,27 @@ class FeedSource : public StreamSource {
       std::set<std::string> subjects;  // of this batch: at most kFeedBatchEventsMax
       Position last = next_ - 1;
       size_t count = 0;
+      Status bad;
       Status st = s.engine->Scan(next_, [&](const StoredEventView& v) {
         if (v.record.position > head_pos || v.record.position > end_) return false;
         last = v.record.position;
         bool filtered = false;
         auto json = projections::FeedEventFor(*s.engine, caller_, v, &filtered);
+        if (json && cloudevents_source_) {
+          auto ce = projections::ToCloudEvent(*json, *cloudevents_source_);
+          if (!ce.ok()) {
+            bad = ce.status();
+            return false;
+          }
+          json = std::move(*ce);
+        }
         if (json) {
           out += "id: " + std::to_string(v.record.position) + "\ndata: " + *json + "\n\n";
           if (v.subject.kind != StreamKind::kTerritory) subjects.insert(v.subject.text);
         }
         return ++count < kFeedBatchEventsMax && out.size() < kFeedBatchBytesMax;
       });
-      if (!st.ok()) return Last(ErrorEvent("internal", "internal", "reading the log failed"));
+      if (!st.ok() || !bad.ok()) return Last(ErrorEvent("internal", "internal", "reading the log failed"));
       for (const auto& subject : subjects) {
         if (!s.JournalText(caller_, subject, "/v1/feed", true).ok())
           return Last(ErrorEvent("unavailable", "journal_unavailable",
@@ -119,6 +132,7 @@ class FeedSource : public StreamSource {
   const Caller caller_;
   Position next_;
   const bool follow_;
+  const std::optional<std::string> cloudevents_source_;
   Position end_ = 0;
   Metrics* metrics_ = nullptr;  // set by the first Next(): the subscriber counts from then
   bool live_ = false;
@@ -131,7 +145,6 @@ class FeedSource : public StreamSource {
 
 Routed RouteFeed(State& s, const Caller& caller, const Request& req, const Query& q,
                  bool follow) {
-  (void)s;
   Routed r;
   r.route = "feed";
   if (!projections::MayReadFeed(caller)) {
@@ -151,10 +164,21 @@ Routed RouteFeed(State& s, const Caller& caller, const Request& req, const Query
     }
     from = last_id ? *v + 1 : std::max<Position>(*v, 1);
   }
+  // ?format=cloudevents: each SSE data line is a CloudEvent 1.0 (JSON
+  // format) instead of the envelope; the SSE id stays the position.
+  std::optional<std::string> cloudevents;
+  if (auto format = Param(q, "format")) {
+    if (*format == "cloudevents") {
+      cloudevents = projections::InstallationSource(*s.engine);
+    } else if (*format != "envelope") {
+      r.response = Malformed("format: '" + format->substr(0, 64) + "' is not one of envelope, cloudevents");
+      return r;
+    }
+  }
   r.kind = Routed::Kind::kStream;
   r.content_type = "text/event-stream";
   r.extra_headers = "Cache-Control: no-cache\r\n";
-  r.stream = std::make_unique<FeedSource>(caller, from, follow);
+  r.stream = std::make_unique<FeedSource>(caller, from, follow, std::move(cloudevents));
   return r;
 }
 

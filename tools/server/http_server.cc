@@ -13,7 +13,9 @@
 #include <future>
 #include <thread>
 
+#include "relais/projections/cloudevents.h"
 #include "server/connection_limits.h"
+#include "server/server_sink.h"
 #include "server/state.h"
 #include "server/transport.h"
 
@@ -47,8 +49,31 @@ Status RunServer(const ServerOptions& options) {
                  "relais serve: %zu descriptors allowed: at most %zu connections (not %zu)\n",
                  nofile, cap, options.connections_max);
 
+  // The sink's options are checked before anything opens (usage errors).
+  sink::SinkOptions sink_options;
+  if (!options.sink_dsn.empty()) {
+    auto scope = sink::ScopeFromName(options.sink_scope);
+    if (!scope) return Status::InvalidArgument("--sink-scope: '" + options.sink_scope + "' is not one of evaluator, admin");
+    auto format = sink::EventsFormatFromName(options.sink_events_format);
+    if (!format)
+      return Status::InvalidArgument("--sink-events-format: '" + options.sink_events_format +
+                                     "' is not one of envelope, cloudevents");
+    if (!sink::ValidSchemaName(options.sink_schema))
+      return Status::InvalidArgument("--sink-schema: '" + options.sink_schema +
+                                     "' is not a schema name [a-z_][a-z0-9_]* of at most 63 bytes");
+    sink_options.dsn = options.sink_dsn;
+    sink_options.scope = *scope;
+    sink_options.schema = options.sink_schema;
+    sink_options.events_format = *format;
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<State> state, OpenState(options));
   State& s = *state;
+  std::unique_ptr<ServerSink> sink;
+  if (!options.sink_dsn.empty()) {
+    sink_options.pseudonym_key = s.pseudonym_key;
+    sink_options.source_name = projections::InstallationSource(*s.engine);
+    sink = std::make_unique<ServerSink>(*s.engine, std::move(sink_options));
+  }
   Runtime rt(s, cap, per_address, options.worker_threads);
 
   net::io_context ioc(options.io_threads);
@@ -134,6 +159,9 @@ Status RunServer(const ServerOptions& options) {
   for (auto& t : io) t.join();
   rt.workers->join();
   rt.StopWaiter();
+  // After the last write: the sink applies what was committed, within one
+  // batch or wait, and its thread is gone before the engine closes.
+  if (sink) sink->Stop();
   if (checkpoints.joinable()) {
     {
       std::lock_guard<std::mutex> lock(cp_mu);

@@ -54,6 +54,12 @@ struct ServerOptions {
   int64_t checkpoint_interval_s = 1;
   // The installation's name when this server creates the signing key.
   std::string origin;
+  // `--sink-dsn`: run the PostgreSQL sink inside the server (docs/sink.md).
+  // Empty: none.
+  std::string sink_dsn;
+  std::string sink_scope = "evaluator";
+  std::string sink_schema = "relais";
+  std::string sink_events_format = "envelope";
 };
 
 // Runs until SIGTERM or SIGINT, then drains in-flight writes and returns.

@@ -1,0 +1,158 @@
+#include "sink/batch.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "relais/projections/cloudevents.h"
+#include "relais/projections/visibility.h"
+
+namespace relais::sink {
+
+namespace {
+
+using projections::SinkRow;
+using projections::SinkTableId;
+
+// How the events table names an event and renders its body in each scope.
+class EventRenderer {
+ public:
+  EventRenderer(Engine& engine, const BatchContext& ctx) : engine_(engine), ctx_(ctx) {
+    admin_.name = "sink";
+    admin_.role = Role::kAdmin;
+  }
+
+  std::string Subject(const relais::Subject& s) const {
+    if (ctx_.scope == Scope::kAdmin) return s.text;
+    return s.text.substr(0, s.text.find('/') + 1) + projections::Pseudonym(ctx_.pseudonym_key, s.id());
+  }
+
+  Result<SinkRow> Row(const StoredEventView& v) {
+    std::string id = FormatUuid(v.record.id);
+    std::string envelope;
+    if (ctx_.scope == Scope::kAdmin) {
+      // What the admin reads on the feed, byte for byte.
+      bool filtered = false;
+      auto e = projections::FeedEventFor(engine_, admin_, v, &filtered);
+      if (!e) return Status::Internal("the admin's feed hides event " + std::to_string(v.record.position));
+      envelope = std::move(*e);
+    } else {
+      id = projections::Pseudonym(ctx_.pseudonym_key, id);
+      std::optional<EventType> target;
+      if (v.record.type == EventType::kEventCorrected) {
+        ASSIGN_OR_RETURN(target, TargetType(v.subject, v.record.fact.target_id));
+      }
+      ASSIGN_OR_RETURN(envelope, projections::PseudonymisedEvent(ctx_.pseudonym_key, v, target));
+    }
+    std::string body = std::move(envelope);
+    if (ctx_.events_format == EventsFormat::kCloudEvents) {
+      ASSIGN_OR_RETURN(body, projections::ToCloudEvent(body, ctx_.source_name));
+    }
+    return SinkRow{std::to_string(v.record.position), id, std::string(EventTypeName(v.record.type)),
+                   Subject(v.subject), FormatDate(v.record.effective), FormatTimestamp(v.record.recorded),
+                   v.hash, std::move(body)};
+  }
+
+ private:
+  // The type of a correction's target, from its stream's records (cached per
+  // stream for the batch).
+  Result<std::optional<EventType>> TargetType(const relais::Subject& s, const Uuid& target) {
+    auto it = types_.find(s.text);
+    if (it == types_.end()) {
+      std::unordered_map<Uuid, EventType, UuidHash> m;
+      RETURN_IF_ERROR(engine_.ReadStream(s, [&](const std::vector<EventRecord>& records) {
+        for (const auto& r : records) m.emplace(r.id, r.type);
+      }));
+      it = types_.emplace(s.text, std::move(m)).first;
+    }
+    auto t = it->second.find(target);
+    if (t == it->second.end()) return std::optional<EventType>();
+    return std::optional<EventType>(t->second);
+  }
+
+  Engine& engine_;
+  const BatchContext& ctx_;
+  projections::Caller admin_;
+  std::unordered_map<std::string, std::unordered_map<Uuid, EventType, UuidHash>> types_;
+};
+
+}  // namespace
+
+Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from, Position to,
+                         std::optional<Date> first_effective) {
+  Batch b;
+  b.from = from;
+  b.to = to;
+  b.first_effective = first_effective;
+  projections::IdMap ids;
+  if (ctx.scope == Scope::kAdmin) {
+    ids = [](std::string_view id) { return std::string(id); };
+  } else {
+    std::string key = ctx.pseudonym_key;
+    ids = [key](std::string_view id) { return projections::Pseudonym(key, id); };
+  }
+  EventRenderer render(engine, ctx);
+  std::map<std::string, Subject> touched;
+  std::vector<Subject> erased;
+  auto& events = b.rows[SinkTableId::kEvents];
+  Status inner;
+  Status scanned = engine.Scan(from, [&](const StoredEventView& v) {
+    if (v.record.position > to) return false;
+    touched.emplace(v.subject.text, v.subject);
+    if (v.record.type == EventType::kPersonalDataErased) erased.push_back(v.subject);
+    Date eff = v.record.type == EventType::kEventCorrected ? v.record.corrected_effective : v.record.effective;
+    if (!b.first_effective || eff < *b.first_effective) b.first_effective = eff;
+    if (v.record.type == EventType::kEventCorrected && v.record.effective < *b.first_effective)
+      b.first_effective = v.record.effective;
+    b.recorded_at.push_back(v.record.recorded);
+    auto row = render.Row(v);
+    if (!row.ok()) {
+      inner = row.status();
+      return false;
+    }
+    events.push_back(std::move(*row));
+    return true;
+  });
+  RETURN_IF_ERROR(scanned);
+  RETURN_IF_ERROR(inner);
+  if (events.size() != to - from + 1)
+    return Status::Corruption("the log holds " + std::to_string(events.size()) + " events in [" +
+                              std::to_string(from) + ", " + std::to_string(to) + "]");
+  ASSIGN_OR_RETURN(b.hash, engine.HashAt(to));
+
+  // Every touched stream is folded again, whole, as known at `to`.
+  for (const auto& [text, subject] : touched) {
+    b.owners[subject.kind].push_back(projections::SinkOwner(subject, ids));
+    projections::SinkRows rows;
+    RETURN_IF_ERROR(engine.ReadStream(subject, [&](const std::vector<EventRecord>& records) {
+      rows = projections::StreamRows(subject, records, to, ids);
+    }));
+    for (int t = 0; t < projections::kSinkTableCount; ++t) {
+      auto& dst = b.rows.tables[t];
+      for (auto& r : rows.tables[t]) dst.push_back(std::move(r));
+    }
+  }
+  // An erasure removed personal data from the household's earlier events:
+  // their rows are rendered again, as the export and the feed now show them.
+  for (const Subject& s : erased) {
+    b.rerendered_subjects.push_back(render.Subject(s));
+    ASSIGN_OR_RETURN(std::vector<StoredEventView> views, engine.ReadStreamEvents(s));
+    for (const auto& v : views) {
+      if (v.record.position >= from) continue;
+      ASSIGN_OR_RETURN(SinkRow row, render.Row(v));
+      b.rerendered_events.push_back(std::move(row));
+    }
+  }
+
+  // monthly_indicators: `relais report --series` over the whole log as
+  // known at `to` (the report's own fold, not a second computation).
+  int y, m, d;
+  CivilFromDate(*b.first_effective, &y, &m, &d);
+  b.series_from = DateFromCivil(y, m, 1);
+  b.series_to = UtcDate(b.recorded_at.back());
+  if (b.series_to < b.series_from) b.series_to = b.series_from;
+  ASSIGN_OR_RETURN(auto series, projections::ComputeSeriesAt(engine, b.series_from, b.series_to, to));
+  b.monthly = projections::MonthlyIndicatorRows(series);
+  return b;
+}
+
+}  // namespace relais::sink
