@@ -1,6 +1,7 @@
 #include "sink/batch.h"
 
 #include <algorithm>
+#include <chrono>
 #include <unordered_map>
 
 #include "relais/projections/cloudevents.h"
@@ -150,7 +151,9 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
   b.series_from = DateFromCivil(y, m, 1);
   b.series_to = UtcDate(b.recorded_at.back());
   if (b.series_to < b.series_from) b.series_to = b.series_from;
+  auto t0 = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(auto series, projections::ComputeSeriesAt(engine, b.series_from, b.series_to, to));
+  b.series_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   b.monthly = projections::MonthlyIndicatorRows(series);
   return b;
 }

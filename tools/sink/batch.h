@@ -29,6 +29,7 @@ struct Batch {
   Date series_from, series_to;
   std::optional<Date> first_effective;
   std::vector<Timestamp> recorded_at;
+  double series_ms = 0;  // of building it, spent in ComputeSeriesAt
 };
 
 struct BatchContext {

@@ -252,6 +252,8 @@ SinkResult Sink::Run(const std::atomic<bool>& stop) {
   int64_t backoff_ms = 100;
   std::optional<StateRow> state;  // known while connected
   constexpr int kBusyAttemptsMax = 10;
+  constexpr Position kWarmAfterEvents = 10000;
+  const Engine* warmed = nullptr;
   int busy_attempts = 0;
   auto sleep_backoff = [&]() {
     for (int64_t waited = 0; waited < backoff_ms && !stop.load(); waited += 50)
@@ -316,15 +318,28 @@ SinkResult Sink::Run(const std::atomic<bool>& stop) {
       }
       continue;
     }
+    // Far behind (a catch-up): load every stream in one sequential scan of
+    // the log rather than one stream at a time as batches touch them.
+    if (head - state->position > kWarmAfterEvents && &engine != warmed) {
+      if (Status st = engine.WarmAll({}); !st.ok()) {
+        result.status = st;
+        result.applied = state->position;
+        return result;
+      }
+      warmed = &engine;
+    }
     const Position from = state->position + 1;
     const Position to = std::min<Position>(head, state->position + batch_max);
+    auto t0 = std::chrono::steady_clock::now();
     auto batch = BuildBatch(engine, s.ctx, from, to, state->first_effective);
+    auto t1 = std::chrono::steady_clock::now();
     if (!batch.ok()) {
       result.status = batch.status();
       result.applied = state->position;
       return result;
     }
     Status st = s.Apply(*batch, state->position);
+    auto t2 = std::chrono::steady_clock::now();
     if (!st.ok()) {
       if (s.options.failures_max > 0 && failures + 1 >= s.options.failures_max) {
         result.status = st;
@@ -344,6 +359,9 @@ SinkResult Sink::Run(const std::atomic<bool>& stop) {
       std::lock_guard<std::mutex> l(s.stats_mu);
       ++s.stats.transactions;
       s.stats.events += static_cast<int64_t>(to - from + 1);
+      s.stats.build_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+      s.stats.series_ms += batch->series_ms;
+      s.stats.apply_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
     }
     if (s.options.committed) {
       BatchCommitted c{from, to, std::move(batch->recorded_at), SystemClock()->Now()};

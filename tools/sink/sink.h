@@ -126,6 +126,9 @@ struct SinkStats {
   int64_t transactions = 0;
   int64_t events = 0;
   int64_t reconnections = 0;
+  // Where the time went (bench/sink_bench): rendering and folding a batch
+  // from the engine (of which the monthly series), and its transaction.
+  double build_ms = 0, series_ms = 0, apply_ms = 0;
 };
 
 class Sink {
