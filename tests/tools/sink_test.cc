@@ -234,8 +234,18 @@ TEST_F(SinkTest, BadOptionsAreUsageErrors) {
   EXPECT_EQ(r.code, 2) << r.err;  // --dsn is required
   r = Relais(dir.path(), {"--data", dir.path() + "/none", "sink", "postgres", "--dsn", Dsn(), "--once"});
   EXPECT_EQ(r.code, 5) << r.err;
+  // --once gives up on a database it cannot reach (a following sink waits).
   r = Relais(dir.path(), {"--data", data, "sink", "postgres", "--dsn", "host=/nonexistent-dir", "--once"});
-  EXPECT_NE(r.code, 0);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("cannot connect"), std::string::npos) << r.err;
+  // relais export's options.
+  r = Relais(dir.path(), {"--data", data, "export", "--format", "xml"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--format"), std::string::npos) << r.err;
+  r = Relais(dir.path(), {"--data", data, "export", "--known-at", "2016-13-01T00:00:00Z"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  r = Relais(dir.path(), {"--data", dir.path() + "/none", "export"});
+  EXPECT_EQ(r.code, 5) << r.err;
 }
 
 }  // namespace
