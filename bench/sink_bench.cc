@@ -62,7 +62,7 @@ double Percentile(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
   std::string dir;
-  size_t batch = 100000;
+  size_t batch = 500000;
   int seconds = 20, writers = 16;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];

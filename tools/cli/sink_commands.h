@@ -14,7 +14,7 @@ struct SinkArgs {
   std::string scope = "evaluator";
   std::string schema = "relais";
   std::string events_format = "envelope";
-  int64_t batch = 100000;
+  int64_t batch = 500000;
   int64_t poll_ms = 500;
   bool once = false;
 };

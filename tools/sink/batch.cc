@@ -79,7 +79,7 @@ class EventRenderer {
 }  // namespace
 
 Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from, Position to,
-                         std::optional<Date> first_effective) {
+                         std::optional<Date> first_effective, size_t bytes_max) {
   Batch b;
   b.from = from;
   b.to = to;
@@ -96,8 +96,10 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
   std::vector<Subject> erased;
   auto& events = b.rows[SinkTableId::kEvents];
   Status inner;
+  size_t bytes = 0;
   Status scanned = engine.Scan(from, [&](const StoredEventView& v) {
     if (v.record.position > to) return false;
+    b.to = v.record.position;
     touched.emplace(v.subject.text, v.subject);
     if (v.record.type == EventType::kPersonalDataErased) erased.push_back(v.subject);
     Date eff = v.record.type == EventType::kEventCorrected ? v.record.corrected_effective : v.record.effective;
@@ -110,12 +112,14 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
       inner = row.status();
       return false;
     }
+    bytes += row->back()->size();
     events.push_back(std::move(*row));
-    return true;
+    return bytes < bytes_max;
   });
   RETURN_IF_ERROR(scanned);
   RETURN_IF_ERROR(inner);
-  if (events.size() != to - from + 1)
+  to = b.to;
+  if (events.empty() || events.size() != to - from + 1)
     return Status::Corruption("the log holds " + std::to_string(events.size()) + " events in [" +
                               std::to_string(from) + ", " + std::to_string(to) + "]");
   ASSIGN_OR_RETURN(b.hash, engine.HashAt(to));

@@ -39,9 +39,11 @@ struct BatchContext {
   std::string source_name;
 };
 
-// Builds the batch of positions [from, to] (to <= the engine's head).
-// `first_effective` is sink_state's, before this batch.
+// Builds the batch of positions [from, to] (to <= the engine's head), cut
+// short after the event whose body takes the events rows past `bytes_max`
+// (Batch::to says where it ended). `first_effective` is sink_state's,
+// before this batch.
 Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from, Position to,
-                         std::optional<Date> first_effective);
+                         std::optional<Date> first_effective, size_t bytes_max);
 
 }  // namespace relais::sink

@@ -331,13 +331,14 @@ SinkResult Sink::Run(const std::atomic<bool>& stop) {
     const Position from = state->position + 1;
     const Position to = std::min<Position>(head, state->position + batch_max);
     auto t0 = std::chrono::steady_clock::now();
-    auto batch = BuildBatch(engine, s.ctx, from, to, state->first_effective);
+    auto batch = BuildBatch(engine, s.ctx, from, to, state->first_effective, kBatchBytesMax);
     auto t1 = std::chrono::steady_clock::now();
     if (!batch.ok()) {
       result.status = batch.status();
       result.applied = state->position;
       return result;
     }
+    const Position to_applied = batch->to;
     Status st = s.Apply(*batch, state->position);
     auto t2 = std::chrono::steady_clock::now();
     if (!st.ok()) {
@@ -351,23 +352,23 @@ SinkResult Sink::Run(const std::atomic<bool>& stop) {
     }
     backoff_ms = 100;
     failures = 0;
-    state->position = to;
+    state->position = to_applied;
     state->hash = batch->hash;
     state->first_effective = batch->first_effective;
-    applied_.store(to);
+    applied_.store(to_applied);
     {
       std::lock_guard<std::mutex> l(s.stats_mu);
       ++s.stats.transactions;
-      s.stats.events += static_cast<int64_t>(to - from + 1);
+      s.stats.events += static_cast<int64_t>(to_applied - from + 1);
       s.stats.build_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
       s.stats.series_ms += batch->series_ms;
       s.stats.apply_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
     }
     if (s.options.committed) {
-      BatchCommitted c{from, to, std::move(batch->recorded_at), SystemClock()->Now()};
+      BatchCommitted c{from, to_applied, std::move(batch->recorded_at), SystemClock()->Now()};
       s.options.committed(c);
     }
-    if (s.options.progress) s.options.progress({to, head});
+    if (s.options.progress) s.options.progress({to_applied, head});
   }
   result.exit = SinkExit::kStopped;
   result.applied = applied_.load();

@@ -46,6 +46,9 @@ std::string_view EventsFormatName(EventsFormat f);
 
 // Limits (docs/limits.md).
 inline constexpr size_t kBatchEventsMax = 1'000'000;
+// A transaction also ends after the event whose body takes its events rows
+// past this: the rows are built in memory before they are sent.
+inline constexpr size_t kBatchBytesMax = 256 << 20;
 inline constexpr size_t kSchemaNameBytesMax = 63;  // PostgreSQL's NAMEDATALEN - 1
 
 // Whether `name` may be a schema name: [a-z_][a-z0-9_]{0,62} (no quoting
@@ -91,8 +94,10 @@ struct SinkOptions {
   std::string pseudonym_key;
   // The CloudEvents `source`: the installation's name (checkpoint origin).
   std::string source_name;
-  // Events per transaction while catching up. Default: 100000.
-  size_t batch_events = 100000;
+  // Events per transaction while catching up (and kBatchBytesMax of
+  // bodies). Fewer transactions rewrite fewer rows: a stream touched by k
+  // transactions is re-folded k times. Default: 500000.
+  size_t batch_events = 500000;
   // Stop once caught up (the head when Run started, or later). Default: follow forever.
   bool once = false;
   // Reconnection backoff after a PostgreSQL failure: from 100 ms, doubling, at most this.
