@@ -94,11 +94,20 @@ std::vector<SinkTable> MakeTables() {
                 {"move_ins", kInt}, {"lease_switches", kInt}, {"evictions_carried_out", kInt},
                 {"evictions_avoided", kInt}},
                {"month", "territory"}, std::nullopt});
+  // kept after events: SinkTableId order
+  std::vector<SinkTable> tail;
+  tail.push_back({T::kHouseholdMonths, "household_months",
+                  {{"household_id", kText}, {"month", kText}, {"territory", kText}, {"supported_access", kInt},
+                   {"supported_maintien", kInt}, {"supported_unreferred", kInt}, {"arrears_open", kInt},
+                   {"move_ins", kInt}, {"lease_switches", kInt}, {"evictions_carried_out", kInt},
+                   {"evictions_avoided", kInt}},
+                  {"household_id", "month"}, H});
   t.push_back({T::kEvents, "events",
                {{"position", kInt}, {"id", kText}, {"type", kText}, {"subject", kText},
                 {"effective_date", kDate}, {"recorded_at", "timestamptz NOT NULL"}, {"hash", kText},
                 {"body", "jsonb NOT NULL"}},
                {"position"}, std::nullopt});
+  for (auto& x : tail) t.push_back(std::move(x));
   return t;
 }
 
@@ -292,7 +301,7 @@ std::string SinkOwner(const Subject& subject, const IdMap& ids) {
 }
 
 SinkRows StreamRows(const Subject& subject, const std::vector<EventRecord>& records,
-                    Position known_at, const IdMap& ids) {
+                    Position known_at, const IdMap& ids, const std::vector<SeriesMonth>* months) {
   SinkRows out;
   std::vector<const EventRecord*> known;
   known.reserve(records.size());
@@ -304,6 +313,17 @@ SinkRows StreamRows(const Subject& subject, const std::vector<EventRecord>& reco
   switch (subject.kind) {
     case StreamKind::kHousehold:
       HouseholdRows(id, timeline, known, ids, &out);
+      if (months != nullptr && !months->empty()) {
+        const std::string h = ids(id);
+        const auto as_of_last = BuildTimeline(known, known_at, months->back().last);
+        for (const HouseholdSeriesRow& r : HouseholdSeries(as_of_last, *months)) {
+          const SeriesRow& c = r.counts;
+          out[SinkTableId::kHouseholdMonths].push_back(
+              {Text(h), Text((*months)[r.month].label), Text(r.territory), Int(c.supported_access),
+               Int(c.supported_maintien), Int(c.supported_unreferred), Int(c.arrears_open), Int(c.move_ins),
+               Int(c.lease_switches), Int(c.evictions_carried_out), Int(c.evictions_avoided)});
+        }
+      }
       break;
     case StreamKind::kDwelling: {
       DwellingState s;

@@ -90,6 +90,31 @@ TEST_F(SinkTest, TablesEqualStatusAndSeriesThenFollowBackdatedEventsCorrectionsA
   EXPECT_EQ(QueryOne(*conn, "SELECT (body->>'personalDataErased') FROM s_main.events WHERE subject = " + subject +
                                 " AND type = 'HouseholdRegistered'"),
             "true");
+  // A back-dated transfer of a supported household, recorded in the same
+  // month as the last events: monthly_indicators is updated from that
+  // household's share alone (the months did not change), and still equals
+  // report --series.
+  const std::string range = QueryOne(*conn, "SELECT series_from || ' ' || series_to FROM s_main.sink_state");
+  auto moved = conn->Query(
+      "SELECT h.household_id, h.registered_on, h.territory FROM s_main.households h "
+      "WHERE NOT h.erased AND EXISTS (SELECT 1 FROM s_main.support_episodes e WHERE e.household_id = h.household_id) "
+      "ORDER BY h.household_id LIMIT 1");
+  ASSERT_TRUE(moved.ok() && !moved->empty());
+  const std::string mid = *(*moved)[0][0];
+  const std::string to_territory = *(*moved)[0][2] == "lille" ? "sud" : "lille";
+  const std::string before_row = QueryOne(*conn, "SELECT string_agg(month || territory, ',' ORDER BY month) FROM "
+                                                 "s_main.household_months WHERE household_id = '" + mid + "'");
+  ImportLines(dir.path(), data,
+              {R"({"id":"5e1c0000-0000-4000-8000-000000000002","type":"CaseTransferred","subject":"household/)" + mid +
+               R"(","effectiveDate":")" + *(*moved)[0][1] + R"(","data":{"territory":")" + to_territory + R"("}})"});
+  r = Sink("s_main", {"--scope", "admin", "--once"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(QueryOne(*conn, "SELECT series_from || ' ' || series_to FROM s_main.sink_state"), range)
+      << "the months changed: the incremental path was not tested";
+  EXPECT_NE(QueryOne(*conn, "SELECT string_agg(month || territory, ',' ORDER BY month) FROM "
+                            "s_main.household_months WHERE household_id = '" + mid + "'"),
+            before_row);
+  ExpectSchemaMatchesLog(*conn, "s_main", data, dir.path());
   // Every other household's registration still names its head of household (admin scope).
   EXPECT_NE(QueryOne(*conn, "SELECT count(*) FROM s_main.events WHERE type = 'HouseholdRegistered' "
                             "AND body->'data' ? 'headOfHousehold'"),

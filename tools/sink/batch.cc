@@ -79,11 +79,11 @@ class EventRenderer {
 }  // namespace
 
 Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from, Position to,
-                         std::optional<Date> first_effective, size_t bytes_max) {
+                         const SinkPoint& before, size_t bytes_max) {
   Batch b;
   b.from = from;
   b.to = to;
-  b.first_effective = first_effective;
+  b.first_effective = before.first_effective;
   projections::IdMap ids;
   if (ctx.scope == Scope::kAdmin) {
     ids = [](std::string_view id) { return std::string(id); };
@@ -124,12 +124,40 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
                               std::to_string(from) + ", " + std::to_string(to) + "]");
   ASSIGN_OR_RETURN(b.hash, engine.HashAt(to));
 
+  // monthly_indicators covers the months from the first effective date's
+  // to the UTC date of the recordedAt at `to` (no event is effective later).
+  int y, m, d;
+  CivilFromDate(*b.first_effective, &y, &m, &d);
+  b.series_from = DateFromCivil(y, m, 1);
+  b.series_to = std::max(UtcDate(b.recorded_at.back()), b.series_from);
+  const std::vector<projections::SeriesMonth> months = projections::SeriesMonths(b.series_from, b.series_to);
+  // A household's share of a month does not depend on where the last month
+  // is clipped (no event is effective after series_to): only a change of
+  // the months themselves needs every household again.
+  auto label = [](Date x) { return FormatDate(x).substr(0, 7); };
+  b.full_series = !before.series_from || !before.series_to || *before.series_from != b.series_from ||
+                  label(*before.series_to) != label(b.series_to);
+  if (b.full_series) {
+    ASSIGN_OR_RETURN(std::vector<Subject> all, engine.ListStreams());
+    for (const Subject& s : all)
+      if (s.kind == StreamKind::kHousehold) touched.emplace(s.text, s);
+    std::vector<projections::SeriesRow> zeros;
+    for (const auto& mo : months)
+      for (const char* t : projections::kTerritoryKeys) {
+        projections::SeriesRow z;
+        z.month = mo.label;
+        z.territory = t;
+        zeros.push_back(std::move(z));
+      }
+    b.monthly = projections::MonthlyIndicatorRows(zeros);
+  }
+
   // Every touched stream is folded again, whole, as known at `to`.
   for (const auto& [text, subject] : touched) {
     b.owners[subject.kind].push_back(projections::SinkOwner(subject, ids));
     projections::SinkRows rows;
     RETURN_IF_ERROR(engine.ReadStream(subject, [&](const std::vector<EventRecord>& records) {
-      rows = projections::StreamRows(subject, records, to, ids);
+      rows = projections::StreamRows(subject, records, to, ids, &months);
     }));
     for (int t = 0; t < projections::kSinkTableCount; ++t) {
       auto& dst = b.rows.tables[t];
@@ -148,17 +176,6 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
     }
   }
 
-  // monthly_indicators: `relais report --series` over the whole log as
-  // known at `to` (the report's own fold, not a second computation).
-  int y, m, d;
-  CivilFromDate(*b.first_effective, &y, &m, &d);
-  b.series_from = DateFromCivil(y, m, 1);
-  b.series_to = UtcDate(b.recorded_at.back());
-  if (b.series_to < b.series_from) b.series_to = b.series_from;
-  auto t0 = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(auto series, projections::ComputeSeriesAt(engine, b.series_from, b.series_to, to));
-  b.series_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  b.monthly = projections::MonthlyIndicatorRows(series);
   return b;
 }
 

@@ -25,11 +25,14 @@ struct Batch {
   // rendered again: their household was erased in this batch.
   std::vector<std::string> rerendered_subjects;
   std::vector<projections::SinkRow> rerendered_events;  // positions < from
+  // The months of monthly_indicators changed (a new month, an earlier first
+  // effective date): every household was re-folded into household_months,
+  // and `monthly` holds the zero rows monthly_indicators starts from.
+  bool full_series = false;
   std::vector<projections::SinkRow> monthly;
   Date series_from, series_to;
   std::optional<Date> first_effective;
   std::vector<Timestamp> recorded_at;
-  double series_ms = 0;  // of building it, spent in ComputeSeriesAt
 };
 
 struct BatchContext {
@@ -41,9 +44,12 @@ struct BatchContext {
 
 // Builds the batch of positions [from, to] (to <= the engine's head), cut
 // short after the event whose body takes the events rows past `bytes_max`
-// (Batch::to says where it ended). `first_effective` is sink_state's,
-// before this batch.
+// (Batch::to says where it ended). `first_effective`, `series_from` and
+// `series_to` are sink_state's, before this batch.
+struct SinkPoint {
+  std::optional<Date> first_effective, series_from, series_to;
+};
 Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from, Position to,
-                         std::optional<Date> first_effective, size_t bytes_max);
+                         const SinkPoint& before, size_t bytes_max);
 
 }  // namespace relais::sink

@@ -74,8 +74,24 @@ std::vector<std::string_view> ColumnNames(const SinkTable& t) {
 struct StateRow {
   Position position = 0;
   std::string hash;
-  std::optional<Date> first_effective;
+  SinkPoint point;
 };
+
+// monthly_indicators += sign * the household_months of `owners` (all
+// households when `owners` is null), `all` being the sum of the three.
+std::string MonthlyUpdateSql(const std::string& q, int sign, bool filtered) {
+  static const char* kCounts[] = {"supported_access", "supported_maintien", "supported_unreferred",
+                                  "arrears_open",     "move_ins",           "lease_switches",
+                                  "evictions_carried_out", "evictions_avoided"};
+  std::string set, sums;
+  for (const char* c : kCounts) {
+    set += std::string(set.empty() ? "" : ", ") + c + " = m." + c + (sign > 0 ? " + d." : " - d.") + c;
+    sums += std::string(", sum(") + c + ") AS " + c;
+  }
+  return "UPDATE " + q + ".monthly_indicators m SET " + set + " FROM (SELECT month, coalesce(territory, 'all') AS territory" +
+         sums + " FROM " + q + ".household_months" + (filtered ? " WHERE household_id = ANY($1::text[])" : "") +
+         " GROUP BY GROUPING SETS ((month, territory), (month))) d WHERE m.month = d.month AND m.territory = d.territory";
+}
 
 }  // namespace
 
@@ -139,7 +155,8 @@ struct Sink::Impl {
                                 {std::string(ScopeName(options.scope)),
                                  std::string(EventsFormatName(options.events_format)), kZeroHash})
                         .status());
-    ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT scope, events_format, position, hash, first_effective FROM " +
+    ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT scope, events_format, position, hash, first_effective, "
+                                            "series_from, series_to FROM " +
                                             q + ".sink_state WHERE id = 1"));
     if (rows.size() != 1 || !rows[0][2] || !rows[0][3])
       return Status::Corruption("sink_state of schema " + options.schema + " is unreadable");
@@ -156,7 +173,9 @@ struct Sink::Impl {
     StateRow st;
     st.position = std::stoull(*r[2]);
     st.hash = *r[3];
-    if (r[4]) st.first_effective = ParseDate(*r[4]);
+    if (r[4]) st.point.first_effective = ParseDate(*r[4]);
+    if (r[5]) st.point.series_from = ParseDate(*r[5]);
+    if (r[6]) st.point.series_to = ParseDate(*r[6]);
     Position head = engine.GetHead().position;
     if (st.position > head)
       return Status::FailedPrecondition(
@@ -186,6 +205,14 @@ struct Sink::Impl {
     if (!cur.ok()) return fail(cur.status());
     if (cur->size() != 1 || (*cur)[0][0] != std::to_string(expected))
       return fail(Status::IoError("sink_state moved under the sink (another writer?)"));
+    // The touched households' old share of the series goes first...
+    auto households = b.owners.find(StreamKind::kHousehold);
+    const std::string owners =
+        households == b.owners.end() ? std::string("{}") : ArrayLiteral(households->second);
+    if (!b.full_series) {
+      Status st = conn->Query(MonthlyUpdateSql(q, -1, true), {owners}).status();
+      if (!st.ok()) return fail(st);
+    }
     for (const SinkTable& t : SinkTables()) {
       if (!t.owner) continue;
       auto it = b.owners.find(*t.owner);
@@ -209,10 +236,18 @@ struct Sink::Impl {
     }
     const SinkTable& ev = projections::SinkTableOf(SinkTableId::kEvents);
     if (Status st = conn->Copy(q + ".events", ColumnNames(ev), b.rerendered_events); !st.ok()) return fail(st);
-    if (Status st = conn->Exec("DELETE FROM " + q + ".monthly_indicators"); !st.ok()) return fail(st);
-    const SinkTable& mi = projections::SinkTableOf(SinkTableId::kMonthlyIndicators);
-    if (Status st = conn->Copy(q + ".monthly_indicators", ColumnNames(mi), b.monthly); !st.ok())
-      return fail(st);
+    // ...and their new share comes in; a new set of months starts from zeros
+    // and every household's share.
+    if (b.full_series) {
+      if (Status st = conn->Exec("DELETE FROM " + q + ".monthly_indicators"); !st.ok()) return fail(st);
+      const SinkTable& mi = projections::SinkTableOf(SinkTableId::kMonthlyIndicators);
+      if (Status st = conn->Copy(q + ".monthly_indicators", ColumnNames(mi), b.monthly); !st.ok())
+        return fail(st);
+      if (Status st = conn->Exec(MonthlyUpdateSql(q, +1, false)); !st.ok()) return fail(st);
+    } else {
+      Status st = conn->Query(MonthlyUpdateSql(q, +1, true), {owners}).status();
+      if (!st.ok()) return fail(st);
+    }
     Status st = conn->Query("UPDATE " + q +
                                 ".sink_state SET position = $1, hash = $2, first_effective = $3, "
                                 "series_from = $4, series_to = $5, updated_at = now() WHERE id = 1",
@@ -331,7 +366,7 @@ SinkResult Sink::Run(const std::atomic<bool>& stop) {
     const Position from = state->position + 1;
     const Position to = std::min<Position>(head, state->position + batch_max);
     auto t0 = std::chrono::steady_clock::now();
-    auto batch = BuildBatch(engine, s.ctx, from, to, state->first_effective, kBatchBytesMax);
+    auto batch = BuildBatch(engine, s.ctx, from, to, state->point, kBatchBytesMax);
     auto t1 = std::chrono::steady_clock::now();
     if (!batch.ok()) {
       result.status = batch.status();
@@ -354,15 +389,15 @@ SinkResult Sink::Run(const std::atomic<bool>& stop) {
     failures = 0;
     state->position = to_applied;
     state->hash = batch->hash;
-    state->first_effective = batch->first_effective;
+    state->point = {batch->first_effective, batch->series_from, batch->series_to};
     applied_.store(to_applied);
     {
       std::lock_guard<std::mutex> l(s.stats_mu);
       ++s.stats.transactions;
       s.stats.events += static_cast<int64_t>(to_applied - from + 1);
       s.stats.build_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
-      s.stats.series_ms += batch->series_ms;
       s.stats.apply_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
+      s.stats.full_series += batch->full_series;
     }
     if (s.options.committed) {
       BatchCommitted c{from, to_applied, std::move(batch->recorded_at), SystemClock()->Now()};

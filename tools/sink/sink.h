@@ -132,8 +132,9 @@ struct SinkStats {
   int64_t events = 0;
   int64_t reconnections = 0;
   // Where the time went (bench/sink_bench): rendering and folding a batch
-  // from the engine (of which the monthly series), and its transaction.
-  double build_ms = 0, series_ms = 0, apply_ms = 0;
+  // from the engine, and its transaction.
+  double build_ms = 0, apply_ms = 0;
+  int64_t full_series = 0;  // transactions that rebuilt monthly_indicators whole
 };
 
 class Sink {

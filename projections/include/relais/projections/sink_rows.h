@@ -49,8 +49,9 @@ enum class SinkTableId : uint8_t {
   kPlatformActivity,
   kMonthlyIndicators,
   kEvents,
+  kHouseholdMonths,
 };
-inline constexpr int kSinkTableCount = 16;
+inline constexpr int kSinkTableCount = 17;
 
 struct SinkColumn {
   std::string_view name;
@@ -94,8 +95,12 @@ using IdMap = std::function<std::string(std::string_view)>;
 // not exist), folded over every effective date (the current state: no event
 // is effective after its recordedAt's date). A stream with no record known at
 // `known_at` has no row. Territory streams own platform_activity rows only.
+// `months` (may be null): a household's household_months rows too, its
+// share of the monthly series over those months (HouseholdSeries, folded as
+// of the last month's last day).
 SinkRows StreamRows(const Subject& subject, const std::vector<EventRecord>& records,
-                    Position known_at, const IdMap& ids);
+                    Position known_at, const IdMap& ids,
+                    const std::vector<SeriesMonth>* months = nullptr);
 
 // The owner value of a stream's rows (columns[0]): the mapped bare id, or the
 // territory's name (territories are not pseudonymised: they are the report's
@@ -103,7 +108,8 @@ SinkRows StreamRows(const Subject& subject, const std::vector<EventRecord>& reco
 std::string SinkOwner(const Subject& subject, const IdMap& ids);
 
 // monthly_indicators: the rows of ComputeSeries (`relais report --series`),
-// one per month and territory, in its order.
+// one per month and territory, in its order. The sink keeps it as the sum
+// of household_months (plus zeros), which is the same sum ComputeSeries makes.
 std::vector<SinkRow> MonthlyIndicatorRows(const std::vector<SeriesRow>& series);
 
 }  // namespace relais::projections
