@@ -94,8 +94,7 @@ std::vector<SinkTable> MakeTables() {
                 {"move_ins", kInt}, {"lease_switches", kInt}, {"evictions_carried_out", kInt},
                 {"evictions_avoided", kInt}},
                {"month", "territory"}, std::nullopt});
-  // kept after events: SinkTableId order
-  std::vector<SinkTable> tail;
+  std::vector<SinkTable> tail;  // pushed after events: the SinkTableId order
   tail.push_back({T::kHouseholdMonths, "household_months",
                   {{"household_id", kText}, {"month", kText}, {"territory", kText}, {"supported_access", kInt},
                    {"supported_maintien", kInt}, {"supported_unreferred", kInt}, {"arrears_open", kInt},
@@ -313,17 +312,7 @@ SinkRows StreamRows(const Subject& subject, const std::vector<EventRecord>& reco
   switch (subject.kind) {
     case StreamKind::kHousehold:
       HouseholdRows(id, timeline, known, ids, &out);
-      if (months != nullptr && !months->empty()) {
-        const std::string h = ids(id);
-        const auto as_of_last = BuildTimeline(known, known_at, months->back().last);
-        for (const HouseholdSeriesRow& r : HouseholdSeries(as_of_last, *months)) {
-          const SeriesRow& c = r.counts;
-          out[SinkTableId::kHouseholdMonths].push_back(
-              {Text(h), Text((*months)[r.month].label), Text(r.territory), Int(c.supported_access),
-               Int(c.supported_maintien), Int(c.supported_unreferred), Int(c.arrears_open), Int(c.move_ins),
-               Int(c.lease_switches), Int(c.evictions_carried_out), Int(c.evictions_avoided)});
-        }
-      }
+      if (months != nullptr) out[SinkTableId::kHouseholdMonths] = HouseholdMonthRows(subject, records, known_at, ids, *months);
       break;
     case StreamKind::kDwelling: {
       DwellingState s;
@@ -351,6 +340,27 @@ SinkRows StreamRows(const Subject& subject, const std::vector<EventRecord>& reco
              Day(e.effective), attendees, participants});
       }
       break;
+  }
+  return out;
+}
+
+std::vector<SinkRow> HouseholdMonthRows(const Subject& household, const std::vector<EventRecord>& records,
+                                        Position known_at, const IdMap& ids,
+                                        const std::vector<SeriesMonth>& months) {
+  std::vector<SinkRow> out;
+  if (months.empty()) return out;
+  std::vector<const EventRecord*> known;
+  for (const EventRecord& r : records)
+    if (r.position <= known_at) known.push_back(&r);
+  if (known.empty()) return out;
+  const std::string h = ids(household.id());
+  // As the series folds it: as of its last day.
+  const auto timeline = BuildTimeline(known, known_at, months.back().last);
+  for (const HouseholdSeriesRow& r : HouseholdSeries(timeline, months)) {
+    const SeriesRow& c = r.counts;
+    out.push_back({Text(h), Text(months[r.month].label), Text(r.territory), Int(c.supported_access),
+                   Int(c.supported_maintien), Int(c.supported_unreferred), Int(c.arrears_open), Int(c.move_ins),
+                   Int(c.lease_switches), Int(c.evictions_carried_out), Int(c.evictions_avoided)});
   }
   return out;
 }

@@ -136,20 +136,35 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
   // the months themselves needs every household again.
   auto label = [](Date x) { return FormatDate(x).substr(0, 7); };
   b.full_series = !before.series_from || !before.series_to || *before.series_from != b.series_from ||
-                  label(*before.series_to) != label(b.series_to);
+                  label(*before.series_to) > label(b.series_to);
+  std::vector<projections::SeriesMonth> added;  // months the other households need rows for
   if (b.full_series) {
-    ASSIGN_OR_RETURN(std::vector<Subject> all, engine.ListStreams());
-    for (const Subject& s : all)
-      if (s.kind == StreamKind::kHousehold) touched.emplace(s.text, s);
-    std::vector<projections::SeriesRow> zeros;
+    added = months;
+  } else {
     for (const auto& mo : months)
-      for (const char* t : projections::kTerritoryKeys) {
-        projections::SeriesRow z;
-        z.month = mo.label;
-        z.territory = t;
-        zeros.push_back(std::move(z));
-      }
-    b.monthly = projections::MonthlyIndicatorRows(zeros);
+      if (mo.label > label(*before.series_to)) added.push_back(mo);
+  }
+  for (const auto& mo : added) b.new_months.push_back(mo.label);
+  std::vector<projections::SeriesRow> zeros;
+  for (const auto& mo : added)
+    for (const char* t : projections::kTerritoryKeys) {
+      projections::SeriesRow z;
+      z.month = mo.label;
+      z.territory = t;
+      zeros.push_back(std::move(z));
+    }
+  b.monthly = projections::MonthlyIndicatorRows(zeros);
+  if (!added.empty()) {
+    // The households this batch does not re-fold: their share of the added
+    // months only.
+    ASSIGN_OR_RETURN(std::vector<Subject> all, engine.ListStreams());
+    auto& months_rows = b.rows[SinkTableId::kHouseholdMonths];
+    for (const Subject& s : all) {
+      if (s.kind != StreamKind::kHousehold || touched.count(s.text)) continue;
+      RETURN_IF_ERROR(engine.ReadStream(s, [&](const std::vector<EventRecord>& records) {
+        for (auto& r : projections::HouseholdMonthRows(s, records, to, ids, added)) months_rows.push_back(std::move(r));
+      }));
+    }
   }
 
   // Every touched stream is folded again, whole, as known at `to`.

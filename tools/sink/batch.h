@@ -25,10 +25,15 @@ struct Batch {
   // rendered again: their household was erased in this batch.
   std::vector<std::string> rerendered_subjects;
   std::vector<projections::SinkRow> rerendered_events;  // positions < from
-  // The months of monthly_indicators changed (a new month, an earlier first
-  // effective date): every household was re-folded into household_months,
-  // and `monthly` holds the zero rows monthly_indicators starts from.
+  // The months of monthly_indicators. `full_series`: they start on another
+  // day (the first batch, an event effective before series_from): every
+  // household's household_months are replaced and `monthly` holds the zero
+  // rows monthly_indicators is rebuilt from. Else `new_months` (labels) were
+  // added at the end: `monthly` holds their zero rows, and every household's
+  // rows for them are in rows[kHouseholdMonths] (a household's share of the
+  // earlier months does not change with them).
   bool full_series = false;
+  std::vector<std::string> new_months;
   std::vector<projections::SinkRow> monthly;
   Date series_from, series_to;
   std::optional<Date> first_effective;

@@ -79,7 +79,8 @@ struct StateRow {
 
 // monthly_indicators += sign * the household_months of `owners` (all
 // households when `owners` is null), `all` being the sum of the three.
-std::string MonthlyUpdateSql(const std::string& q, int sign, bool filtered) {
+// `filter`: "" (every row), or a WHERE clause over household_months.
+std::string MonthlyUpdateSql(const std::string& q, int sign, const std::string& filter) {
   static const char* kCounts[] = {"supported_access", "supported_maintien", "supported_unreferred",
                                   "arrears_open",     "move_ins",           "lease_switches",
                                   "evictions_carried_out", "evictions_avoided"};
@@ -89,7 +90,7 @@ std::string MonthlyUpdateSql(const std::string& q, int sign, bool filtered) {
     sums += std::string(", sum(") + c + ") AS " + c;
   }
   return "UPDATE " + q + ".monthly_indicators m SET " + set + " FROM (SELECT month, coalesce(territory, 'all') AS territory" +
-         sums + " FROM " + q + ".household_months" + (filtered ? " WHERE household_id = ANY($1::text[])" : "") +
+         sums + " FROM " + q + ".household_months" + (filter.empty() ? "" : " WHERE " + filter) +
          " GROUP BY GROUPING SETS ((month, territory), (month))) d WHERE m.month = d.month AND m.territory = d.territory";
 }
 
@@ -210,11 +211,14 @@ struct Sink::Impl {
     const std::string owners =
         households == b.owners.end() ? std::string("{}") : ArrayLiteral(households->second);
     if (!b.full_series) {
-      Status st = conn->Query(MonthlyUpdateSql(q, -1, true), {owners}).status();
+      Status st = conn->Query(MonthlyUpdateSql(q, -1, "household_id = ANY($1::text[])"), {owners}).status();
       if (!st.ok()) return fail(st);
+    } else if (Status st = conn->Exec("DELETE FROM " + q + ".household_months"); !st.ok()) {
+      return fail(st);
     }
     for (const SinkTable& t : SinkTables()) {
       if (!t.owner) continue;
+      if (t.id == SinkTableId::kHouseholdMonths && b.full_series) continue;  // emptied above
       auto it = b.owners.find(*t.owner);
       if (it == b.owners.end()) continue;
       Status st = conn->Query("DELETE FROM " + q + "." + std::string(t.name) + " WHERE " +
@@ -240,12 +244,16 @@ struct Sink::Impl {
     // and every household's share.
     if (b.full_series) {
       if (Status st = conn->Exec("DELETE FROM " + q + ".monthly_indicators"); !st.ok()) return fail(st);
-      const SinkTable& mi = projections::SinkTableOf(SinkTableId::kMonthlyIndicators);
-      if (Status st = conn->Copy(q + ".monthly_indicators", ColumnNames(mi), b.monthly); !st.ok())
-        return fail(st);
-      if (Status st = conn->Exec(MonthlyUpdateSql(q, +1, false)); !st.ok()) return fail(st);
+    }
+    const SinkTable& mi = projections::SinkTableOf(SinkTableId::kMonthlyIndicators);
+    if (Status st = conn->Copy(q + ".monthly_indicators", ColumnNames(mi), b.monthly); !st.ok()) return fail(st);
+    if (b.full_series) {
+      if (Status st = conn->Exec(MonthlyUpdateSql(q, +1, "")); !st.ok()) return fail(st);
     } else {
-      Status st = conn->Query(MonthlyUpdateSql(q, +1, true), {owners}).status();
+      // The touched households' rows, and everyone's rows of the added months.
+      Status st = conn->Query(MonthlyUpdateSql(q, +1, "household_id = ANY($1::text[]) OR month = ANY($2::text[])"),
+                              {owners, ArrayLiteral(b.new_months)})
+                      .status();
       if (!st.ok()) return fail(st);
     }
     Status st = conn->Query("UPDATE " + q +
