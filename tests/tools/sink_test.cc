@@ -12,7 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include "relais/projections/report.h"
 #include "relais/projections/visibility.h"
+#include "sink/sink.h"
 #include "server/state.h"
 #include "support/test_support.h"
 #include "tools/sink_harness.h"
@@ -238,6 +240,52 @@ TEST_F(SinkTest, ADatabaseBuiltFromAnotherLogIsRefusedWithExit7) {
                           "s_other", "--once"});
   EXPECT_EQ(r.code, 7) << r.err;
   EXPECT_NE(r.err.find("this log ends at"), std::string::npos) << r.err;
+}
+
+// A batch that only adds months: a household it does not touch still gets
+// its share of them (an open support episode counts in every later month).
+TEST_F(SinkTest, NewMonthsCountHouseholdsTheBatchDoesNotTouch) {
+  Options o;
+  o.data_dir = data;
+  o.key_generator = FixedKey;
+  auto engine = Engine::Open(o);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Engine& e = **engine;
+  auto at = [](const std::string& day) { return R"(,"recordedAt":")" + day + R"(T10:00:00Z")"; };
+  for (const std::string& line :
+       {Ev(1, "HouseholdRegistered", "household/A", "2024-01-05",
+           R"({"territory":"sud","commune":"Lens","adults":1,"children":0,"headOfHousehold":{"name":"A","birthDate":"1980-01-01"}})",
+           at("2024-01-05")),
+        Ev(2, "ConsentRecorded", "household/A", "2024-01-06", R"({"purpose":"support","given":true})", at("2024-01-06")),
+        Ev(3, "SupportStarted", "household/A", "2024-01-07", R"({"episodeId":"e1","kind":"asll","association":"AES"})",
+           at("2024-01-07"))})
+    ASSERT_EQ(Import(e, line).kind, AppendOutcome::Kind::kAccepted) << line;
+  auto source = sink::SharedEngineSource(e);
+  sink::SinkOptions so;
+  so.dsn = Dsn();
+  so.scope = sink::Scope::kAdmin;
+  so.schema = "s_months";
+  so.once = true;
+  std::atomic<bool> stop{false};
+  ASSERT_EQ(sink::Sink(*source, so).Run(stop).exit, sink::SinkExit::kCaughtUp);
+  EXPECT_EQ(QueryOne(*conn, "SELECT count(*) FROM s_months.monthly_indicators"), "4");  // 2024-01 x 4 blocks
+  ASSERT_EQ(Import(e, Ev(4, "HouseholdRegistered", "household/B", "2024-03-02",
+                         R"({"territory":"lille","commune":"Lille","adults":2,"children":1,"headOfHousehold":{"name":"B","birthDate":"1990-01-01"}})",
+                         at("2024-03-02")))
+                .kind,
+            AppendOutcome::Kind::kAccepted);
+  ASSERT_EQ(sink::Sink(*source, so).Run(stop).exit, sink::SinkExit::kCaughtUp);
+  auto series = projections::ComputeSeriesAt(e, *ParseDate("2024-01-01"), *ParseDate("2024-03-02"), e.GetHead().position);
+  ASSERT_TRUE(series.ok());
+  std::string expected, got;
+  for (const auto& r : *series)
+    expected += r.month + " " + r.territory + " " + std::to_string(r.supported_unreferred) + "\n";
+  auto rows = conn->Query("SELECT month, territory, supported_unreferred FROM s_months.monthly_indicators "
+                          "ORDER BY month, array_position(ARRAY['all','lille','sud','flandres'], territory)");
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  for (const auto& row : *rows) got += *row[0] + " " + *row[1] + " " + *row[2] + "\n";
+  EXPECT_EQ(got, expected);
+  EXPECT_NE(expected.find("2024-03 sud 1"), std::string::npos) << expected;
 }
 
 TEST_F(SinkTest, BadOptionsAreUsageErrors) {
