@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
     lags_ms.clear();
     transactions = 0;
   }
-  std::atomic<int64_t> next{0}, appended{0};
+  // Fresh ids on every run (the directory may hold an earlier run's events).
+  std::atomic<int64_t> next{(SystemClock()->Now().micros / 1000) % (int64_t{1} << 40)}, appended{0};
   std::atomic<bool> writing{true};
   std::vector<std::thread> threads;
   auto t0 = SteadyClock::now();

@@ -250,11 +250,16 @@ struct Sink::Impl {
     if (b.full_series) {
       if (Status st = conn->Exec(MonthlyUpdateSql(q, +1, "")); !st.ok()) return fail(st);
     } else {
-      // The touched households' rows, and everyone's rows of the added months.
-      Status st = conn->Query(MonthlyUpdateSql(q, +1, "household_id = ANY($1::text[]) OR month = ANY($2::text[])"),
-                              {owners, ArrayLiteral(b.new_months)})
-                      .status();
+      // The touched households' rows (by the key's index: an OR with the
+      // months would scan the table), then the others' rows of the added months.
+      Status st = conn->Query(MonthlyUpdateSql(q, +1, "household_id = ANY($1::text[])"), {owners}).status();
       if (!st.ok()) return fail(st);
+      if (!b.new_months.empty()) {
+        st = conn->Query(MonthlyUpdateSql(q, +1, "month = ANY($2::text[]) AND NOT household_id = ANY($1::text[])"),
+                         {owners, ArrayLiteral(b.new_months)})
+                 .status();
+        if (!st.ok()) return fail(st);
+      }
     }
     Status st = conn->Query("UPDATE " + q +
                                 ".sink_state SET position = $1, hash = $2, first_effective = $3, "
