@@ -36,20 +36,22 @@ namespace {
 
 double Seconds(SteadyClock::time_point a, SteadyClock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
-std::string Household(int w) {
+// Writer w's household in run `run` (a fresh stream per run: the directory
+// may hold an earlier run's, long by then).
+std::string Subject(int64_t run, int w) { return "household/SB" + std::to_string(run) + "x" + std::to_string(w); }
+
+std::string Household(int64_t run, int w) {
   char id[40];
-  std::snprintf(id, sizeof id, "b1000000-0000-4000-8000-%012x", w);
-  return std::string("{\"id\":\"") + id + "\",\"type\":\"HouseholdRegistered\",\"subject\":\"household/SB" +
-         std::to_string(w) +
+  std::snprintf(id, sizeof id, "b1000000-0000-4000-%04x-%012llx", w, static_cast<unsigned long long>(run));
+  return std::string("{\"id\":\"") + id + "\",\"type\":\"HouseholdRegistered\",\"subject\":\"" + Subject(run, w) +
          "\",\"effectiveDate\":\"2024-01-01\",\"data\":{\"territory\":\"lille\",\"commune\":\"Roubaix\","
          "\"adults\":1,\"children\":2,\"headOfHousehold\":{\"name\":\"Bench\",\"birthDate\":\"1980-01-01\"}}}";
 }
 
-std::string Difficulty(int64_t n, int w) {
+std::string Difficulty(int64_t n, int64_t run, int w) {
   char id[40];
   std::snprintf(id, sizeof id, "d1000000-0000-4000-8000-%012llx", static_cast<unsigned long long>(n));
-  return std::string("{\"id\":\"") + id + "\",\"type\":\"DifficultyReported\",\"subject\":\"household/SB" +
-         std::to_string(w) + "\",\"effectiveDate\":\"2024-01-02\",\"data\":{\"category\":\"isolation\",\"severity\":2}}";
+  return std::string("{\"id\":\"") + id + "\",\"type\":\"DifficultyReported\",\"subject\":\"" + Subject(run, w) + "\",\"effectiveDate\":\"2024-01-02\",\"data\":{\"category\":\"isolation\",\"severity\":2}}";
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -129,7 +131,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sink_bench: %s\n", st.message().c_str());
     return 1;
   }
-  for (int w = 0; w < writers; ++w) (*engine)->Append(Household(w), AppendOptions{});
+  const int64_t run = (SystemClock()->Now().micros / 1000) % (int64_t{1} << 40);
+  for (int w = 0; w < writers; ++w) (*engine)->Append(Household(run, w), AppendOptions{});
   auto source = sink::SharedEngineSource(**engine);
   std::mutex mu;
   std::vector<double> lags_ms;
@@ -155,14 +158,14 @@ int main(int argc, char** argv) {
     transactions = 0;
   }
   // Fresh ids on every run (the directory may hold an earlier run's events).
-  std::atomic<int64_t> next{(SystemClock()->Now().micros / 1000) % (int64_t{1} << 40)}, appended{0};
+  std::atomic<int64_t> next{run}, appended{0};
   std::atomic<bool> writing{true};
   std::vector<std::thread> threads;
   auto t0 = SteadyClock::now();
   for (int w = 0; w < writers; ++w)
     threads.emplace_back([&, w] {
       while (writing.load()) {
-        auto out = (*engine)->Append(Difficulty(next++, w), AppendOptions{});
+        auto out = (*engine)->Append(Difficulty(next++, run, w), AppendOptions{});
         if (out.kind != AppendOutcome::Kind::kAccepted) std::abort();
         ++appended;
       }
