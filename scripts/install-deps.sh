@@ -16,7 +16,8 @@ PACKAGES=(
   librocksdb-dev capnproto libcapnp-dev libboost-dev libspdlog-dev libsodium-dev
   libsimdjson-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   libssl-dev libgoogle-perftools-dev
-  # bench/: the PostgreSQL baseline (libpq to build, the server to run).
+  # tools/sink (libpq, always built), its tests and the bench's PostgreSQL baseline
+  # (the server, started by them in a temporary directory).
   postgresql libpq-dev
   # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes come with clang.
   clang libclang-rt-14-dev
