@@ -34,24 +34,36 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-double Seconds(SteadyClock::time_point a, SteadyClock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+double Seconds(SteadyClock::time_point a, SteadyClock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 
 // Writer w's household in run `run` (a fresh stream per run: the directory
 // may hold an earlier run's, long by then).
-std::string Subject(int64_t run, int w) { return "household/SB" + std::to_string(run) + "x" + std::to_string(w); }
+std::string Subject(int64_t run, int w) {
+  return "household/SB" + std::to_string(run) + "x" + std::to_string(w);
+}
 
 std::string Household(int64_t run, int w) {
   char id[40];
-  std::snprintf(id, sizeof id, "b1000000-0000-4000-%04x-%012llx", w, static_cast<unsigned long long>(run));
-  return std::string("{\"id\":\"") + id + "\",\"type\":\"HouseholdRegistered\",\"subject\":\"" + Subject(run, w) +
-         "\",\"effectiveDate\":\"2024-01-01\",\"data\":{\"territory\":\"lille\",\"commune\":\"Roubaix\","
-         "\"adults\":1,\"children\":2,\"headOfHousehold\":{\"name\":\"Bench\",\"birthDate\":\"1980-01-01\"}}}";
+  std::snprintf(id, sizeof id, "b1000000-0000-4000-%04x-%012llx", w,
+                static_cast<unsigned long long>(run));
+  return std::string("{\"id\":\"") + id + "\",\"type\":\"HouseholdRegistered\",\"subject\":\"" +
+         Subject(run, w) +
+         "\",\"effectiveDate\":\"2024-01-01\",\"data\":{\"territory\":\"lille\",\"commune\":"
+         "\"Roubaix\","
+         "\"adults\":1,\"children\":2,\"headOfHousehold\":{\"name\":\"Bench\",\"birthDate\":\"1980-"
+         "01-01\"}}}";
 }
 
 std::string Difficulty(int64_t n, int64_t run, int w) {
   char id[40];
-  std::snprintf(id, sizeof id, "d1000000-0000-4000-8000-%012llx", static_cast<unsigned long long>(n));
-  return std::string("{\"id\":\"") + id + "\",\"type\":\"DifficultyReported\",\"subject\":\"" + Subject(run, w) + "\",\"effectiveDate\":\"2024-01-02\",\"data\":{\"category\":\"isolation\",\"severity\":2}}";
+  std::snprintf(id, sizeof id, "d1000000-0000-4000-8000-%012llx",
+                static_cast<unsigned long long>(n));
+  return std::string("{\"id\":\"") + id + "\",\"type\":\"DifficultyReported\",\"subject\":\"" +
+         Subject(run, w) +
+         "\",\"effectiveDate\":\"2024-01-02\",\"data\":{\"category\":\"isolation\",\"severity\":2}"
+         "}";
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -68,13 +80,18 @@ int main(int argc, char** argv) {
   int seconds = 20, writers = 16;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--dir") dir = argv[i + 1];
-    else if (a == "--batch") batch = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (a == "--seconds") seconds = std::atoi(argv[i + 1]);
-    else if (a == "--writers") writers = std::atoi(argv[i + 1]);
+    if (a == "--dir")
+      dir = argv[i + 1];
+    else if (a == "--batch")
+      batch = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (a == "--seconds")
+      seconds = std::atoi(argv[i + 1]);
+    else if (a == "--writers")
+      writers = std::atoi(argv[i + 1]);
   }
   if (dir.empty()) {
-    std::fprintf(stderr, "usage: sink_bench --dir DATA_DIR [--batch N] [--seconds S] [--writers W]\n");
+    std::fprintf(stderr,
+                 "usage: sink_bench --dir DATA_DIR [--batch N] [--seconds S] [--writers W]\n");
     return 2;
   }
   pg::PgCluster cluster;
@@ -109,10 +126,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     sink::SinkStats st = s.stats();
-    std::printf("{\"catchUp\": {\"events\": %llu, \"seconds\": %.2f, \"eventsPerSecond\": %.0f, \"transactions\": %lld, "
-                "\"batch\": %zu, \"buildMs\": %.0f, \"fullSeries\": %lld, \"applyMs\": %.0f}}\n",
-                static_cast<unsigned long long>(head), Seconds(t0, t1), head / Seconds(t0, t1),
-                static_cast<long long>(st.transactions), batch, st.build_ms, static_cast<long long>(st.full_series), st.apply_ms);
+    std::printf(
+        "{\"catchUp\": {\"events\": %llu, \"seconds\": %.2f, \"eventsPerSecond\": %.0f, "
+        "\"transactions\": %lld, "
+        "\"batch\": %zu, \"buildMs\": %.0f, \"fullSeries\": %lld, \"applyMs\": %.0f}}\n",
+        static_cast<unsigned long long>(head), Seconds(t0, t1), head / Seconds(t0, t1),
+        static_cast<long long>(st.transactions), batch, st.build_ms,
+        static_cast<long long>(st.full_series), st.apply_ms);
     std::fflush(stdout);
   }
 
@@ -180,12 +200,14 @@ int main(int argc, char** argv) {
   sink_thread.join();
   std::lock_guard<std::mutex> l(mu);
   sink::SinkStats st = s.stats();
-  std::printf("{\"liveLag\": {\"writers\": %d, \"appendsPerSecond\": %.0f, \"events\": %zu, \"transactions\": %lld, "
-              "\"p50Ms\": %.1f, \"p99Ms\": %.1f, \"maxMs\": %.1f, \"buildMs\": %.0f, \"fullSeries\": %lld, "
-              "\"applyMs\": %.0f}}\n",
-              writers, appended.load() / Seconds(t0, t1), lags_ms.size(), static_cast<long long>(transactions),
-              Percentile(lags_ms, 0.50), Percentile(lags_ms, 0.99), Percentile(lags_ms, 1.0), st.build_ms,
-              static_cast<long long>(st.full_series), st.apply_ms);
+  std::printf(
+      "{\"liveLag\": {\"writers\": %d, \"appendsPerSecond\": %.0f, \"events\": %zu, "
+      "\"transactions\": %lld, "
+      "\"p50Ms\": %.1f, \"p99Ms\": %.1f, \"maxMs\": %.1f, \"buildMs\": %.0f, \"fullSeries\": %lld, "
+      "\"applyMs\": %.0f}}\n",
+      writers, appended.load() / Seconds(t0, t1), lags_ms.size(),
+      static_cast<long long>(transactions), Percentile(lags_ms, 0.50), Percentile(lags_ms, 0.99),
+      Percentile(lags_ms, 1.0), st.build_ms, static_cast<long long>(st.full_series), st.apply_ms);
   (*engine)->Close();
   return 0;
 }

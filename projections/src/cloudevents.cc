@@ -11,7 +11,9 @@ Result<std::string> ToCloudEvent(std::string_view envelope_json, std::string_vie
   simdjson::dom::element env;
   if (parser.parse(envelope_json.data(), envelope_json.size(), true).get(env) || !env.is_object())
     return Status::Internal("CloudEvents: the envelope is not a JSON object");
-  auto str = [&](const char* key, std::string_view* out) { return !env[key].get_string().get(*out); };
+  auto str = [&](const char* key, std::string_view* out) {
+    return !env[key].get_string().get(*out);
+  };
   std::string_view id, type, subject, recorded_at;
   if (!str("id", &id) || !str("type", &type) || !str("subject", &subject) ||
       !str("recordedAt", &recorded_at))
@@ -39,7 +41,8 @@ Result<std::string> ToCloudEvent(std::string_view envelope_json, std::string_vie
     if (!actor["org"].get_string().get(s)) w.Key("actororg").String(s);
   }
   bool erased = false;
-  if (!env["personalDataErased"].get_bool().get(erased) && erased) w.Key("personaldataerased").Bool(true);
+  if (!env["personalDataErased"].get_bool().get(erased) && erased)
+    w.Key("personaldataerased").Bool(true);
   simdjson::dom::element data;
   w.Key("data");
   if (!env["data"].get(data)) {

@@ -22,90 +22,204 @@ std::vector<SinkTable> MakeTables() {
   using T = SinkTableId;
   const auto H = StreamKind::kHousehold;
   std::vector<SinkTable> t;
-  t.push_back({T::kHouseholds, "households",
-               {{"household_id", kText}, {"registered", kBool}, {"registered_on", kDateNull},
-                {"territory", kTextNull}, {"track", kText}, {"occupancy_dwelling_id", kTextNull},
-                {"occupancy_contract", kTextNull}, {"occupancy_since", kDateNull},
-                {"arrears_open", kBoolNull}, {"arrears_amount_cents", kIntNull},
-                {"arrears_since", kDateNull}, {"procedure_stage", kText},
-                {"consent_support", kBool}, {"consent_data_sharing", kBool},
-                {"consent_keep_history", kBool}, {"erased", kBool}, {"version", kInt},
+  t.push_back({T::kHouseholds,
+               "households",
+               {{"household_id", kText},
+                {"registered", kBool},
+                {"registered_on", kDateNull},
+                {"territory", kTextNull},
+                {"track", kText},
+                {"occupancy_dwelling_id", kTextNull},
+                {"occupancy_contract", kTextNull},
+                {"occupancy_since", kDateNull},
+                {"arrears_open", kBoolNull},
+                {"arrears_amount_cents", kIntNull},
+                {"arrears_since", kDateNull},
+                {"procedure_stage", kText},
+                {"consent_support", kBool},
+                {"consent_data_sharing", kBool},
+                {"consent_keep_history", kBool},
+                {"erased", kBool},
+                {"version", kInt},
                 {"last_position", kInt}},
-               {"household_id"}, H});
-  t.push_back({T::kHouseholdTerritories, "household_territories",
+               {"household_id"},
+               H});
+  t.push_back({T::kHouseholdTerritories,
+               "household_territories",
                {{"household_id", kText}, {"seq", kInt}, {"from_date", kDate}, {"territory", kText}},
-               {"household_id", "seq"}, H});
-  t.push_back({T::kReferrals, "referrals",
-               {{"household_id", kText}, {"referral_id", kText}, {"seq", kInt}, {"track", kText},
-                {"source", kText}, {"status", kText}, {"referred_on", kDate}},
-               {"household_id", "referral_id"}, H});
-  t.push_back({T::kCalDecisions, "cal_decisions",
-               {{"household_id", kText}, {"seq", kInt}, {"referral_id", kText}, {"dwelling_id", kText},
-                {"decision", kText}, {"decided_on", kDate}, {"condition_deadline", kDateNull},
-                {"resolved", kBool}, {"met", kBool}, {"answered", kBool}, {"answer", kTextNull},
+               {"household_id", "seq"},
+               H});
+  t.push_back({T::kReferrals,
+               "referrals",
+               {{"household_id", kText},
+                {"referral_id", kText},
+                {"seq", kInt},
+                {"track", kText},
+                {"source", kText},
+                {"status", kText},
+                {"referred_on", kDate}},
+               {"household_id", "referral_id"},
+               H});
+  t.push_back({T::kCalDecisions,
+               "cal_decisions",
+               {{"household_id", kText},
+                {"seq", kInt},
+                {"referral_id", kText},
+                {"dwelling_id", kText},
+                {"decision", kText},
+                {"decided_on", kDate},
+                {"condition_deadline", kDateNull},
+                {"resolved", kBool},
+                {"met", kBool},
+                {"answered", kBool},
+                {"answer", kTextNull},
                 {"used", kBool}},
-               {"household_id", "seq"}, H});
-  t.push_back({T::kOccupancies, "occupancies",
-               {{"household_id", kText}, {"seq", kInt}, {"dwelling_id", kText}, {"start_date", kDate},
-                {"end_date", kDateNull}, {"end_reason", kTextNull}, {"destination", kTextNull},
-                {"contract", kText}, {"association", kTextNull}, {"referral_id", kTextNull},
+               {"household_id", "seq"},
+               H});
+  t.push_back({T::kOccupancies,
+               "occupancies",
+               {{"household_id", kText},
+                {"seq", kInt},
+                {"dwelling_id", kText},
+                {"start_date", kDate},
+                {"end_date", kDateNull},
+                {"end_reason", kTextNull},
+                {"destination", kTextNull},
+                {"contract", kText},
+                {"association", kTextNull},
+                {"referral_id", kTextNull},
                 {"preexisting", kBool}},
-               {"household_id", "seq"}, H});
-  t.push_back({T::kContractPeriods, "contract_periods",
-               {{"household_id", kText}, {"occupancy_seq", kInt}, {"seq", kInt}, {"contract", kText},
+               {"household_id", "seq"},
+               H});
+  t.push_back({T::kContractPeriods,
+               "contract_periods",
+               {{"household_id", kText},
+                {"occupancy_seq", kInt},
+                {"seq", kInt},
+                {"contract", kText},
                 {"from_date", kDate}},
-               {"household_id", "occupancy_seq", "seq"}, H});
-  t.push_back({T::kSupportEpisodes, "support_episodes",
-               {{"household_id", kText}, {"episode_id", kText}, {"seq", kInt}, {"kind", kText},
-                {"association", kText}, {"status", kText}, {"started_on", kDate},
-                {"closed_on", kDateNull}, {"close_reason", kTextNull},
-                {"previous_episode_id", kTextNull}, {"paused_days", kInt}, {"paused_since", kDateNull}},
-               {"household_id", "episode_id"}, H});
-  t.push_back({T::kSupportPauses, "support_pauses",
-               {{"household_id", kText}, {"episode_id", kText}, {"seq", kInt}, {"paused_on", kDate},
+               {"household_id", "occupancy_seq", "seq"},
+               H});
+  t.push_back({T::kSupportEpisodes,
+               "support_episodes",
+               {{"household_id", kText},
+                {"episode_id", kText},
+                {"seq", kInt},
+                {"kind", kText},
+                {"association", kText},
+                {"status", kText},
+                {"started_on", kDate},
+                {"closed_on", kDateNull},
+                {"close_reason", kTextNull},
+                {"previous_episode_id", kTextNull},
+                {"paused_days", kInt},
+                {"paused_since", kDateNull}},
+               {"household_id", "episode_id"},
+               H});
+  t.push_back({T::kSupportPauses,
+               "support_pauses",
+               {{"household_id", kText},
+                {"episode_id", kText},
+                {"seq", kInt},
+                {"paused_on", kDate},
                 {"unpaused_on", kDateNull}},
-               {"household_id", "episode_id", "seq"}, H});
-  t.push_back({T::kSituationReviews, "situation_reviews",
-               {{"household_id", kText}, {"seq", kInt}, {"episode_id", kText}, {"reviewed_on", kDate}},
-               {"household_id", "seq"}, H});
-  t.push_back({T::kObjectives, "objectives",
-               {{"household_id", kText}, {"episode_id", kText}, {"objective_id", kText}, {"seq", kInt},
-                {"domain", kText}, {"status", kText}},
-               {"household_id", "episode_id", "objective_id"}, H});
-  t.push_back({T::kArrearsEpisodes, "arrears_episodes",
-               {{"household_id", kText}, {"seq", kInt}, {"dwelling_id", kText}, {"since", kDate},
-                {"amount_cents", kInt}, {"cleared_on", kDateNull}},
-               {"household_id", "seq"}, H});
-  t.push_back({T::kProcedureSteps, "procedure_steps",
+               {"household_id", "episode_id", "seq"},
+               H});
+  t.push_back(
+      {T::kSituationReviews,
+       "situation_reviews",
+       {{"household_id", kText}, {"seq", kInt}, {"episode_id", kText}, {"reviewed_on", kDate}},
+       {"household_id", "seq"},
+       H});
+  t.push_back({T::kObjectives,
+               "objectives",
+               {{"household_id", kText},
+                {"episode_id", kText},
+                {"objective_id", kText},
+                {"seq", kInt},
+                {"domain", kText},
+                {"status", kText}},
+               {"household_id", "episode_id", "objective_id"},
+               H});
+  t.push_back({T::kArrearsEpisodes,
+               "arrears_episodes",
+               {{"household_id", kText},
+                {"seq", kInt},
+                {"dwelling_id", kText},
+                {"since", kDate},
+                {"amount_cents", kInt},
+                {"cleared_on", kDateNull}},
+               {"household_id", "seq"},
+               H});
+  t.push_back({T::kProcedureSteps,
+               "procedure_steps",
                {{"household_id", kText}, {"seq", kInt}, {"step", kText}, {"effective_date", kDate}},
-               {"household_id", "seq"}, H});
-  t.push_back({T::kDwellings, "dwellings",
-               {{"dwelling_id", kText}, {"registered", kBool}, {"registered_on", kDateNull},
-                {"territory", kTextNull}, {"typology", kTextNull}, {"reserved", kBool},
-                {"version", kInt}, {"last_position", kInt}},
-               {"dwelling_id"}, StreamKind::kDwelling});
-  t.push_back({T::kPlatformActivity, "platform_activity",
-               {{"territory", kText}, {"position", kInt}, {"type", kText}, {"effective_date", kDate},
-                {"attendees", kIntNull}, {"participants", kIntNull}},
-               {"territory", "position"}, StreamKind::kTerritory});
-  t.push_back({T::kMonthlyIndicators, "monthly_indicators",
-               {{"month", kText}, {"territory", kText}, {"supported_access", kInt},
-                {"supported_maintien", kInt}, {"supported_unreferred", kInt}, {"arrears_open", kInt},
-                {"move_ins", kInt}, {"lease_switches", kInt}, {"evictions_carried_out", kInt},
+               {"household_id", "seq"},
+               H});
+  t.push_back({T::kDwellings,
+               "dwellings",
+               {{"dwelling_id", kText},
+                {"registered", kBool},
+                {"registered_on", kDateNull},
+                {"territory", kTextNull},
+                {"typology", kTextNull},
+                {"reserved", kBool},
+                {"version", kInt},
+                {"last_position", kInt}},
+               {"dwelling_id"},
+               StreamKind::kDwelling});
+  t.push_back({T::kPlatformActivity,
+               "platform_activity",
+               {{"territory", kText},
+                {"position", kInt},
+                {"type", kText},
+                {"effective_date", kDate},
+                {"attendees", kIntNull},
+                {"participants", kIntNull}},
+               {"territory", "position"},
+               StreamKind::kTerritory});
+  t.push_back({T::kMonthlyIndicators,
+               "monthly_indicators",
+               {{"month", kText},
+                {"territory", kText},
+                {"supported_access", kInt},
+                {"supported_maintien", kInt},
+                {"supported_unreferred", kInt},
+                {"arrears_open", kInt},
+                {"move_ins", kInt},
+                {"lease_switches", kInt},
+                {"evictions_carried_out", kInt},
                 {"evictions_avoided", kInt}},
-               {"month", "territory"}, std::nullopt});
+               {"month", "territory"},
+               std::nullopt});
   std::vector<SinkTable> tail;  // pushed after events: the SinkTableId order
-  tail.push_back({T::kHouseholdMonths, "household_months",
-                  {{"household_id", kText}, {"month", kText}, {"territory", kText}, {"supported_access", kInt},
-                   {"supported_maintien", kInt}, {"supported_unreferred", kInt}, {"arrears_open", kInt},
-                   {"move_ins", kInt}, {"lease_switches", kInt}, {"evictions_carried_out", kInt},
+  tail.push_back({T::kHouseholdMonths,
+                  "household_months",
+                  {{"household_id", kText},
+                   {"month", kText},
+                   {"territory", kText},
+                   {"supported_access", kInt},
+                   {"supported_maintien", kInt},
+                   {"supported_unreferred", kInt},
+                   {"arrears_open", kInt},
+                   {"move_ins", kInt},
+                   {"lease_switches", kInt},
+                   {"evictions_carried_out", kInt},
                    {"evictions_avoided", kInt}},
-                  {"household_id", "month"}, H});
-  t.push_back({T::kEvents, "events",
-               {{"position", kInt}, {"id", kText}, {"type", kText}, {"subject", kText},
-                {"effective_date", kDate}, {"recorded_at", "timestamptz NOT NULL"}, {"hash", kText},
+                  {"household_id", "month"},
+                  H});
+  t.push_back({T::kEvents,
+               "events",
+               {{"position", kInt},
+                {"id", kText},
+                {"type", kText},
+                {"subject", kText},
+                {"effective_date", kDate},
+                {"recorded_at", "timestamptz NOT NULL"},
+                {"hash", kText},
                 {"body", "jsonb NOT NULL"}},
-               {"position"}, std::nullopt});
+               {"position"},
+               std::nullopt});
   for (auto& x : tail) t.push_back(std::move(x));
   return t;
 }
@@ -124,19 +238,26 @@ SinkValue Name(E e) {
 
 std::string_view EpisodeStatusText(EpisodeStatus s) {
   switch (s) {
-    case EpisodeStatus::kActive: return "active";
-    case EpisodeStatus::kPaused: return "paused";
-    case EpisodeStatus::kClosed: return "closed";
+    case EpisodeStatus::kActive:
+      return "active";
+    case EpisodeStatus::kPaused:
+      return "paused";
+    case EpisodeStatus::kClosed:
+      return "closed";
   }
   return "?";
 }
 
 std::string_view ReferralStatusText(ReferralStatus s) {
   switch (s) {
-    case ReferralStatus::kOpen: return "open";
-    case ReferralStatus::kAccepted: return "accepted";
-    case ReferralStatus::kRefused: return "refused";
-    case ReferralStatus::kExpired: return "expired";
+    case ReferralStatus::kOpen:
+      return "open";
+    case ReferralStatus::kAccepted:
+      return "accepted";
+    case ReferralStatus::kRefused:
+      return "refused";
+    case ReferralStatus::kExpired:
+      return "expired";
   }
   return "?";
 }
@@ -215,7 +336,8 @@ void HouseholdRows(const std::string& hid, const std::vector<TimelineEntry>& tim
     row.insert(row.end(), {std::nullopt, std::nullopt, std::nullopt});
   }
   if (s.arrears) {
-    row.insert(row.end(), {Bool(s.arrears->open), Int(s.arrears->amount_cents), Day(s.arrears->since)});
+    row.insert(row.end(),
+               {Bool(s.arrears->open), Int(s.arrears->amount_cents), Day(s.arrears->since)});
   } else {
     row.insert(row.end(), {std::nullopt, std::nullopt, std::nullopt});
   }
@@ -225,13 +347,14 @@ void HouseholdRows(const std::string& hid, const std::vector<TimelineEntry>& tim
   (*out)[SinkTableId::kHouseholds].push_back(std::move(row));
 
   for (size_t i = 0; i < territories.size(); ++i)
-    (*out)[SinkTableId::kHouseholdTerritories].push_back(
-        {Text(h), Int(static_cast<int64_t>(i)), Day(territories[i].first), Name(territories[i].second)});
+    (*out)[SinkTableId::kHouseholdTerritories].push_back({Text(h), Int(static_cast<int64_t>(i)),
+                                                          Day(territories[i].first),
+                                                          Name(territories[i].second)});
   for (size_t i = 0; i < s.referrals.size(); ++i) {
     const ReferralState& r = s.referrals[i];
-    (*out)[SinkTableId::kReferrals].push_back({Text(h), Text(ids(r.id)), Int(static_cast<int64_t>(i)),
-                                               Name(r.track), Name(r.source),
-                                               Text(ReferralStatusText(r.status)), Day(r.referred_on)});
+    (*out)[SinkTableId::kReferrals].push_back(
+        {Text(h), Text(ids(r.id)), Int(static_cast<int64_t>(i)), Name(r.track), Name(r.source),
+         Text(ReferralStatusText(r.status)), Day(r.referred_on)});
   }
   for (size_t i = 0; i < s.decisions.size(); ++i) {
     const DecisionState& c = s.decisions[i];
@@ -250,9 +373,9 @@ void HouseholdRows(const std::string& hid, const std::vector<TimelineEntry>& tim
          o.association.empty() ? std::nullopt : Text(o.association),
          o.referral_id.empty() ? std::nullopt : Text(ids(o.referral_id)), Bool(o.preexisting)});
     for (size_t j = 0; j < o.contracts.size(); ++j)
-      (*out)[SinkTableId::kContractPeriods].push_back({Text(h), Int(seq), Int(static_cast<int64_t>(j)),
-                                                       Name(o.contracts[j].contract),
-                                                       Day(o.contracts[j].from)});
+      (*out)[SinkTableId::kContractPeriods].push_back(
+          {Text(h), Int(seq), Int(static_cast<int64_t>(j)), Name(o.contracts[j].contract),
+           Day(o.contracts[j].from)});
   }
   for (size_t i = 0; i < s.episodes.size(); ++i) {
     const EpisodeState& e = s.episodes[i];
@@ -265,21 +388,24 @@ void HouseholdRows(const std::string& hid, const std::vector<TimelineEntry>& tim
          Int(e.paused_days), OptDay(e.paused_since)});
     for (size_t j = 0; j < e.objectives.size(); ++j) {
       const ObjectiveItem& o = e.objectives[j];
-      (*out)[SinkTableId::kObjectives].push_back(
-          {Text(h), Text(eid), Text(ids(o.id)), Int(static_cast<int64_t>(j)), Name(o.domain), Name(o.status)});
+      (*out)[SinkTableId::kObjectives].push_back({Text(h), Text(eid), Text(ids(o.id)),
+                                                  Int(static_cast<int64_t>(j)), Name(o.domain),
+                                                  Name(o.status)});
     }
     int64_t seq = 0;
     for (const Pause& p : pauses)
       if (p.episode == e.id)
-        (*out)[SinkTableId::kSupportPauses].push_back({Text(h), Text(eid), Int(seq++), Day(p.on), OptDay(p.until)});
+        (*out)[SinkTableId::kSupportPauses].push_back(
+            {Text(h), Text(eid), Int(seq++), Day(p.on), OptDay(p.until)});
   }
   for (size_t i = 0; i < reviews.size(); ++i)
-    (*out)[SinkTableId::kSituationReviews].push_back(
-        {Text(h), Int(static_cast<int64_t>(i)), Text(ids(reviews[i].first)), Day(reviews[i].second)});
+    (*out)[SinkTableId::kSituationReviews].push_back({Text(h), Int(static_cast<int64_t>(i)),
+                                                      Text(ids(reviews[i].first)),
+                                                      Day(reviews[i].second)});
   for (size_t i = 0; i < arrears.size(); ++i)
-    (*out)[SinkTableId::kArrearsEpisodes].push_back({Text(h), Int(static_cast<int64_t>(i)),
-                                                     Text(ids(arrears[i].dwelling)), Day(arrears[i].since),
-                                                     Int(arrears[i].amount), OptDay(arrears[i].cleared)});
+    (*out)[SinkTableId::kArrearsEpisodes].push_back(
+        {Text(h), Int(static_cast<int64_t>(i)), Text(ids(arrears[i].dwelling)),
+         Day(arrears[i].since), Int(arrears[i].amount), OptDay(arrears[i].cleared)});
   for (size_t i = 0; i < steps.size(); ++i)
     (*out)[SinkTableId::kProcedureSteps].push_back(
         {Text(h), Int(static_cast<int64_t>(i)), Name(steps[i].first), Day(steps[i].second)});
@@ -312,7 +438,9 @@ SinkRows StreamRows(const Subject& subject, const std::vector<EventRecord>& reco
   switch (subject.kind) {
     case StreamKind::kHousehold:
       HouseholdRows(id, timeline, known, ids, &out);
-      if (months != nullptr) out[SinkTableId::kHouseholdMonths] = HouseholdMonthRows(subject, records, known_at, ids, *months);
+      if (months != nullptr)
+        out[SinkTableId::kHouseholdMonths] =
+            HouseholdMonthRows(subject, records, known_at, ids, *months);
       break;
     case StreamKind::kDwelling: {
       DwellingState s;
@@ -320,8 +448,9 @@ SinkRows StreamRows(const Subject& subject, const std::vector<EventRecord>& reco
       const EventRecord& last = *known.back();
       out[SinkTableId::kDwellings].push_back(
           {Text(ids(id)), Bool(s.registered), s.registered ? Day(s.registered_on) : std::nullopt,
-           s.registered ? Name(s.territory) : std::nullopt, s.registered ? Name(s.typology) : std::nullopt,
-           Bool(s.reserved), Int(last.version), Int(static_cast<int64_t>(last.position))});
+           s.registered ? Name(s.territory) : std::nullopt,
+           s.registered ? Name(s.typology) : std::nullopt, Bool(s.reserved), Int(last.version),
+           Int(static_cast<int64_t>(last.position))});
       break;
     }
     case StreamKind::kTerritory:
@@ -344,9 +473,9 @@ SinkRows StreamRows(const Subject& subject, const std::vector<EventRecord>& reco
   return out;
 }
 
-std::vector<SinkRow> HouseholdMonthRows(const Subject& household, const std::vector<EventRecord>& records,
-                                        Position known_at, const IdMap& ids,
-                                        const std::vector<SeriesMonth>& months) {
+std::vector<SinkRow> HouseholdMonthRows(const Subject& household,
+                                        const std::vector<EventRecord>& records, Position known_at,
+                                        const IdMap& ids, const std::vector<SeriesMonth>& months) {
   std::vector<SinkRow> out;
   if (months.empty()) return out;
   std::vector<const EventRecord*> known;
@@ -359,8 +488,9 @@ std::vector<SinkRow> HouseholdMonthRows(const Subject& household, const std::vec
   for (const HouseholdSeriesRow& r : HouseholdSeries(timeline, months)) {
     const SeriesRow& c = r.counts;
     out.push_back({Text(h), Text(months[r.month].label), Text(r.territory), Int(c.supported_access),
-                   Int(c.supported_maintien), Int(c.supported_unreferred), Int(c.arrears_open), Int(c.move_ins),
-                   Int(c.lease_switches), Int(c.evictions_carried_out), Int(c.evictions_avoided)});
+                   Int(c.supported_maintien), Int(c.supported_unreferred), Int(c.arrears_open),
+                   Int(c.move_ins), Int(c.lease_switches), Int(c.evictions_carried_out),
+                   Int(c.evictions_avoided)});
   }
   return out;
 }
@@ -369,9 +499,10 @@ std::vector<SinkRow> MonthlyIndicatorRows(const std::vector<SeriesRow>& series) 
   std::vector<SinkRow> rows;
   rows.reserve(series.size());
   for (const SeriesRow& r : series)
-    rows.push_back({Text(r.month), Text(r.territory), Int(r.supported_access), Int(r.supported_maintien),
-                    Int(r.supported_unreferred), Int(r.arrears_open), Int(r.move_ins),
-                    Int(r.lease_switches), Int(r.evictions_carried_out), Int(r.evictions_avoided)});
+    rows.push_back({Text(r.month), Text(r.territory), Int(r.supported_access),
+                    Int(r.supported_maintien), Int(r.supported_unreferred), Int(r.arrears_open),
+                    Int(r.move_ins), Int(r.lease_switches), Int(r.evictions_carried_out),
+                    Int(r.evictions_avoided)});
   return rows;
 }
 

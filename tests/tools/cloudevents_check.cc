@@ -1,10 +1,10 @@
 #include "tools/cloudevents_check.h"
 
-#include <regex>
-#include <set>
-
 #include <gtest/gtest.h>
 #include <simdjson.h>
+
+#include <regex>
+#include <set>
 
 namespace relais::testing {
 
@@ -41,12 +41,18 @@ class SchemaCheck {
   }
   static std::string TypeOf(simdjson::dom::element v) {
     switch (v.type()) {
-      case simdjson::dom::element_type::OBJECT: return "object";
-      case simdjson::dom::element_type::ARRAY: return "array";
-      case simdjson::dom::element_type::STRING: return "string";
-      case simdjson::dom::element_type::BOOL: return "boolean";
-      case simdjson::dom::element_type::NULL_VALUE: return "null";
-      default: return "number";
+      case simdjson::dom::element_type::OBJECT:
+        return "object";
+      case simdjson::dom::element_type::ARRAY:
+        return "array";
+      case simdjson::dom::element_type::STRING:
+        return "string";
+      case simdjson::dom::element_type::BOOL:
+        return "boolean";
+      case simdjson::dom::element_type::NULL_VALUE:
+        return "null";
+      default:
+        return "number";
     }
   }
   static std::string CheckValue(simdjson::dom::element def, simdjson::dom::element v) {
@@ -60,14 +66,16 @@ class SchemaCheck {
     std::string_view s;
     if (v.get_string().get(s)) return "";
     int64_t min = 0;
-    if (!def["minLength"].get_int64().get(min) && static_cast<int64_t>(s.size()) < min) return "too short";
+    if (!def["minLength"].get_int64().get(min) && static_cast<int64_t>(s.size()) < min)
+      return "too short";
     std::string_view format;
     if (!def["format"].get_string().get(format)) {
       static const std::regex kDateTime(
           R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))");
       static const std::regex kUriRef(R"([A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)");
       const std::string str(s);
-      if (format == "date-time" && !std::regex_match(str, kDateTime)) return "not an RFC 3339 date-time";
+      if (format == "date-time" && !std::regex_match(str, kDateTime))
+        return "not an RFC 3339 date-time";
       if ((format == "uri-reference" || format == "uri") && !std::regex_match(str, kUriRef))
         return "not a URI reference";
     }
@@ -79,8 +87,9 @@ class SchemaCheck {
 // The CloudEvents core rules the schema leaves out: extension names are
 // [a-z0-9]{1,20}, their values strings, integers or booleans.
 std::string CheckExtensions(simdjson::dom::object event) {
-  static const std::set<std::string_view> kCore = {"id", "source", "specversion", "type", "datacontenttype",
-                                                   "dataschema", "subject", "time", "data", "data_base64"};
+  static const std::set<std::string_view> kCore = {
+      "id",         "source",  "specversion", "type", "datacontenttype",
+      "dataschema", "subject", "time",        "data", "data_base64"};
   static const std::regex kName("[a-z0-9]{1,20}");
   for (auto [key, value] : event) {
     if (kCore.count(key)) continue;

@@ -1,6 +1,7 @@
 #include "tools/sink_harness.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,8 +10,6 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "relais/json_writer.h"
 #include "relais/projections/views.h"
@@ -125,8 +124,8 @@ int WaitChild(pid_t pid) {
 
 std::vector<std::string> Generate(const std::string& scratch, int seed, int events) {
   const std::string path = scratch + "/gen-" + std::to_string(seed) + ".ndjson";
-  CliRun r = Relais(scratch, {"generate", "--seed", std::to_string(seed), "--events", std::to_string(events),
-                              "--out", path});
+  CliRun r = Relais(scratch, {"generate", "--seed", std::to_string(seed), "--events",
+                              std::to_string(events), "--out", path});
   EXPECT_EQ(r.code, 0) << r.err;
   std::vector<std::string> lines;
   std::ifstream f(path);
@@ -140,7 +139,8 @@ void WriteLines(const std::string& path, const std::vector<std::string>& lines) 
   for (const auto& l : lines) f << l << "\n";
 }
 
-void ImportLines(const std::string& scratch, const std::string& data, const std::vector<std::string>& lines) {
+void ImportLines(const std::string& scratch, const std::string& data,
+                 const std::vector<std::string>& lines) {
   static int n = 0;
   const std::string path = scratch + "/import-" + std::to_string(++n) + ".ndjson";
   WriteLines(path, lines);
@@ -169,30 +169,40 @@ void ExpectSchemaMatchesLog(sink::PgConnection& c, const std::string& s, const s
   EXPECT_EQ(*state[0][1], head.hash);
 
   // events: one row per position, none twice, none missing.
-  auto ev = Rows(c, "SELECT count(*), count(DISTINCT position), min(position), max(position) FROM " + s + ".events");
+  auto ev =
+      Rows(c, "SELECT count(*), count(DISTINCT position), min(position), max(position) FROM " + s +
+                  ".events");
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(*ev[0][0], std::to_string(head.position));
   EXPECT_EQ(*ev[0][1], std::to_string(head.position));
   EXPECT_EQ(*ev[0][3], std::to_string(head.position));
 
-  auto households = ByOwner(Rows(c, "SELECT household_id, registered, territory, occupancy_dwelling_id, occupancy_contract, "
-                                    "occupancy_since, arrears_open, arrears_amount_cents, arrears_since, procedure_stage, "
-                                    "consent_support, consent_data_sharing, consent_keep_history, erased FROM " +
-                                    s + ".households"));
-  auto referrals = ByOwner(Rows(c, "SELECT household_id, referral_id, track, source, status FROM " + s +
-                                   ".referrals ORDER BY household_id, seq"));
-  auto episodes = ByOwner(Rows(c, "SELECT household_id, episode_id, kind, association, status, started_on, closed_on FROM " +
-                                  s + ".support_episodes ORDER BY household_id, seq"));
+  auto households = ByOwner(
+      Rows(c,
+           "SELECT household_id, registered, territory, occupancy_dwelling_id, occupancy_contract, "
+           "occupancy_since, arrears_open, arrears_amount_cents, arrears_since, procedure_stage, "
+           "consent_support, consent_data_sharing, consent_keep_history, erased FROM " +
+               s + ".households"));
+  auto referrals = ByOwner(Rows(c, "SELECT household_id, referral_id, track, source, status FROM " +
+                                       s + ".referrals ORDER BY household_id, seq"));
+  auto episodes = ByOwner(Rows(
+      c, "SELECT household_id, episode_id, kind, association, status, started_on, closed_on FROM " +
+             s + ".support_episodes ORDER BY household_id, seq"));
   std::map<std::pair<std::string, std::string>, std::vector<sink::PgRow>> objectives;
   for (auto& r : Rows(c, "SELECT household_id, episode_id, objective_id, status FROM " + s +
                              ".objectives ORDER BY household_id, episode_id, seq"))
     objectives[{*r[0], *r[1]}].push_back(r);
-  auto dwellings = ByOwner(Rows(c, "SELECT dwelling_id, registered, territory, typology, reserved FROM " + s + ".dwellings"));
+  auto dwellings = ByOwner(Rows(
+      c, "SELECT dwelling_id, registered, territory, typology, reserved FROM " + s + ".dwellings"));
   std::map<std::string, std::vector<sink::PgRow>> occupancies;  // by dwelling
-  for (auto& r : Rows(c, "SELECT o.dwelling_id, o.household_id, o.start_date, o.end_date, o.end_reason, o.seq FROM " + s +
-                             ".occupancies o ORDER BY o.dwelling_id, o.start_date, o.household_id"))
+  for (auto& r :
+       Rows(c,
+            "SELECT o.dwelling_id, o.household_id, o.start_date, o.end_date, o.end_reason, o.seq "
+            "FROM " +
+                s + ".occupancies o ORDER BY o.dwelling_id, o.start_date, o.household_id"))
     occupancies[*r[0]].push_back(r);
-  std::map<std::pair<std::string, std::string>, std::vector<sink::PgRow>> contracts;  // (household, occupancy seq)
+  std::map<std::pair<std::string, std::string>, std::vector<sink::PgRow>>
+      contracts;  // (household, occupancy seq)
   for (auto& r : Rows(c, "SELECT household_id, occupancy_seq, contract, from_date FROM " + s +
                              ".contract_periods ORDER BY household_id, occupancy_seq, seq"))
     contracts[{*r[0], *r[1]}].push_back(r);
@@ -309,13 +319,17 @@ void ExpectSchemaMatchesLog(sink::PgConnection& c, const std::string& s, const s
   EXPECT_EQ(dwellings.size(), nd);
 
   // monthly_indicators against `relais report --series` through the binary.
-  CliRun series = Relais(scratch, {"--data", data, "report", "--series", "--from", *state[0][2], "--to", *state[0][3]});
+  CliRun series = Relais(scratch, {"--data", data, "report", "--series", "--from", *state[0][2],
+                                   "--to", *state[0][3]});
   ASSERT_EQ(series.code, 0) << series.err;
   std::string csv =
-      "month,territory,supported.access,supported.maintien,supported.unreferred,arrearsOpen,moveIns,"
+      "month,territory,supported.access,supported.maintien,supported.unreferred,arrearsOpen,"
+      "moveIns,"
       "leaseSwitches,evictions.carriedOut,evictions.avoided\n";
-  for (const auto& r : Rows(c, "SELECT * FROM " + s + ".monthly_indicators ORDER BY month, "
-                               "array_position(ARRAY['all','lille','sud','flandres'], territory)")) {
+  for (const auto& r :
+       Rows(c, "SELECT * FROM " + s +
+                   ".monthly_indicators ORDER BY month, "
+                   "array_position(ARRAY['all','lille','sud','flandres'], territory)")) {
     for (size_t i = 0; i < r.size(); ++i) csv += (i ? "," : "") + *r[i];
     csv += "\n";
   }

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "relais/engine.h"
 #include "pg_cluster.h"
+#include "relais/engine.h"
 #include "sink/pg.h"
 
 namespace relais::testing {
@@ -36,7 +36,8 @@ int WaitChild(pid_t pid);
 std::vector<std::string> Generate(const std::string& scratch, int seed, int events);
 void WriteLines(const std::string& path, const std::vector<std::string>& lines);
 // Imports `lines` into `data` through `relais import` (asserting exit 0).
-void ImportLines(const std::string& scratch, const std::string& data, const std::vector<std::string>& lines);
+void ImportLines(const std::string& scratch, const std::string& data,
+                 const std::vector<std::string>& lines);
 
 // One value of a query, or "" with *failed set.
 std::string QueryOne(sink::PgConnection& c, const std::string& sql);
@@ -45,8 +46,8 @@ std::string QueryOne(sink::PgConnection& c, const std::string& sql);
 // at its head: sink_state, a status per stream rebuilt from the tables equal
 // to `relais status`, monthly_indicators equal to `relais report --series`,
 // and one events row per position. gtest failures name what differs.
-void ExpectSchemaMatchesLog(sink::PgConnection& c, const std::string& schema, const std::string& data,
-                            const std::string& scratch);
+void ExpectSchemaMatchesLog(sink::PgConnection& c, const std::string& schema,
+                            const std::string& data, const std::string& scratch);
 
 // The sink's DSN for the cluster.
 std::string Dsn();

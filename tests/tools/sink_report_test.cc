@@ -3,14 +3,14 @@
 // CloudEvents of `relais export --format cloudevents` and of the sink's
 // events table checked against the CloudEvents JSON schema
 // (tests/data/cloudevents/cloudevents.json, from cloudevents/spec).
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <set>
-
-#include <gtest/gtest.h>
-#include <simdjson.h>
 
 #include "relais/projections/report.h"
 #include "support/test_support.h"
@@ -58,8 +58,8 @@ class SinkReport : public ::testing::Test {
 
 TEST_F(SinkReport, EveryFigureOfTheReportHasADocumentedQueryThatGivesTheReportsValue) {
   ImportLines(dir.path(), data, Generate(dir.path(), 42, 6000));
-  CliRun r = Relais(dir.path(), {"--data", data, "sink", "postgres", "--dsn", Dsn(), "--scope", "admin", "--schema",
-                                 "s_report", "--once"});
+  CliRun r = Relais(dir.path(), {"--data", data, "sink", "postgres", "--dsn", Dsn(), "--scope",
+                                 "admin", "--schema", "s_report", "--once"});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::vector<std::string> queries = FigureQueries();
   ASSERT_GE(queries.size(), 15u);
@@ -101,7 +101,8 @@ TEST_F(SinkReport, EveryFigureOfTheReportHasADocumentedQueryThatGivesTheReportsV
           EXPECT_NEAR(std::stod(value), std::stod(expected), 1e-9)
               << figure << " " << territory << " as of " << FormatDate(d);
         }
-        if (territory == "all" && expected != "0" && expected != "null") nonzero_seen.insert(figure);
+        if (territory == "all" && expected != "0" && expected != "null")
+          nonzero_seen.insert(figure);
       }
     }
     if (HasFailure()) return;
@@ -127,8 +128,9 @@ TEST_F(SinkReport, CloudEventsOfTheExportAndOfTheSinkFollowTheCloudEventsSchema)
   // No personal data in the evaluator's CloudEvents either.
   EXPECT_EQ(x.out.find("headOfHousehold"), std::string::npos);
 
-  CliRun r = Relais(dir.path(), {"--data", data, "sink", "postgres", "--dsn", Dsn(), "--scope", "admin", "--schema",
-                                 "s_ce", "--events-format", "cloudevents", "--once"});
+  CliRun r =
+      Relais(dir.path(), {"--data", data, "sink", "postgres", "--dsn", Dsn(), "--scope", "admin",
+                          "--schema", "s_ce", "--events-format", "cloudevents", "--once"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto rows = conn->Query("SELECT body::text, hash, position FROM s_ce.events ORDER BY position");
   ASSERT_TRUE(rows.ok());
@@ -136,12 +138,13 @@ TEST_F(SinkReport, CloudEventsOfTheExportAndOfTheSinkFollowTheCloudEventsSchema)
   for (const auto& row : *rows) bodies.push_back(*row[0]);
   ExpectCloudEvents(bodies, n);
   // The admin's CloudEvents carry the chain hash of their position.
-  EXPECT_EQ(QueryOne(*conn, "SELECT count(*) FROM s_ce.events WHERE body->>'hash' = hash "
-                            "AND (body->>'position')::bigint = position"),
+  EXPECT_EQ(QueryOne(*conn,
+                     "SELECT count(*) FROM s_ce.events WHERE body->>'hash' = hash "
+                     "AND (body->>'position')::bigint = position"),
             std::to_string(n));
   // A schema's events format is fixed: an envelope sink is refused on it.
-  r = Relais(dir.path(), {"--data", data, "sink", "postgres", "--dsn", Dsn(), "--scope", "admin", "--schema", "s_ce",
-                          "--once"});
+  r = Relais(dir.path(), {"--data", data, "sink", "postgres", "--dsn", Dsn(), "--scope", "admin",
+                          "--schema", "s_ce", "--once"});
   EXPECT_EQ(r.code, 7) << r.err;
 }
 

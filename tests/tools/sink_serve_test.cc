@@ -2,10 +2,10 @@
 // caller's own view, as CloudEvents) and `relais serve --sink-dsn` (the sink
 // on its own thread inside the server, following its appends, stopping with
 // it).
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "server/server_harness.h"
 #include "support/test_support.h"
@@ -49,7 +49,8 @@ TEST(SinkServe, FeedAsCloudEventsIsTheCallersViewInTheCloudEventsFormat) {
   ExpectCloudEvents(Data(events), head);
   // The SSE id stays the position, and the event says it too.
   ASSERT_FALSE(events.empty());
-  EXPECT_NE(events[0].data.find("\"position\":" + events[0].id), std::string::npos) << events[0].data;
+  EXPECT_NE(events[0].data.find("\"position\":" + events[0].id), std::string::npos)
+      << events[0].data;
 
   // A tenancy_staff reads exactly the events its envelope feed gives it, and
   // nothing personal or social.
@@ -65,7 +66,8 @@ TEST(SinkServe, FeedAsCloudEventsIsTheCallersViewInTheCloudEventsFormat) {
     EXPECT_EQ(e.data.find("fr.relais.SupportStarted"), std::string::npos);
   }
 
-  EXPECT_EQ(Http(server.port(), "GET", "/v1/feed?from=1&format=cloudevents", "", evaluator).status, 403);
+  EXPECT_EQ(Http(server.port(), "GET", "/v1/feed?from=1&format=cloudevents", "", evaluator).status,
+            403);
   HttpResult bad = Http(server.port(), "GET", "/v1/feed?from=1&format=xml", "", admin);
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("format"), std::string::npos) << bad.body;
@@ -88,7 +90,8 @@ TEST(SinkServe, ServeWithASinkFollowsItsAppendsAndStopsWithTheServer) {
   }
   ASSERT_FALSE(household.empty());
   const std::string admin = AddToken(data, "a", "admin");
-  ServerProcess server(data, {"--sink-dsn", Dsn(), "--sink-scope", "admin", "--sink-schema", "s_serve"});
+  ServerProcess server(data,
+                       {"--sink-dsn", Dsn(), "--sink-scope", "admin", "--sink-schema", "s_serve"});
   ASSERT_TRUE(server.Start());
   auto conn = Connect();
   ASSERT_NE(conn, nullptr);
@@ -98,11 +101,12 @@ TEST(SinkServe, ServeWithASinkFollowsItsAppendsAndStopsWithTheServer) {
   };
   // Appends through the server while the sink follows: a household's
   // consent (its row re-folded) and the platform's activity.
-  std::vector<std::string> posts = {
-      Event(Uuid(9000), "ConsentRecorded", household, "2024-01-02", R"({"purpose":"data_sharing","given":true})")};
+  std::vector<std::string> posts = {Event(Uuid(9000), "ConsentRecorded", household, "2024-01-02",
+                                          R"({"purpose":"data_sharing","given":true})")};
   for (int i = 1; i <= 30; ++i)
-    posts.push_back(Event(Uuid(9000 + i), "StaffTrainingHeld", "territory/sud", "2024-02-01",
-                          R"({"topic":"Prévention des impayés","attendees":)" + std::to_string(i) + "}"));
+    posts.push_back(
+        Event(Uuid(9000 + i), "StaffTrainingHeld", "territory/sud", "2024-02-01",
+              R"({"topic":"Prévention des impayés","attendees":)" + std::to_string(i) + "}"));
   for (const auto& body : posts) {
     HttpResult r = Http(server.port(), "POST", "/v1/events", body, admin);
     ASSERT_EQ(r.status, 201) << r.body << "\n" << body;
@@ -113,7 +117,8 @@ TEST(SinkServe, ServeWithASinkFollowsItsAppendsAndStopsWithTheServer) {
   size_t at = verify.body.find(events_key);
   ASSERT_NE(at, std::string::npos) << verify.body;
   const std::string head = std::to_string(std::stoull(verify.body.substr(at + events_key.size())));
-  for (int i = 0; i < 400 && position() != head; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 400 && position() != head; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_EQ(position(), head);
   EXPECT_EQ(server.Stop(), 0);
   ExpectSchemaMatchesLog(*conn, "s_serve", data, dir.path());
@@ -123,11 +128,12 @@ TEST(SinkServe, SinkOptionsOfServeAreCheckedBeforeItStarts) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
   ImportLines(dir.path(), data, Generate(dir.path(), 42, 50));
-  CliRun r = Relais(dir.path(), {"--data", data, "serve", "--listen", "127.0.0.1:0", "--sink-dsn", "host=/x",
-                                 "--sink-scope", "auditor"});
+  CliRun r = Relais(dir.path(), {"--data", data, "serve", "--listen", "127.0.0.1:0", "--sink-dsn",
+                                 "host=/x", "--sink-scope", "auditor"});
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("--sink-scope"), std::string::npos) << r.err;
-  r = Relais(dir.path(), {"--data", data, "serve", "--listen", "127.0.0.1:0", "--sink-schema", "x"});
+  r = Relais(dir.path(),
+             {"--data", data, "serve", "--listen", "127.0.0.1:0", "--sink-schema", "x"});
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("--sink-dsn"), std::string::npos) << r.err;
 }

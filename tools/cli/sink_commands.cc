@@ -25,9 +25,12 @@ int RunSink(const std::string& data_dir, const SinkArgs& args) {
   auto scope = sink::ScopeFromName(args.scope);
   if (!scope) return Usage("--scope: '" + args.scope + "' is not one of evaluator, admin");
   auto format = sink::EventsFormatFromName(args.events_format);
-  if (!format) return Usage("--events-format: '" + args.events_format + "' is not one of envelope, cloudevents");
+  if (!format)
+    return Usage("--events-format: '" + args.events_format +
+                 "' is not one of envelope, cloudevents");
   if (!sink::ValidSchemaName(args.schema))
-    return Usage("--schema: '" + args.schema + "' is not a schema name [a-z_][a-z0-9_]* of at most 63 bytes");
+    return Usage("--schema: '" + args.schema +
+                 "' is not a schema name [a-z_][a-z0-9_]* of at most 63 bytes");
   if (args.dsn.empty()) return Usage("--dsn: a libpq connection string is required");
   if (args.batch < 1 || static_cast<size_t>(args.batch) > sink::kBatchEventsMax)
     return Usage("--batch: from 1 to " + std::to_string(sink::kBatchEventsMax) + " events");
@@ -57,7 +60,8 @@ int RunSink(const std::string& data_dir, const SinkArgs& args) {
   bool caught_up_said = false;
   o.progress = [&](const sink::SinkProgress& p) {
     if (p.applied < p.head) {
-      progress.Update(static_cast<int64_t>(p.applied), ("events of " + std::to_string(p.head)).c_str());
+      progress.Update(static_cast<int64_t>(p.applied),
+                      ("events of " + std::to_string(p.head)).c_str());
     } else if (!caught_up_said) {
       progress.Done();
       std::fprintf(stderr, "relais sink: caught up at position %llu\n",
@@ -92,7 +96,8 @@ int RunExport(const std::string& data_dir, const ExportArgs& args) {
   std::optional<Timestamp> known_at;
   if (!args.known_at.empty()) {
     known_at = ParseTimestamp(args.known_at);
-    if (!known_at) return Usage("--known-at: '" + args.known_at + "' is not an RFC 3339 UTC instant");
+    if (!known_at)
+      return Usage("--known-at: '" + args.known_at + "' is not an RFC 3339 UTC instant");
   }
   if (args.format != "ndjson" && args.format != "cloudevents")
     return Usage("--format: '" + args.format + "' is not one of ndjson, cloudevents");
@@ -104,19 +109,21 @@ int RunExport(const std::string& data_dir, const ExportArgs& args) {
   const bool cloudevents = args.format == "cloudevents";
   const std::string source = projections::InstallationSource(**engine);
   Status inner;
-  Status st = projections::ExportPseudonymised(**engine, known_at, *key, [&](std::string_view line) {
-    if (!cloudevents) return std::fwrite(line.data(), 1, line.size(), stdout) == line.size();
-    auto ce = projections::ToCloudEvent(line.substr(0, line.size() - 1), source);
-    if (!ce.ok()) {
-      inner = ce.status();
-      return false;
-    }
-    ce->push_back('\n');
-    return std::fwrite(ce->data(), 1, ce->size(), stdout) == ce->size();
-  });
+  Status st =
+      projections::ExportPseudonymised(**engine, known_at, *key, [&](std::string_view line) {
+        if (!cloudevents) return std::fwrite(line.data(), 1, line.size(), stdout) == line.size();
+        auto ce = projections::ToCloudEvent(line.substr(0, line.size() - 1), source);
+        if (!ce.ok()) {
+          inner = ce.status();
+          return false;
+        }
+        ce->push_back('\n');
+        return std::fwrite(ce->data(), 1, ce->size(), stdout) == ce->size();
+      });
   if (!st.ok()) return Fail(st);
   if (!inner.ok()) return Fail(inner);
-  if (std::fflush(stdout) != 0) return Fail(Status::IoError("export: writing standard output failed"));
+  if (std::fflush(stdout) != 0)
+    return Fail(Status::IoError("export: writing standard output failed"));
   return kExitOk;
 }
 

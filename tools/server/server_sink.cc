@@ -7,7 +7,9 @@ namespace relais::server {
 ServerSink::ServerSink(Engine& engine, sink::SinkOptions options)
     : source_(sink::SharedEngineSource(engine)) {
   if (!options.log)
-    options.log = [](const std::string& m) { std::fprintf(stderr, "relais serve: sink: %s\n", m.c_str()); };
+    options.log = [](const std::string& m) {
+      std::fprintf(stderr, "relais serve: sink: %s\n", m.c_str());
+    };
   sink_ = std::make_unique<sink::Sink>(*source_, std::move(options));
   thread_ = std::thread([this] {
     sink::SinkResult r = sink_->Run(stop_);

@@ -24,7 +24,8 @@ class EventRenderer {
 
   std::string Subject(const relais::Subject& s) const {
     if (ctx_.scope == Scope::kAdmin) return s.text;
-    return s.text.substr(0, s.text.find('/') + 1) + projections::Pseudonym(ctx_.pseudonym_key, s.id());
+    return s.text.substr(0, s.text.find('/') + 1) +
+           projections::Pseudonym(ctx_.pseudonym_key, s.id());
   }
 
   Result<SinkRow> Row(const StoredEventView& v) {
@@ -34,7 +35,9 @@ class EventRenderer {
       // What the admin reads on the feed, byte for byte.
       bool filtered = false;
       auto e = projections::FeedEventFor(engine_, admin_, v, &filtered);
-      if (!e) return Status::Internal("the admin's feed hides event " + std::to_string(v.record.position));
+      if (!e)
+        return Status::Internal("the admin's feed hides event " +
+                                std::to_string(v.record.position));
       envelope = std::move(*e);
     } else {
       id = projections::Pseudonym(ctx_.pseudonym_key, id);
@@ -48,9 +51,14 @@ class EventRenderer {
     if (ctx_.events_format == EventsFormat::kCloudEvents) {
       ASSIGN_OR_RETURN(body, projections::ToCloudEvent(body, ctx_.source_name));
     }
-    return SinkRow{std::to_string(v.record.position), id, std::string(EventTypeName(v.record.type)),
-                   Subject(v.subject), FormatDate(v.record.effective), FormatTimestamp(v.record.recorded),
-                   v.hash, std::move(body)};
+    return SinkRow{std::to_string(v.record.position),
+                   id,
+                   std::string(EventTypeName(v.record.type)),
+                   Subject(v.subject),
+                   FormatDate(v.record.effective),
+                   FormatTimestamp(v.record.recorded),
+                   v.hash,
+                   std::move(body)};
   }
 
  private:
@@ -102,7 +110,8 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
     b.to = v.record.position;
     touched.emplace(v.subject.text, v.subject);
     if (v.record.type == EventType::kPersonalDataErased) erased.push_back(v.subject);
-    Date eff = v.record.type == EventType::kEventCorrected ? v.record.corrected_effective : v.record.effective;
+    Date eff = v.record.type == EventType::kEventCorrected ? v.record.corrected_effective
+                                                           : v.record.effective;
     if (!b.first_effective || eff < *b.first_effective) b.first_effective = eff;
     if (v.record.type == EventType::kEventCorrected && v.record.effective < *b.first_effective)
       b.first_effective = v.record.effective;
@@ -130,12 +139,14 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
   CivilFromDate(*b.first_effective, &y, &m, &d);
   b.series_from = DateFromCivil(y, m, 1);
   b.series_to = std::max(UtcDate(b.recorded_at.back()), b.series_from);
-  const std::vector<projections::SeriesMonth> months = projections::SeriesMonths(b.series_from, b.series_to);
+  const std::vector<projections::SeriesMonth> months =
+      projections::SeriesMonths(b.series_from, b.series_to);
   // A household's share of a month does not depend on where the last month
   // is clipped (no event is effective after series_to): only a change of
   // the months themselves needs every household again.
   auto label = [](Date x) { return FormatDate(x).substr(0, 7); };
-  b.full_series = !before.series_from || !before.series_to || *before.series_from != b.series_from ||
+  b.full_series = !before.series_from || !before.series_to ||
+                  *before.series_from != b.series_from ||
                   label(*before.series_to) > label(b.series_to);
   std::vector<projections::SeriesMonth> added;  // months the other households need rows for
   if (b.full_series) {
@@ -162,7 +173,8 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
     for (const Subject& s : all) {
       if (s.kind != StreamKind::kHousehold || touched.count(s.text)) continue;
       RETURN_IF_ERROR(engine.ReadStream(s, [&](const std::vector<EventRecord>& records) {
-        for (auto& r : projections::HouseholdMonthRows(s, records, to, ids, added)) months_rows.push_back(std::move(r));
+        for (auto& r : projections::HouseholdMonthRows(s, records, to, ids, added))
+          months_rows.push_back(std::move(r));
       }));
     }
   }

@@ -33,11 +33,20 @@ void AppendCopyValue(std::string& out, const PgValue& v) {
   }
   for (char c : *v) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -52,7 +61,8 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& d
     return Status::IoError("postgres: cannot connect: " + msg);
   }
   // Quiet NOTICEs (CREATE ... IF NOT EXISTS says "already exists" each time).
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<PgConnection>(new PgConnection(c));
 }
 
@@ -78,8 +88,8 @@ Result<std::vector<PgRow>> PgConnection::Query(const std::string& sql,
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                          nullptr, nullptr, 0));
+  PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                          values.data(), nullptr, nullptr, 0));
   ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error("query failed");
   std::vector<PgRow> rows;
@@ -92,7 +102,8 @@ Result<std::vector<PgRow>> PgConnection::Query(const std::string& sql,
       if (PQgetisnull(r.get(), i, j)) {
         row.emplace_back(std::nullopt);
       } else {
-        row.emplace_back(std::string(PQgetvalue(r.get(), i, j), static_cast<size_t>(PQgetlength(r.get(), i, j))));
+        row.emplace_back(std::string(PQgetvalue(r.get(), i, j),
+                                     static_cast<size_t>(PQgetlength(r.get(), i, j))));
       }
     }
     rows.push_back(std::move(row));
@@ -100,7 +111,8 @@ Result<std::vector<PgRow>> PgConnection::Query(const std::string& sql,
   return rows;
 }
 
-Status PgConnection::Copy(const std::string& qualified_table, const std::vector<std::string_view>& columns,
+Status PgConnection::Copy(const std::string& qualified_table,
+                          const std::vector<std::string_view>& columns,
                           const std::vector<projections::SinkRow>& rows) {
   if (rows.empty()) return Status::Ok();
   std::string sql = "COPY " + qualified_table + " (";
@@ -131,7 +143,8 @@ Status PgConnection::Copy(const std::string& qualified_table, const std::vector<
     if (buf.size() >= kCopyChunkBytes && !(ok = flush())) break;
   }
   if (ok) ok = flush();
-  if (PQputCopyEnd(conn_, ok ? nullptr : "sink: sending the rows failed") != 1) return Error("COPY end");
+  if (PQputCopyEnd(conn_, ok ? nullptr : "sink: sending the rows failed") != 1)
+    return Error("COPY end");
   PgResult r(PQgetResult(conn_));
   Status st = Status::Ok();
   if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) st = Error("COPY " + qualified_table);

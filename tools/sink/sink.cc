@@ -22,13 +22,15 @@ const std::string kZeroHash(64, '0');
 std::string SchemaSql(const std::string& s) {
   const std::string q = QuoteIdent(s);
   std::string sql = "CREATE SCHEMA IF NOT EXISTS " + q + ";\n";
-  sql += "CREATE TABLE IF NOT EXISTS " + q +
-         ".sink_state (id integer PRIMARY KEY CHECK (id = 1), scope text NOT NULL, "
-         "events_format text NOT NULL, position bigint NOT NULL, hash text NOT NULL, "
-         "first_effective date, series_from date, series_to date, updated_at timestamptz NOT NULL);\n";
+  sql +=
+      "CREATE TABLE IF NOT EXISTS " + q +
+      ".sink_state (id integer PRIMARY KEY CHECK (id = 1), scope text NOT NULL, "
+      "events_format text NOT NULL, position bigint NOT NULL, hash text NOT NULL, "
+      "first_effective date, series_from date, series_to date, updated_at timestamptz NOT NULL);\n";
   for (const SinkTable& t : SinkTables()) {
     sql += "CREATE TABLE IF NOT EXISTS " + q + "." + std::string(t.name) + " (";
-    for (const auto& c : t.columns) sql += std::string(c.name) + " " + std::string(c.sql_type) + ", ";
+    for (const auto& c : t.columns)
+      sql += std::string(c.name) + " " + std::string(c.sql_type) + ", ";
     sql += "PRIMARY KEY (";
     for (size_t i = 0; i < t.key.size(); ++i) sql += (i ? ", " : "") + std::string(t.key[i]);
     sql += "));\n";
@@ -40,11 +42,16 @@ std::string SchemaSql(const std::string& s) {
   sql += "CREATE OR REPLACE FUNCTION " + q +
          ".households_as_of(d date) RETURNS TABLE (household_id text, territory text, track text) "
          "LANGUAGE sql STABLE AS $f$ SELECT h.household_id, "
-         "(SELECT t.territory FROM " + q + ".household_territories t WHERE t.household_id = h.household_id "
+         "(SELECT t.territory FROM " +
+         q +
+         ".household_territories t WHERE t.household_id = h.household_id "
          "AND t.from_date <= d ORDER BY t.seq DESC LIMIT 1), "
-         "COALESCE((SELECT r.track FROM " + q + ".referrals r WHERE r.household_id = h.household_id "
+         "COALESCE((SELECT r.track FROM " +
+         q +
+         ".referrals r WHERE r.household_id = h.household_id "
          "AND r.referred_on <= d ORDER BY r.seq DESC LIMIT 1), 'unreferred') "
-         "FROM " + q + ".households h WHERE h.registered AND h.registered_on <= d $f$;\n";
+         "FROM " +
+         q + ".households h WHERE h.registered AND h.registered_on <= d $f$;\n";
   return sql;
 }
 
@@ -81,17 +88,20 @@ struct StateRow {
 // households when `owners` is null), `all` being the sum of the three.
 // `filter`: "" (every row), or a WHERE clause over household_months.
 std::string MonthlyUpdateSql(const std::string& q, int sign, const std::string& filter) {
-  static const char* kCounts[] = {"supported_access", "supported_maintien", "supported_unreferred",
-                                  "arrears_open",     "move_ins",           "lease_switches",
-                                  "evictions_carried_out", "evictions_avoided"};
+  static const char* kCounts[] = {
+      "supported_access", "supported_maintien", "supported_unreferred",  "arrears_open",
+      "move_ins",         "lease_switches",     "evictions_carried_out", "evictions_avoided"};
   std::string set, sums;
   for (const char* c : kCounts) {
-    set += std::string(set.empty() ? "" : ", ") + c + " = m." + c + (sign > 0 ? " + d." : " - d.") + c;
+    set +=
+        std::string(set.empty() ? "" : ", ") + c + " = m." + c + (sign > 0 ? " + d." : " - d.") + c;
     sums += std::string(", sum(") + c + ") AS " + c;
   }
-  return "UPDATE " + q + ".monthly_indicators m SET " + set + " FROM (SELECT month, coalesce(territory, 'all') AS territory" +
-         sums + " FROM " + q + ".household_months" + (filter.empty() ? "" : " WHERE " + filter) +
-         " GROUP BY GROUPING SETS ((month, territory), (month))) d WHERE m.month = d.month AND m.territory = d.territory";
+  return "UPDATE " + q + ".monthly_indicators m SET " + set +
+         " FROM (SELECT month, coalesce(territory, 'all') AS territory" + sums + " FROM " + q +
+         ".household_months" + (filter.empty() ? "" : " WHERE " + filter) +
+         " GROUP BY GROUPING SETS ((month, territory), (month))) d WHERE m.month = d.month AND "
+         "m.territory = d.territory";
 }
 
 }  // namespace
@@ -150,15 +160,17 @@ struct Sink::Impl {
     if (locked.empty() || locked[0][0] != "t")
       return Status::Busy("another relais sink is writing the schema " + options.schema);
     RETURN_IF_ERROR(conn->Exec(SchemaSql(options.schema)));
-    RETURN_IF_ERROR(conn->Query("INSERT INTO " + q +
-                                    ".sink_state VALUES (1, $1, $2, 0, $3, NULL, NULL, NULL, now()) "
-                                    "ON CONFLICT (id) DO NOTHING",
-                                {std::string(ScopeName(options.scope)),
-                                 std::string(EventsFormatName(options.events_format)), kZeroHash})
-                        .status());
-    ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT scope, events_format, position, hash, first_effective, "
-                                            "series_from, series_to FROM " +
-                                            q + ".sink_state WHERE id = 1"));
+    RETURN_IF_ERROR(
+        conn->Query("INSERT INTO " + q +
+                        ".sink_state VALUES (1, $1, $2, 0, $3, NULL, NULL, NULL, now()) "
+                        "ON CONFLICT (id) DO NOTHING",
+                    {std::string(ScopeName(options.scope)),
+                     std::string(EventsFormatName(options.events_format)), kZeroHash})
+            .status());
+    ASSIGN_OR_RETURN(auto rows,
+                     conn->Query("SELECT scope, events_format, position, hash, first_effective, "
+                                 "series_from, series_to FROM " +
+                                 q + ".sink_state WHERE id = 1"));
     if (rows.size() != 1 || !rows[0][2] || !rows[0][3])
       return Status::Corruption("sink_state of schema " + options.schema + " is unreadable");
     const auto& r = rows[0];
@@ -167,10 +179,9 @@ struct Sink::Impl {
                                         " scope, not " + std::string(ScopeName(options.scope)) +
                                         ": use another --schema");
     if (*r[1] != EventsFormatName(options.events_format))
-      return Status::FailedPrecondition("the schema " + options.schema + "'s events table is in the " +
-                                        *r[1] + " format, not " +
-                                        std::string(EventsFormatName(options.events_format)) +
-                                        ": use another --schema");
+      return Status::FailedPrecondition(
+          "the schema " + options.schema + "'s events table is in the " + *r[1] + " format, not " +
+          std::string(EventsFormatName(options.events_format)) + ": use another --schema");
     StateRow st;
     st.position = std::stoull(*r[2]);
     st.hash = *r[3];
@@ -179,18 +190,19 @@ struct Sink::Impl {
     if (r[6]) st.point.series_to = ParseDate(*r[6]);
     Position head = engine.GetHead().position;
     if (st.position > head)
-      return Status::FailedPrecondition(
-          "the database (schema " + options.schema + ") is at position " + std::to_string(st.position) +
-          " but this log ends at " + std::to_string(head) +
-          ": it was built from another log; use an empty schema");
+      return Status::FailedPrecondition("the database (schema " + options.schema +
+                                        ") is at position " + std::to_string(st.position) +
+                                        " but this log ends at " + std::to_string(head) +
+                                        ": it was built from another log; use an empty schema");
     std::string hash = kZeroHash;
     if (st.position > 0) {
       ASSIGN_OR_RETURN(hash, engine.HashAt(st.position));
     }
     if (hash != st.hash)
-      return Status::FailedPrecondition("the database (schema " + options.schema + ") was built from another log: at position " +
-                                        std::to_string(st.position) + " it holds the chain hash " + st.hash +
-                                        ", this log has " + hash + "; use an empty schema");
+      return Status::FailedPrecondition(
+          "the database (schema " + options.schema + ") was built from another log: at position " +
+          std::to_string(st.position) + " it holds the chain hash " + st.hash + ", this log has " +
+          hash + "; use an empty schema");
     return st;
   }
 
@@ -211,7 +223,8 @@ struct Sink::Impl {
     const std::string owners =
         households == b.owners.end() ? std::string("{}") : ArrayLiteral(households->second);
     if (!b.full_series) {
-      Status st = conn->Query(MonthlyUpdateSql(q, -1, "household_id = ANY($1::text[])"), {owners}).status();
+      Status st =
+          conn->Query(MonthlyUpdateSql(q, -1, "household_id = ANY($1::text[])"), {owners}).status();
       if (!st.ok()) return fail(st);
     } else if (Status st = conn->Exec("DELETE FROM " + q + ".household_months"); !st.ok()) {
       return fail(st);
@@ -228,7 +241,8 @@ struct Sink::Impl {
       if (!st.ok()) return fail(st);
     }
     if (!b.rerendered_subjects.empty()) {
-      Status st = conn->Query("DELETE FROM " + q + ".events WHERE subject = ANY($1::text[]) AND position < $2",
+      Status st = conn->Query("DELETE FROM " + q +
+                                  ".events WHERE subject = ANY($1::text[]) AND position < $2",
                               {ArrayLiteral(b.rerendered_subjects), std::to_string(b.from)})
                       .status();
       if (!st.ok()) return fail(st);
@@ -239,42 +253,50 @@ struct Sink::Impl {
       if (!st.ok()) return fail(st);
     }
     const SinkTable& ev = projections::SinkTableOf(SinkTableId::kEvents);
-    if (Status st = conn->Copy(q + ".events", ColumnNames(ev), b.rerendered_events); !st.ok()) return fail(st);
+    if (Status st = conn->Copy(q + ".events", ColumnNames(ev), b.rerendered_events); !st.ok())
+      return fail(st);
     // ...and their new share comes in; a new set of months starts from zeros
     // and every household's share.
     if (b.full_series) {
-      if (Status st = conn->Exec("DELETE FROM " + q + ".monthly_indicators"); !st.ok()) return fail(st);
+      if (Status st = conn->Exec("DELETE FROM " + q + ".monthly_indicators"); !st.ok())
+        return fail(st);
     }
     const SinkTable& mi = projections::SinkTableOf(SinkTableId::kMonthlyIndicators);
-    if (Status st = conn->Copy(q + ".monthly_indicators", ColumnNames(mi), b.monthly); !st.ok()) return fail(st);
+    if (Status st = conn->Copy(q + ".monthly_indicators", ColumnNames(mi), b.monthly); !st.ok())
+      return fail(st);
     if (b.full_series) {
       if (Status st = conn->Exec(MonthlyUpdateSql(q, +1, "")); !st.ok()) return fail(st);
     } else {
       // The touched households' rows (by the key's index: an OR with the
       // months would scan the table), then the others' rows of the added months.
-      Status st = conn->Query(MonthlyUpdateSql(q, +1, "household_id = ANY($1::text[])"), {owners}).status();
+      Status st =
+          conn->Query(MonthlyUpdateSql(q, +1, "household_id = ANY($1::text[])"), {owners}).status();
       if (!st.ok()) return fail(st);
       if (!b.new_months.empty()) {
-        st = conn->Query(MonthlyUpdateSql(q, +1, "month = ANY($2::text[]) AND NOT household_id = ANY($1::text[])"),
-                         {owners, ArrayLiteral(b.new_months)})
+        st = conn->Query(
+                     MonthlyUpdateSql(
+                         q, +1, "month = ANY($2::text[]) AND NOT household_id = ANY($1::text[])"),
+                     {owners, ArrayLiteral(b.new_months)})
                  .status();
         if (!st.ok()) return fail(st);
       }
     }
-    Status st = conn->Query("UPDATE " + q +
-                                ".sink_state SET position = $1, hash = $2, first_effective = $3, "
-                                "series_from = $4, series_to = $5, updated_at = now() WHERE id = 1",
-                            {std::to_string(b.to), b.hash,
-                             b.first_effective ? std::optional<std::string>(FormatDate(*b.first_effective))
-                                               : std::nullopt,
-                             FormatDate(b.series_from), FormatDate(b.series_to)})
-                    .status();
+    Status st =
+        conn->Query("UPDATE " + q +
+                        ".sink_state SET position = $1, hash = $2, first_effective = $3, "
+                        "series_from = $4, series_to = $5, updated_at = now() WHERE id = 1",
+                    {std::to_string(b.to), b.hash,
+                     b.first_effective ? std::optional<std::string>(FormatDate(*b.first_effective))
+                                       : std::nullopt,
+                     FormatDate(b.series_from), FormatDate(b.series_to)})
+            .status();
     if (!st.ok()) return fail(st);
     return conn->Exec("COMMIT");
   }
 };
 
-Sink::Sink(LogSource& source, SinkOptions options) : impl_(new Impl{source, std::move(options), {}, {}, {}, {}, {}}) {
+Sink::Sink(LogSource& source, SinkOptions options)
+    : impl_(new Impl{source, std::move(options), {}, {}, {}, {}, {}}) {
   impl_->ctx.scope = impl_->options.scope;
   impl_->ctx.events_format = impl_->options.events_format;
   impl_->ctx.pseudonym_key = impl_->options.pseudonym_key;
@@ -293,7 +315,8 @@ SinkResult Sink::Run(const std::atomic<bool>& stop) {
   Impl& s = *impl_;
   SinkResult result;
   if (!ValidSchemaName(s.options.schema)) {
-    result.status = Status::InvalidArgument("--schema: '" + s.options.schema + "' is not [a-z_][a-z0-9_]*");
+    result.status =
+        Status::InvalidArgument("--schema: '" + s.options.schema + "' is not [a-z_][a-z0-9_]*");
     return result;
   }
   const size_t batch_max = std::max<size_t>(1, std::min(s.options.batch_events, kBatchEventsMax));

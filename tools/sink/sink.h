@@ -41,7 +41,8 @@ std::optional<Scope> ScopeFromName(std::string_view name);  // "evaluator" | "ad
 std::string_view ScopeName(Scope s);
 
 enum class EventsFormat : uint8_t { kEnvelope, kCloudEvents };
-std::optional<EventsFormat> EventsFormatFromName(std::string_view name);  // "envelope" | "cloudevents"
+std::optional<EventsFormat> EventsFormatFromName(
+    std::string_view name);  // "envelope" | "cloudevents"
 std::string_view EventsFormatName(EventsFormat f);
 
 // Limits (docs/limits.md).

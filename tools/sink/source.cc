@@ -35,7 +35,9 @@ Result<std::unique_ptr<Engine>> OpenDir(const std::string& dir) {
 class Directory : public LogSource {
  public:
   Directory(std::string dir, int64_t poll_ms, std::unique_ptr<Engine> engine)
-      : dir_(std::move(dir)), poll_ms_(poll_ms), engine_(std::move(engine)),
+      : dir_(std::move(dir)),
+        poll_ms_(poll_ms),
+        engine_(std::move(engine)),
         opened_(std::chrono::steady_clock::now()) {}
   Engine& engine() override { return *engine_; }
   Result<Position> WaitForHead(Position after, int64_t timeout_ms) override {
@@ -73,7 +75,8 @@ std::unique_ptr<LogSource> SharedEngineSource(Engine& engine) {
 
 Result<std::unique_ptr<LogSource>> DirectorySource(const std::string& data_dir, int64_t poll_ms) {
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, OpenDir(data_dir));
-  return std::unique_ptr<LogSource>(std::make_unique<Directory>(data_dir, poll_ms, std::move(engine)));
+  return std::unique_ptr<LogSource>(
+      std::make_unique<Directory>(data_dir, poll_ms, std::move(engine)));
 }
 
 }  // namespace relais::sink

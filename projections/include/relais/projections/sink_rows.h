@@ -104,9 +104,9 @@ SinkRows StreamRows(const Subject& subject, const std::vector<EventRecord>& reco
 
 // A household's household_months rows alone, over `months` (its share of
 // each; months it adds nothing to have no row).
-std::vector<SinkRow> HouseholdMonthRows(const Subject& household, const std::vector<EventRecord>& records,
-                                        Position known_at, const IdMap& ids,
-                                        const std::vector<SeriesMonth>& months);
+std::vector<SinkRow> HouseholdMonthRows(const Subject& household,
+                                        const std::vector<EventRecord>& records, Position known_at,
+                                        const IdMap& ids, const std::vector<SeriesMonth>& months);
 
 // The owner value of a stream's rows (columns[0]): the mapped bare id, or the
 // territory's name (territories are not pseudonymised: they are the report's
