@@ -221,6 +221,23 @@ TEST_F(SinkTest, KillNineInTheMiddleOfCatchUpResumesWithoutGapOrDoubleCount) {
   ExpectSchemaMatchesLog(*conn, "s_kill", data, dir.path());
 }
 
+TEST_F(SinkTest, SigtermDuringCatchUpStopsAtOnceAndResumes) {
+  ImportLines(dir.path(), data, Generate(dir.path(), 42, kEvents));
+  // One big batch: SIGTERM arrives while it is being built or sent.
+  pid_t pid = RelaisInBackground(dir.path(), {"--data", data, "sink", "postgres", "--dsn", Dsn(), "--scope", "admin",
+                                              "--schema", "s_term", "--once"});
+  ASSERT_GT(pid, 0);
+  for (int i = 0; i < 2000 && StatePosition("s_term").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::kill(pid, SIGTERM);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(WaitChild(pid), 0) << ReadFile(dir.path() + "/bg.stderr");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  CliRun r = Sink("s_term", {"--scope", "admin", "--once"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ExpectSchemaMatchesLog(*conn, "s_term", data, dir.path());
+}
+
 TEST_F(SinkTest, LiveSinkSurvivesAPostgresRestartAndFollowsNewImports) {
   std::vector<std::string> lines = Generate(dir.path(), 42, kEvents);
   const size_t part = lines.size() * 2 / 3;

@@ -4,9 +4,10 @@
 // Ownership: RunServer owns the ServerSink; the ServerSink owns its thread,
 // the Sink and the stop flag. The thread is the only one that touches the
 // Sink's PostgreSQL connection; it reads the engine like any handler. Stop()
-// (also from the destructor) sets the flag and joins: the sink ends its
-// current transaction or wait (at most one batch or SinkOptions::wait_ms) and
-// the thread is gone before RunServer closes the engine. A sink that stops on
+// (also from the destructor) sets the flag and joins: the sink abandons the
+// batch it is building (nothing of it was sent), or ends the transaction it
+// is sending, or its wait (SinkOptions::wait_ms), and the thread is gone
+// before RunServer closes the engine. A sink that stops on
 // its own (a database built from another log) says why on stderr; the server
 // goes on serving.
 #pragma once

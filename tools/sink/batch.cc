@@ -87,7 +87,8 @@ class EventRenderer {
 }  // namespace
 
 Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from, Position to,
-                         const SinkPoint& before, size_t bytes_max) {
+                         const SinkPoint& before, size_t bytes_max, const std::atomic<bool>& stop) {
+  const Status cancelled = Status::Internal("the sink is stopping");
   Batch b;
   b.from = from;
   b.to = to;
@@ -123,6 +124,10 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
     }
     bytes += row->back()->size();
     events.push_back(std::move(*row));
+    if (stop.load()) {
+      inner = cancelled;
+      return false;
+    }
     return bytes < bytes_max;
   });
   RETURN_IF_ERROR(scanned);
@@ -171,6 +176,7 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
     ASSIGN_OR_RETURN(std::vector<Subject> all, engine.ListStreams());
     auto& months_rows = b.rows[SinkTableId::kHouseholdMonths];
     for (const Subject& s : all) {
+      if (stop.load()) return cancelled;
       if (s.kind != StreamKind::kHousehold || touched.count(s.text)) continue;
       RETURN_IF_ERROR(engine.ReadStream(s, [&](const std::vector<EventRecord>& records) {
         for (auto& r : projections::HouseholdMonthRows(s, records, to, ids, added))
@@ -181,6 +187,7 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
 
   // Every touched stream is folded again, whole, as known at `to`.
   for (const auto& [text, subject] : touched) {
+    if (stop.load()) return cancelled;
     b.owners[subject.kind].push_back(projections::SinkOwner(subject, ids));
     projections::SinkRows rows;
     RETURN_IF_ERROR(engine.ReadStream(subject, [&](const std::vector<EventRecord>& records) {

@@ -4,6 +4,7 @@
 // half-written). Internal to tools/sink.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <optional>
 #include <string>
@@ -54,7 +55,9 @@ struct BatchContext {
 struct SinkPoint {
   std::optional<Date> first_effective, series_from, series_to;
 };
+// `stop` set while it runs: Cancelled, the batch abandoned (nothing of it
+// was sent), so that a server's shutdown does not wait for a long catch-up batch.
 Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from, Position to,
-                         const SinkPoint& before, size_t bytes_max);
+                         const SinkPoint& before, size_t bytes_max, const std::atomic<bool>& stop);
 
 }  // namespace relais::sink

@@ -402,8 +402,9 @@ SinkResult Sink::Run(const std::atomic<bool>& stop) {
     const Position from = state->position + 1;
     const Position to = std::min<Position>(head, state->position + batch_max);
     auto t0 = std::chrono::steady_clock::now();
-    auto batch = BuildBatch(engine, s.ctx, from, to, state->point, kBatchBytesMax);
+    auto batch = BuildBatch(engine, s.ctx, from, to, state->point, kBatchBytesMax, stop);
     auto t1 = std::chrono::steady_clock::now();
+    if (!batch.ok() && stop.load()) break;  // abandoned: nothing of it was sent
     if (!batch.ok()) {
       result.status = batch.status();
       result.applied = state->position;
