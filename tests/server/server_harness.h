@@ -66,6 +66,9 @@ class ServerProcess {
   void Kill();  // SIGKILL and reap
   // Runs the server with this open-file limit (soft and hard), via prlimit.
   void set_nofile(int n) { nofile_ = n; }
+  // Listens on this port instead of a free one (a restart on the port its
+  // clients know).
+  void set_port(uint16_t port) { fixed_port_ = port; }
   uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
 
@@ -75,6 +78,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   int nofile_ = 0;
+  uint16_t fixed_port_ = 0;
 };
 
 // An SSE client: connects to /v1/feed and collects events.

@@ -718,6 +718,12 @@ int Main(int argc, char** argv) {
   sink_pg->add_option("--poll-ms", sa.poll_ms, "how often to look for new events once caught up")
       ->capture_default_str();
   sink_pg->add_flag("--once", sa.once, "stop once caught up instead of following the log");
+  sink_pg->add_option("--url", sa.url,
+                      "follow a running server through GET /v1/feed (http://HOST:PORT) instead of "
+                      "a data directory; needs --token, --replica and --scope admin");
+  sink_pg->add_option("--token", sa.token, "with --url: an admin token's secret");
+  sink_pg->add_option("--replica", sa.replica,
+                      "with --url: the local replica data directory the feed is appended to");
 
   auto* export_cmd = app.add_subcommand(
       "export", "the pseudonymised export (as GET /v1/export): NDJSON envelopes or CloudEvents 1.0");
@@ -769,7 +775,10 @@ int Main(int argc, char** argv) {
   if (*restore_cmd) return RunRestore(data_dir, restore_src, restore_erasures, restore_force);
   if (*erase_cmd) return RunErase(data_dir, subject, erase_reason);
   if (*erasures_cmd) return RunErasures(data_dir);
-  if (*sink_pg) return RunSink(data_dir, sa);
+  if (*sink_pg) {
+    sa.data_given = app.get_option("--data")->count() > 0;
+    return RunSink(data_dir, sa);
+  }
   if (*export_cmd) return RunExport(data_dir, xa);
   if (*serve) {
     // Checked before the server opens anything (holder.h: never on a

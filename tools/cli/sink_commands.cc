@@ -9,6 +9,7 @@
 #include "relais/projections/cloudevents.h"
 #include "relais/projections/visibility.h"
 #include "server/state.h"
+#include "sink/feed_source.h"
 #include "sink/sink.h"
 
 namespace relais::cli {
@@ -35,9 +36,36 @@ int RunSink(const std::string& data_dir, const SinkArgs& args) {
   if (args.batch < 1 || static_cast<size_t>(args.batch) > sink::kBatchEventsMax)
     return Usage("--batch: from 1 to " + std::to_string(sink::kBatchEventsMax) + " events");
   if (args.poll_ms < 10 || args.poll_ms > 3'600'000) return Usage("--poll-ms: from 10 to 3600000");
-  if (!IsDataDirectory(data_dir)) return NoDataDirectory(data_dir);
+  const bool feed = !args.url.empty();
+  if (!feed && (!args.token.empty() || !args.replica.empty()))
+    return Usage("--token and --replica go with --url (a server followed through its feed)");
+  if (feed) {
+    if (args.data_given)
+      return Usage("--url and --data: the sink follows a server's feed or a data directory, not "
+                   "both");
+    if (auto u = sink::ParseFeedUrl(args.url); !u.ok()) return Usage(u.status().message());
+    if (args.token.empty()) return Usage("--url needs --token: an admin token's secret");
+    if (args.replica.empty())
+      return Usage("--url needs --replica DIR: the local copy of the server's log the sink "
+                   "folds (kept between runs; one per server)");
+    if (*scope != sink::Scope::kAdmin)
+      return Usage(
+          "--url follows a server with --scope admin and an admin token only: an evaluator token "
+          "may not read the feed (403), and the evaluator's pseudonyms need the installation's "
+          "key; run the evaluator sink on the data directory (--data DIR) or inside the server "
+          "(serve --sink-dsn --sink-scope evaluator)");
+    if (*format != sink::EventsFormat::kEnvelope)
+      return Usage("--url: --events-format cloudevents needs the installation's name, which "
+                   "only its data directory holds; use --data DIR or serve --sink-dsn");
+    if (args.once)
+      return Usage("--url: --once needs a data directory (a feed has no end to stop at)");
+  } else if (!IsDataDirectory(data_dir)) {
+    return NoDataDirectory(data_dir);
+  }
 
-  auto source = sink::DirectorySource(data_dir, args.poll_ms);
+  Result<std::unique_ptr<sink::LogSource>> source =
+      feed ? sink::FeedSource({args.url, args.token, args.replica, 5000, {}})
+           : sink::DirectorySource(data_dir, args.poll_ms);
   if (!source.ok()) return Fail(source.status());
   sink::SinkOptions o;
   o.dsn = args.dsn;
@@ -89,6 +117,7 @@ int RunSink(const std::string& data_dir, const SinkArgs& args) {
     case sink::SinkExit::kFailed:
       break;
   }
+  // A feed's token refused is the caller's error (exit 2, as a usage error).
   return Fail(r.status);
 }
 

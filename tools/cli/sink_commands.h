@@ -17,6 +17,9 @@ struct SinkArgs {
   int64_t batch = 500000;
   int64_t poll_ms = 500;
   bool once = false;
+  // A running server followed through its feed (sink/feed_source.h).
+  std::string url, token, replica;
+  bool data_given = false;  // --data was on the command line
 };
 int RunSink(const std::string& data_dir, const SinkArgs& args);
 

@@ -14,6 +14,12 @@ namespace {
 using projections::SinkRow;
 using projections::SinkTableId;
 
+// Replaces the first occurrence of `from` in `text`.
+void Substitute(std::string& text, const std::string& from, const std::string& to) {
+  size_t at = text.find(from);
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+}
+
 // How the events table names an event and renders its body in each scope.
 class EventRenderer {
  public:
@@ -47,6 +53,25 @@ class EventRenderer {
       }
       ASSIGN_OR_RETURN(envelope, projections::PseudonymisedEvent(ctx_.pseudonym_key, v, target));
     }
+    // A replica's events keep the origin's chain hash and ids: its own
+    // differ (the sealed personal fields are under its own keys).
+    std::string hash = v.hash;
+    if (ctx_.source) {
+      ASSIGN_OR_RETURN(hash, ctx_.source->HashAt(v.record.position));
+      if (hash != v.hash)
+        Substitute(envelope, "\"hash\":\"" + v.hash + "\"", "\"hash\":\"" + hash + "\"");
+      if (auto origin_id = ctx_.source->OriginIdAt(v.record.position);
+          origin_id && *origin_id != FormatUuid(v.record.id)) {
+        if (ctx_.scope == Scope::kAdmin) {
+          Substitute(envelope, "\"id\":\"" + id + "\"", "\"id\":\"" + *origin_id + "\"");
+          id = *origin_id;
+        } else {
+          std::string pseudo = projections::Pseudonym(ctx_.pseudonym_key, *origin_id);
+          Substitute(envelope, "\"id\":\"" + id + "\"", "\"id\":\"" + pseudo + "\"");
+          id = pseudo;
+        }
+      }
+    }
     std::string body = std::move(envelope);
     if (ctx_.events_format == EventsFormat::kCloudEvents) {
       ASSIGN_OR_RETURN(body, projections::ToCloudEvent(body, ctx_.source_name));
@@ -57,7 +82,7 @@ class EventRenderer {
                    Subject(v.subject),
                    FormatDate(v.record.effective),
                    FormatTimestamp(v.record.recorded),
-                   v.hash,
+                   std::move(hash),
                    std::move(body)};
   }
 
@@ -136,7 +161,11 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
   if (events.empty() || events.size() != to - from + 1)
     return Status::Corruption("the log holds " + std::to_string(events.size()) + " events in [" +
                               std::to_string(from) + ", " + std::to_string(to) + "]");
-  ASSIGN_OR_RETURN(b.hash, engine.HashAt(to));
+  if (ctx.source) {
+    ASSIGN_OR_RETURN(b.hash, ctx.source->HashAt(to));
+  } else {
+    ASSIGN_OR_RETURN(b.hash, engine.HashAt(to));
+  }
 
   // monthly_indicators covers the months from the first effective date's
   // to the UTC date of the recordedAt at `to` (no event is effective later).

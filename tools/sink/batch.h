@@ -46,6 +46,8 @@ struct BatchContext {
   EventsFormat events_format = EventsFormat::kEnvelope;
   std::string pseudonym_key;
   std::string source_name;
+  // Where the hash (and an origin's id) of each position comes from.
+  LogSource* source = nullptr;
 };
 
 // Builds the batch of positions [from, to] (to <= the engine's head), cut

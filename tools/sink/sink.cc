@@ -188,7 +188,7 @@ struct Sink::Impl {
     if (r[4]) st.point.first_effective = ParseDate(*r[4]);
     if (r[5]) st.point.series_from = ParseDate(*r[5]);
     if (r[6]) st.point.series_to = ParseDate(*r[6]);
-    Position head = engine.GetHead().position;
+    Position head = source.Head();
     if (st.position > head)
       return Status::FailedPrecondition("the database (schema " + options.schema +
                                         ") is at position " + std::to_string(st.position) +
@@ -196,7 +196,7 @@ struct Sink::Impl {
                                         ": it was built from another log; use an empty schema");
     std::string hash = kZeroHash;
     if (st.position > 0) {
-      ASSIGN_OR_RETURN(hash, engine.HashAt(st.position));
+      ASSIGN_OR_RETURN(hash, source.HashAt(st.position));
     }
     if (hash != st.hash)
       return Status::FailedPrecondition(
@@ -301,6 +301,7 @@ Sink::Sink(LogSource& source, SinkOptions options)
   impl_->ctx.events_format = impl_->options.events_format;
   impl_->ctx.pseudonym_key = impl_->options.pseudonym_key;
   impl_->ctx.source_name = impl_->options.source_name;
+  impl_->ctx.source = &source;
   impl_->q = QuoteIdent(impl_->options.schema);
 }
 
@@ -374,7 +375,7 @@ SinkResult Sink::Run(const std::atomic<bool>& stop) {
       busy_attempts = 0;
       applied_.store(state->position);
     }
-    const Position head = engine.GetHead().position;
+    const Position head = s.source.Head();
     if (state->position >= head) {
       if (s.options.progress) s.options.progress({state->position, head});
       if (s.options.once) {
@@ -384,7 +385,10 @@ SinkResult Sink::Run(const std::atomic<bool>& stop) {
       }
       auto next = s.source.WaitForHead(state->position, s.options.wait_ms);
       if (!next.ok()) {
+        if (next.status().code() == StatusCode::kFailedPrecondition)
+          result.exit = SinkExit::kMismatch;
         result.status = next.status();
+        result.applied = state->position;
         return result;
       }
       continue;

@@ -63,7 +63,18 @@ class LogSource {
   // The engine to read from; valid until the next WaitForHead.
   virtual Engine& engine() = 0;
   // Returns the head once it is past `after`, or after about `timeout_ms`.
+  // An error ends the sink (FailedPrecondition: the source belongs to
+  // another log, SinkExit::kMismatch).
   virtual Result<Position> WaitForHead(Position after, int64_t timeout_ms) = 0;
+  // The last position the sink may apply (a replica's events whose origin
+  // hash is known).
+  virtual Position Head() { return engine().GetHead().position; }
+  // The chain hash at `p` that sink_state and the events rows record: the
+  // log's own, or for a replica the origin server's.
+  virtual Result<std::string> HashAt(Position p) { return engine().HashAt(p); }
+  // The origin's event id at `p` when it is not the stored one (a replica's
+  // erasure, which its engine records under an id of its own).
+  virtual std::optional<std::string> OriginIdAt(Position) { return std::nullopt; }
 };
 
 // A running server's own engine (`relais serve --sink-dsn`): borrowed.
@@ -71,6 +82,7 @@ std::unique_ptr<LogSource> SharedEngineSource(Engine& engine);
 // A data directory no server holds: opened read-only (no lock) and opened
 // again every `poll_ms` while caught up, to see what writers appended since.
 Result<std::unique_ptr<LogSource>> DirectorySource(const std::string& data_dir, int64_t poll_ms);
+// A running server followed through GET /v1/feed (sink/feed_source.h).
 
 struct SinkProgress {
   Position applied = 0;

@@ -1,0 +1,544 @@
+// The sink's feed source (sink/feed_source.h): an SSE client of GET /v1/feed
+// on plain sockets, and the replica it appends to.
+#include "sink/feed_source.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <simdjson.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "relais/json_writer.h"
+
+namespace relais::sink {
+
+namespace {
+
+constexpr size_t kOriginLineBytes = 64 + 1 + 36 + 1;  // "<hash> <id>\n"
+constexpr size_t kAppendChunkMax = 512;               // the feed's own batch
+
+// The replica's clock: the latest recordedAt the server gave (never earlier
+// than what it appends, so an instant the server stamped is never "in the
+// future" here, and an erasure is stamped with the server's instant).
+class ReplayClock : public Clock {
+ public:
+  Timestamp Now() override {
+    Timestamp t;
+    t.micros = micros_.load();
+    return t;
+  }
+  void Set(Timestamp t) { micros_.store(t.micros); }
+
+ private:
+  std::atomic<int64_t> micros_{SystemClock()->Now().micros};
+};
+
+struct FeedEvent {
+  Position position = 0;
+  std::string data;
+  std::string event;  // "" or "message": an event; "error": the server's error
+};
+
+// One GET /v1/feed connection: the status line and headers, then the SSE
+// body, decoded from chunked transfer coding when the server uses it.
+class FeedConnection {
+ public:
+  ~FeedConnection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // Connects and reads the response's head. `status` gets the HTTP status
+  // (0: no connection); `body` the error body when it is not 200.
+  Status Open(const FeedUrl& url, const std::string& token, Position from, int* status,
+              std::string* body, const std::atomic<bool>& stop) {
+    *status = 0;
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    std::string port = std::to_string(url.port);
+    if (int rc = ::getaddrinfo(url.host.c_str(), port.c_str(), &hints, &res); rc != 0)
+      return Status::IoError("cannot resolve " + url.host + ": " + ::gai_strerror(rc));
+    for (addrinfo* a = res; a && fd_ < 0; a = a->ai_next) {
+      int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+      if (fd < 0) continue;
+      if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+        fd_ = fd;
+      } else {
+        ::close(fd);
+      }
+    }
+    ::freeaddrinfo(res);
+    if (fd_ < 0) return Status::IoError("cannot connect to " + url.host + ":" + port);
+    std::string req = "GET /v1/feed?from=" + std::to_string(from) +
+                      " HTTP/1.1\r\nHost: " + url.host + ":" + port + "\r\nAuthorization: Bearer " +
+                      token + "\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n";
+    for (size_t sent = 0; sent < req.size();) {
+      ssize_t n = ::send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return Status::IoError("the server closed the connection");
+      sent += static_cast<size_t>(n);
+    }
+    size_t end;
+    while ((end = raw_.find("\r\n\r\n")) == std::string::npos) {
+      if (raw_.size() > kFeedHeaderBytesMax)
+        return Status::IoError("the server's response head is over 64 KiB");
+      RETURN_IF_ERROR(Fill(stop, 30000));
+    }
+    std::string head = raw_.substr(0, end);
+    raw_.erase(0, end + 4);
+    if (head.size() < 12 || head.compare(0, 5, "HTTP/") != 0)
+      return Status::IoError("the server's answer is not HTTP");
+    *status = std::atoi(head.c_str() + 9);
+    std::string lower;
+    for (char c : head) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    chunked_ = lower.find("transfer-encoding: chunked") != std::string::npos;
+    if (*status != 200) {
+      // The error body (a JSON error object), for the message.
+      for (int i = 0; i < 20 && raw_.size() < 4096; ++i)
+        if (!Fill(stop, 200).ok()) break;
+      Decode();
+      *body = body_.substr(0, 1024);
+    }
+    return Status::Ok();
+  }
+
+  // The next SSE event; IoError when the connection ends or nothing (not
+  // even the 15 s keep-alive) came for `idle_ms`; Cancelled on `stop`.
+  Result<FeedEvent> Next(const std::atomic<bool>& stop, int64_t idle_ms) {
+    FeedEvent e;
+    bool any = false;
+    for (;;) {
+      size_t nl;
+      while ((nl = body_.find('\n', line_start_)) == std::string::npos) {
+        if (body_.size() - line_start_ > kFeedLineBytesMax)
+          return Status::IoError("an SSE line of the feed is over 2 MiB");
+        RETURN_IF_ERROR(Fill(stop, idle_ms));
+        Decode();
+      }
+      std::string_view line(body_.data() + line_start_, nl - line_start_);
+      line_start_ = nl + 1;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.empty()) {
+        if (line_start_ > (1 << 20)) {
+          body_.erase(0, line_start_);
+          line_start_ = 0;
+        }
+        if (any) return e;
+        continue;
+      }
+      if (line[0] == ':') continue;  // a keep-alive comment
+      size_t colon = line.find(':');
+      std::string_view field = line.substr(0, colon);
+      std::string_view value = colon == std::string_view::npos ? "" : line.substr(colon + 1);
+      if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
+      if (field == "id") {
+        e.position = std::strtoull(std::string(value).c_str(), nullptr, 10);
+      } else if (field == "data") {
+        if (any && !e.data.empty()) e.data += '\n';
+        e.data += value;
+        any = true;
+      } else if (field == "event") {
+        e.event = value;
+        any = true;
+      }
+    }
+  }
+
+ private:
+  // Reads what the socket has, waiting at most `timeout_ms`.
+  Status Fill(const std::atomic<bool>& stop, int64_t timeout_ms) {
+    for (int64_t waited = 0;;) {
+      if (stop.load()) return Status::Internal("the sink is stopping");
+      pollfd p{fd_, POLLIN, 0};
+      int rc = ::poll(&p, 1, 200);
+      if (rc < 0 && errno != EINTR) return Status::IoError("poll failed");
+      if (rc > 0) {
+        char buf[65536];
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) return Status::IoError("the server closed the feed");
+        raw_.append(buf, static_cast<size_t>(n));
+        return Status::Ok();
+      }
+      waited += 200;
+      if (waited >= timeout_ms)
+        return Status::IoError("the feed sent nothing for " + std::to_string(timeout_ms / 1000) +
+                               " s");
+    }
+  }
+  // Moves what raw_ holds into body_ (de-chunked when chunked).
+  void Decode() {
+    if (!chunked_) {
+      body_ += raw_;
+      raw_.clear();
+      return;
+    }
+    for (;;) {
+      if (chunk_left_ == 0) {
+        size_t eol = raw_.find("\r\n");
+        if (eol == std::string::npos) return;
+        if (eol == 0) {  // the CRLF after a chunk's data
+          raw_.erase(0, 2);
+          continue;
+        }
+        chunk_left_ = std::strtoull(raw_.substr(0, eol).c_str(), nullptr, 16);
+        raw_.erase(0, eol + 2);
+        if (chunk_left_ == 0) return;  // the last chunk
+      }
+      size_t n = std::min(chunk_left_, raw_.size());
+      if (n == 0) return;
+      body_.append(raw_, 0, n);
+      raw_.erase(0, n);
+      chunk_left_ -= n;
+    }
+  }
+
+  int fd_ = -1;
+  std::string raw_, body_;
+  size_t line_start_ = 0;
+  bool chunked_ = false;
+  size_t chunk_left_ = 0;
+};
+
+// The import request of a feed envelope: what the server stored, without
+// what the engine sets (position, version, hash).
+Result<std::string> RequestOf(const simdjson::dom::element& env) {
+  JsonWriter w;
+  w.BeginObject();
+  for (const char* key : {"id", "type", "subject", "effectiveDate", "recordedAt"}) {
+    std::string_view v;
+    if (env[key].get_string().get(v)) return Status::Corruption(std::string("no ") + key);
+    w.Key(key).String(v);
+  }
+  simdjson::dom::object actor;
+  if (env["actor"].get_object().get(actor)) return Status::Corruption("no actor");
+  w.Key("actor").BeginObject();
+  for (const char* key : {"id", "role", "org"}) {
+    std::string_view v;
+    if (actor[key].get_string().get(v)) return Status::Corruption(std::string("no actor.") + key);
+    w.Key(key).String(v);
+  }
+  w.EndObject();
+  simdjson::dom::element data;
+  if (env["data"].get(data)) return Status::Corruption("no data");
+  w.Key("data").Raw(simdjson::minify(data));
+  w.EndObject();
+  return w.Take();
+}
+
+class Feed : public LogSource {
+ public:
+  Feed(FeedOptions o, FeedUrl url, std::shared_ptr<ReplayClock> clock,
+       std::unique_ptr<Engine> engine, int origin_fd, Position known)
+      : o_(std::move(o)),
+        url_(std::move(url)),
+        clock_(std::move(clock)),
+        engine_(std::move(engine)),
+        origin_fd_(origin_fd),
+        known_(known) {
+    thread_ = std::thread([this] { Follow(); });
+  }
+  ~Feed() override {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+    engine_->Close();
+    ::close(origin_fd_);
+  }
+
+  Engine& engine() override { return *engine_; }
+  Position Head() override { return known_.load(); }
+  Result<Position> WaitForHead(Position after, int64_t timeout_ms) override {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait_for(l, std::chrono::milliseconds(timeout_ms),
+                 [&] { return known_.load() > after || !fatal_.ok(); });
+    if (!fatal_.ok()) return fatal_;
+    return known_.load();
+  }
+  Result<std::string> HashAt(Position p) override {
+    ASSIGN_OR_RETURN(std::string line, OriginLine(p));
+    return line.substr(0, 64);
+  }
+  std::optional<std::string> OriginIdAt(Position p) override {
+    auto line = OriginLine(p);
+    if (!line.ok()) return std::nullopt;
+    return line->substr(65, 36);
+  }
+
+ private:
+  void Log(const std::string& m) {
+    if (o_.log) {
+      o_.log(m);
+    } else {
+      std::fprintf(stderr, "relais sink: %s\n", m.c_str());
+    }
+  }
+  void Fatal(Status st) {
+    std::lock_guard<std::mutex> l(mu_);
+    fatal_ = std::move(st);
+    cv_.notify_all();
+  }
+  Result<std::string> OriginLine(Position p) {
+    if (p == 0 || p > known_.load())
+      return Status::NotFound("no origin hash for position " + std::to_string(p));
+    std::string line(kOriginLineBytes, '\0');
+    ssize_t n = ::pread(origin_fd_, line.data(), line.size(),
+                        static_cast<off_t>((p - 1) * kOriginLineBytes));
+    if (n != static_cast<ssize_t>(line.size()))
+      return Status::IoError("reading the replica's feed-origin failed");
+    return line;
+  }
+
+  // Reads the feed, reconnecting with backoff, until stop_ or a fatal error.
+  void Follow() {
+    int64_t backoff_ms = 100;
+    while (!stop_.load()) {
+      Status st = Session(&backoff_ms);
+      if (stop_.load()) return;
+      if (st.code() == StatusCode::kFailedPrecondition ||
+          st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kCorruption) {
+        Fatal(st);
+        return;
+      }
+      Log("feed " + o_.url + ": " + st.message() + "; reconnecting in " +
+          std::to_string(backoff_ms) + " ms");
+      for (int64_t w = 0; w < backoff_ms && !stop_.load(); w += 50)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      backoff_ms = std::min(backoff_ms * 2, o_.backoff_max_ms);
+    }
+  }
+
+  // One connection: from the last known position (checked), appending.
+  Status Session(int64_t* backoff_ms) {
+    const Position known = known_.load();
+    FeedConnection c;
+    int status = 0;
+    std::string body;
+    RETURN_IF_ERROR(c.Open(url_, o_.token, std::max<Position>(known, 1), &status, &body, stop_));
+    if (status == 401 || status == 403)
+      return Status::InvalidArgument("the server refused the feed (HTTP " + std::to_string(status) +
+                                     "): use an admin token: " + body);
+    if (status != 200)
+      return Status::IoError("the server answered HTTP " + std::to_string(status) + ": " + body);
+    std::vector<FeedEvent> pending;
+    Position next = known + 1;
+    for (;;) {
+      // Append what came when the socket has nothing more right now.
+      auto e = c.Next(stop_, pending.empty() ? 30000 : 0);
+      if (!e.ok() && !pending.empty() && e.status().code() == StatusCode::kIoError &&
+          e.status().message().find("nothing for 0 s") != std::string::npos) {
+        RETURN_IF_ERROR(Flush(pending));
+        continue;
+      }
+      if (!e.ok()) {
+        Status flushed = Flush(pending);
+        return flushed.ok() ? e.status() : flushed;
+      }
+      *backoff_ms = 100;
+      if (e->event == "error") {
+        RETURN_IF_ERROR(Flush(pending));
+        return Status::IoError("the feed ended with an error: " + e->data.substr(0, 512));
+      }
+      if (e->position == known && known > 0) {
+        // The last position the replica holds: the same server's log?
+        ASSIGN_OR_RETURN(std::string have, HashAt(known));
+        if (e->data.find("\"hash\":\"" + have + "\"") == std::string::npos)
+          return Status::FailedPrecondition(
+              "the server's event at position " + std::to_string(known) +
+              " is not the replica's (another server's log?): use an empty --replica directory");
+        continue;
+      }
+      if (e->position != next)
+        return Status::Corruption("the feed gave position " + std::to_string(e->position) +
+                                  " where " + std::to_string(next) + " was due");
+      ++next;
+      pending.push_back(std::move(*e));
+      if (pending.size() >= kAppendChunkMax) RETURN_IF_ERROR(Flush(pending));
+    }
+  }
+
+  // Appends the pending events to the replica (an erasure through Erase),
+  // makes them durable, then records their origin hashes and ids.
+  Status Flush(std::vector<FeedEvent>& pending) {
+    if (pending.empty()) return Status::Ok();
+    std::string origin;
+    std::vector<std::string> requests;
+    std::vector<Position> positions;
+    simdjson::dom::parser parser;
+    auto append = [&]() -> Status {
+      if (requests.empty()) return Status::Ok();
+      AppendOptions ao;
+      ao.allow_actor_in_body = true;
+      ao.allow_recorded_at = true;
+      ao.sync = false;
+      auto futures = engine_->AppendManyAsync(std::move(requests), ao);
+      requests.clear();
+      for (size_t i = 0; i < futures.size(); ++i) {
+        AppendOutcome out = futures[i].get();
+        if (out.kind != AppendOutcome::Kind::kAccepted || out.results.size() != 1 ||
+            out.results[0].position != positions[i])
+          return Status::FailedPrecondition(
+              "the replica did not take the server's event at position " +
+              std::to_string(positions[i]) + ": " +
+              (out.kind == AppendOutcome::Kind::kRefused
+                   ? out.refusal.code + " " + out.refusal.message
+                   : out.error.message()));
+      }
+      positions.clear();
+      return Status::Ok();
+    };
+    for (const FeedEvent& e : pending) {
+      simdjson::dom::element env;
+      if (parser.parse(e.data).get(env))
+        return Status::Corruption("the feed's event " + std::to_string(e.position) +
+                                  " is not JSON");
+      std::string_view hash, id, type, recorded, subject, effective;
+      if (env["hash"].get_string().get(hash) || env["id"].get_string().get(id) ||
+          env["type"].get_string().get(type) || env["recordedAt"].get_string().get(recorded) ||
+          env["subject"].get_string().get(subject) ||
+          env["effectiveDate"].get_string().get(effective) || hash.size() != 64 || id.size() != 36)
+        return Status::Corruption("the feed's event " + std::to_string(e.position) +
+                                  " is not an envelope");
+      auto at = ParseTimestamp(recorded);
+      if (!at) return Status::Corruption("bad recordedAt at " + std::to_string(e.position));
+      clock_->Set(*at);
+      origin += std::string(hash) + " " + std::string(id) + "\n";
+      if (e.position <= engine_->GetHead().position) {
+        // Already in the replica (a stop between its events and their
+        // origin lines): the same event, or another server's log.
+        std::string stored_id, stored_type;
+        RETURN_IF_ERROR(engine_->Scan(e.position, [&](const StoredEventView& v) {
+          stored_id = FormatUuid(v.record.id);
+          stored_type = EventTypeName(v.record.type);
+          return false;
+        }));
+        if (stored_type != type || (type != "PersonalDataErased" && stored_id != id))
+          return Status::FailedPrecondition(
+              "the server's event at position " + std::to_string(e.position) +
+              " is not the replica's (another server's log?): use an empty --replica directory");
+        continue;
+      }
+      if (type == "PersonalDataErased") {
+        RETURN_IF_ERROR(append());
+        std::string_view reason_name;
+        if (env["data"]["reason"].get_string().get(reason_name)) reason_name = "";
+        auto reason = ErasureReasonFromName(reason_name);
+        simdjson::dom::object actor;
+        ActorInfo who;
+        if (!env["actor"].get_object().get(actor)) {
+          std::string_view v;
+          if (!actor["id"].get_string().get(v)) who.id = v;
+          if (!actor["role"].get_string().get(v)) who.role = v;
+          if (!actor["org"].get_string().get(v)) who.org = v;
+        }
+        std::string why;
+        auto subj = ParseSubject(subject, &why);
+        auto date = ParseDate(effective);
+        if (!subj || !date)
+          return Status::Corruption("bad erasure at " + std::to_string(e.position));
+        AppendOutcome out =
+            engine_->Erase(*subj, reason.value_or(ErasureReason::kOther), who, *date);
+        if (out.kind != AppendOutcome::Kind::kAccepted || out.results.empty() ||
+            out.results[0].position != e.position)
+          return Status::FailedPrecondition("the replica did not take the server's erasure at " +
+                                            std::to_string(e.position) + ": " +
+                                            out.refusal.message + out.error.message());
+        continue;
+      }
+      ASSIGN_OR_RETURN(std::string req, RequestOf(env));
+      requests.push_back(std::move(req));
+      positions.push_back(e.position);
+    }
+    RETURN_IF_ERROR(append());
+    RETURN_IF_ERROR(engine_->Sync());
+    // The origin lines after the events: a crash between the two leaves
+    // events without a line, which the next open truncates to the lines.
+    const Position first = pending.front().position;
+    if (::pwrite(origin_fd_, origin.data(), origin.size(),
+                 static_cast<off_t>((first - 1) * kOriginLineBytes)) !=
+            static_cast<ssize_t>(origin.size()) ||
+        ::fdatasync(origin_fd_) != 0)
+      return Status::IoError("writing the replica's feed-origin failed");
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      known_.store(pending.back().position);
+      cv_.notify_all();
+    }
+    pending.clear();
+    return Status::Ok();
+  }
+
+  FeedOptions o_;
+  FeedUrl url_;
+  std::shared_ptr<ReplayClock> clock_;
+  std::unique_ptr<Engine> engine_;
+  int origin_fd_;
+  std::atomic<Position> known_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Status fatal_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<FeedUrl> ParseFeedUrl(const std::string& url) {
+  const std::string scheme = "http://";
+  if (url.rfind("https://", 0) == 0)
+    return Status::InvalidArgument(
+        "--url: https is not supported by the sink yet; reach the server over http (a local "
+        "port, or an SSH tunnel)");
+  if (url.rfind(scheme, 0) != 0)
+    return Status::InvalidArgument("--url: '" + url + "' is not http://HOST:PORT");
+  std::string rest = url.substr(scheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0 || rest.find('/') != std::string::npos)
+    return Status::InvalidArgument("--url: '" + url + "' is not http://HOST:PORT");
+  std::string port = rest.substr(colon + 1);
+  char* end = nullptr;
+  unsigned long p = std::strtoul(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || p == 0 || p > 65535)
+    return Status::InvalidArgument("--url: port '" + port + "' is not 1 to 65535");
+  FeedUrl u;
+  u.host = rest.substr(0, colon);
+  if (u.host.size() > 2 && u.host.front() == '[' && u.host.back() == ']')
+    u.host = u.host.substr(1, u.host.size() - 2);
+  u.port = static_cast<uint16_t>(p);
+  return u;
+}
+
+Result<std::unique_ptr<LogSource>> FeedSource(FeedOptions options) {
+  ASSIGN_OR_RETURN(FeedUrl url, ParseFeedUrl(options.url));
+  auto clock = std::make_shared<ReplayClock>();
+  Options eo;
+  eo.data_dir = options.replica_dir;
+  eo.create_if_missing = true;
+  eo.clock = clock;
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(eo));
+  const std::string path = options.replica_dir + "/feed-origin";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError("cannot open " + path);
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  Position lines = static_cast<Position>(size) / kOriginLineBytes;
+  const Position head = engine->GetHead().position;
+  // Lines beyond the head cannot be (the lines follow the synced events);
+  // fewer lines than events: stopped between the two, the feed gives the
+  // missing lines again (Flush checks those events' ids).
+  if (lines > head) lines = head;
+  if (::ftruncate(fd, static_cast<off_t>(lines * kOriginLineBytes)) != 0) {
+    ::close(fd);
+    return Status::IoError("cannot truncate " + path);
+  }
+  // The replica's clock starts at its last recordedAt.
+  if (head > 0) clock->Set(engine->GetHead().recorded_at);
+  return std::unique_ptr<LogSource>(std::make_unique<Feed>(std::move(options), std::move(url),
+                                                           clock, std::move(engine), fd, lines));
+}
+
+}  // namespace relais::sink
