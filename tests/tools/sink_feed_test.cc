@@ -7,6 +7,9 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "server/server_harness.h"
@@ -52,6 +55,11 @@ class SinkFeedTest : public ::testing::Test {
     auto rows = conn->Query("SELECT " + column + " FROM " + schema + ".sink_state");
     return rows.ok() && !rows->empty() && (*rows)[0][0] ? *(*rows)[0][0] : "";
   }
+  // The background sinks' stderr (bg.stderr: the last one started).
+  std::string Err() {
+    std::ifstream in(dir.path() + "/bg.stderr");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
   // Waits (at most 15 s) for sink_state to reach `position`.
   bool WaitFor(const std::string& schema, const std::string& position) {
     for (int i = 0; i < 300; ++i) {
@@ -85,7 +93,8 @@ TEST_F(SinkFeedTest, FollowsAServerThroughItsFeedAcrossAServerRestart) {
   pid_t sink = RelaisInBackground(dir.path(), SinkArgs(port, admin, "s_feed"));
   ASSERT_GT(sink, 0);
   auto [head, hash] = ServerHead(port, admin);
-  ASSERT_TRUE(WaitFor("s_feed", head)) << State("s_feed", "position") << " != " << head;
+  ASSERT_TRUE(WaitFor("s_feed", head)) << State("s_feed", "position") << " != " << head << "\n"
+                                       << Err();
   // The server's chain hash, not the replica's own (its sealed fields are
   // under other keys).
   EXPECT_EQ(State("s_feed", "hash"), hash);
@@ -108,7 +117,8 @@ TEST_F(SinkFeedTest, FollowsAServerThroughItsFeedAcrossAServerRestart) {
                            R"({"reason":"subject_request"})", admin);
   ASSERT_EQ(erased.status / 100, 2) << erased.body;
   std::tie(head, hash) = ServerHead(port, admin);
-  ASSERT_TRUE(WaitFor("s_feed", head)) << State("s_feed", "position") << " != " << head;
+  ASSERT_TRUE(WaitFor("s_feed", head)) << State("s_feed", "position") << " != " << head << "\n"
+                                       << Err();
   EXPECT_EQ(State("s_feed", "hash"), hash);
   EXPECT_EQ(QueryOne(*conn, "SELECT erased FROM s_feed.households WHERE household_id = '" +
                                 household.substr(household.find('/') + 1) + "'"),
@@ -136,7 +146,8 @@ TEST_F(SinkFeedTest, FollowsAServerThroughItsFeedAcrossAServerRestart) {
   server.set_port(port);
   ASSERT_TRUE(server.Start());
   std::tie(head, hash) = ServerHead(port, admin);
-  ASSERT_TRUE(WaitFor("s_feed", head)) << State("s_feed", "position") << " != " << head;
+  ASSERT_TRUE(WaitFor("s_feed", head)) << State("s_feed", "position") << " != " << head << "\n"
+                                       << Err();
   EXPECT_EQ(State("s_feed", "hash"), hash);
   EXPECT_EQ(QueryOne(*conn, "SELECT count(*) FROM s_feed.events"), head);
   EXPECT_EQ(QueryOne(*conn,
@@ -144,10 +155,66 @@ TEST_F(SinkFeedTest, FollowsAServerThroughItsFeedAcrossAServerRestart) {
                      "'lille' AND attendees BETWEEN 21 AND 40 AND effective_date = "
                      "'2024-03-01'"),
             "20");
+  ExpectSchemaMatchesLog(*conn, "s_feed", data, dir.path());
+
+  // The sink killed (-9) while events keep coming: the next one resumes
+  // from sink_state over the replica, without gap or double count.
+  ::kill(sink, SIGKILL);
+  EXPECT_EQ(WaitChild(sink), -SIGKILL);
+  for (int i = 41; i <= 60; ++i)
+    ASSERT_EQ(Http(port, "POST", "/v1/events",
+                   Event(Uuid(9000 + i), "StaffTrainingHeld", "territory/flandres", "2024-03-02",
+                         R"({"topic":"Accueil","attendees":)" + std::to_string(i) + "}"),
+                   admin)
+                  .status,
+              201);
+  std::tie(head, hash) = ServerHead(port, admin);
+  // As if a sink had been killed between the replica's synced events and
+  // their server hashes (feed-origin, 102 bytes a position; the tables are
+  // never past the hashes): a sink on this replica takes those hashes from
+  // the feed again, checking the events' ids, then goes on.
+  const std::string origin = replica + "/feed-origin";
+  const auto origin_size = std::filesystem::file_size(origin);
+  ASSERT_GT(origin_size, 5u * 102);
+  std::filesystem::resize_file(origin, origin_size - 5 * 102);
+  pid_t other_schema = RelaisInBackground(dir.path(), SinkArgs(port, admin, "s_feed_b"));
+  ASSERT_TRUE(WaitFor("s_feed_b", head)) << State("s_feed_b", "position") << " != " << head << "\n"
+                                         << Err();
+  EXPECT_EQ(State("s_feed_b", "hash"), hash);
+  ::kill(other_schema, SIGTERM);
+  EXPECT_EQ(WaitChild(other_schema), 0);
+  ExpectSchemaMatchesLog(*conn, "s_feed_b", data, dir.path());
+  sink = RelaisInBackground(dir.path(), SinkArgs(port, admin, "s_feed"));
+  ASSERT_TRUE(WaitFor("s_feed", head)) << State("s_feed", "position") << " != " << head << "\n"
+                                       << Err();
+  EXPECT_EQ(QueryOne(*conn, "SELECT count(*) FROM s_feed.events"), head);
+  ExpectSchemaMatchesLog(*conn, "s_feed", data, dir.path());
+
+  // A sink started after the erasure, on a new replica: the erased
+  // household's events come without their personal fields, and still fold.
+  const std::string first_replica = replica;
+  replica = dir.path() + "/replica2";
+  pid_t fresh = RelaisInBackground(dir.path(), SinkArgs(port, admin, "s_fresh"));
+  ASSERT_TRUE(WaitFor("s_fresh", head)) << State("s_fresh", "position") << " != " << head << "\n"
+                                        << Err();
+  EXPECT_EQ(State("s_fresh", "hash"), hash);
+  ExpectSchemaMatchesLog(*conn, "s_fresh", data, dir.path());
+  ::kill(fresh, SIGTERM);
+  EXPECT_EQ(WaitChild(fresh), 0);
   ::kill(sink, SIGTERM);
   EXPECT_EQ(WaitChild(sink), 0);
   EXPECT_EQ(server.Stop(), 0);
-  ExpectSchemaMatchesLog(*conn, "s_feed", data, dir.path());
+
+  // The replica bound to this server, pointed at another server's log: refused (exit 7).
+  const std::string other = dir.path() + "/other";
+  ImportLines(dir.path(), other, Generate(dir.path(), 7, 1600));
+  const std::string other_admin = AddToken(other, "a", "admin");
+  ServerProcess other_server(other);
+  ASSERT_TRUE(other_server.Start());
+  replica = first_replica;
+  CliRun refused = Relais(dir.path(), SinkArgs(other_server.port(), other_admin, "s_feed"));
+  EXPECT_EQ(refused.code, 7) << refused.err;
+  EXPECT_NE(refused.err.find("another server"), std::string::npos) << refused.err;
 }
 
 TEST_F(SinkFeedTest, UsageErrorsAndAnEvaluatorTokenRefused) {

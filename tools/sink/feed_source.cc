@@ -115,6 +115,8 @@ class FeedConnection {
     bool any = false;
     for (;;) {
       size_t nl;
+      // What the response head's read brought along goes first.
+      Decode();
       while ((nl = body_.find('\n', line_start_)) == std::string::npos) {
         if (body_.size() - line_start_ > kFeedLineBytesMax)
           return Status::IoError("an SSE line of the feed is over 2 MiB");
@@ -205,6 +207,40 @@ class FeedConnection {
   size_t chunk_left_ = 0;
 };
 
+// An erased household's events come without their personal fields (absent,
+// lifecycle.md §1); the replica's rules need those the event could not have
+// lacked (required, or required by its other fields): placeholders, which
+// the erasure later in the feed destroys with the replica's key.
+std::string ErasedPlaceholders(std::string_view type, const simdjson::dom::object& data) {
+  auto has = [&](const char* key) {
+    simdjson::dom::element e;
+    return !data[key].get(e);
+  };
+  auto value = [&](const char* key) {
+    std::string_view v;
+    if (data[key].get_string().get(v)) return std::string_view();
+    return v;
+  };
+  std::string out;
+  auto add = [&](const char* key, const char* json) {
+    if (has(key)) return;
+    if (!out.empty()) out += ',';
+    out += "\"" + std::string(key) + "\":" + json;
+  };
+  if (type == "HouseholdRegistered")
+    add("headOfHousehold", R"({"name":"-","birthDate":"1900-01-01"})");
+  if (type == "HouseholdReferred") add("referrer", "\"-\"");
+  if (type == "ReferralDecided" && value("outcome") != "accepted") add("reason", "\"-\"");
+  if (type == "CalDecisionRecorded") {
+    std::string_view d = value("decision");
+    if (d == "attribution_conditional") add("condition", "\"-\"");
+    if (d == "non_attribution" || d == "inadmissible") add("reason", "\"-\"");
+  }
+  if (type == "SupportResumed" || type == "EventCorrected" || type == "EventRetracted")
+    add("reason", "\"-\"");
+  return out;
+}
+
 // The import request of a feed envelope: what the server stored, without
 // what the engine sets (position, version, hash).
 Result<std::string> RequestOf(const simdjson::dom::element& env) {
@@ -224,9 +260,19 @@ Result<std::string> RequestOf(const simdjson::dom::element& env) {
     w.Key(key).String(v);
   }
   w.EndObject();
-  simdjson::dom::element data;
-  if (env["data"].get(data)) return Status::Corruption("no data");
-  w.Key("data").Raw(simdjson::minify(data));
+  simdjson::dom::object data;
+  if (env["data"].get_object().get(data)) return Status::Corruption("no data");
+  std::string text = simdjson::minify(data);
+  bool erased = false;
+  if (env["personalDataErased"].get_bool().get(erased)) erased = false;
+  if (erased) {
+    std::string_view type;
+    if (env["type"].get_string().get(type)) type = "";
+    std::string extra = ErasedPlaceholders(type, data);
+    if (!extra.empty())
+      text = text == "{}" ? "{" + extra + "}" : text.substr(0, text.size() - 1) + "," + extra + "}";
+  }
+  w.Key("data").Raw(text);
   w.EndObject();
   return w.Take();
 }
