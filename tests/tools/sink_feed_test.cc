@@ -220,6 +220,7 @@ TEST_F(SinkFeedTest, FollowsAServerThroughItsFeedAcrossAServerRestart) {
 TEST_F(SinkFeedTest, UsageErrorsAndAnEvaluatorTokenRefused) {
   ImportLines(dir.path(), data, Generate(dir.path(), 42, 50));
   const std::string evaluator = AddToken(data, "e", "evaluator");
+  const std::string tenancy = AddToken(data, "t", "tenancy_staff", "lille");
   const std::string url = "http://127.0.0.1:1";
   auto run = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = {"sink", "postgres", "--dsn", Dsn(), "--schema", "s_bad"};
@@ -259,6 +260,13 @@ TEST_F(SinkFeedTest, UsageErrorsAndAnEvaluatorTokenRefused) {
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("403"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("admin token"), std::string::npos) << r.err;
+  // A token whose feed skips events (tenancy staff of one territory): the
+  // replica cannot hold the log; exit 2, saying so.
+  r = run({"--url", "http://127.0.0.1:" + std::to_string(server.port()), "--token", tenancy,
+           "--replica", dir.path() + "/r3", "--scope", "admin"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("does not read every event; use an admin token"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace

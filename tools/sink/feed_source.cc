@@ -398,6 +398,15 @@ class Feed : public LogSource {
               " is not the replica's (another server's log?): use an empty --replica directory");
         continue;
       }
+      if (e->position > next)
+        return Status::InvalidArgument(
+            "the feed skipped positions " + std::to_string(next) + " to " +
+            std::to_string(e->position - 1) +
+            ": this token's role does not read every event; use an admin token");
+      if (e->data.find("\"filtered\":true") != std::string::npos)
+        return Status::InvalidArgument("the feed hides fields of event " +
+                                       std::to_string(e->position) +
+                                       " from this token; use an admin token");
       if (e->position != next)
         return Status::Corruption("the feed gave position " + std::to_string(e->position) +
                                   " where " + std::to_string(next) + " was due");
@@ -432,6 +441,8 @@ class Feed : public LogSource {
               std::to_string(positions[i]) + ": " +
               (out.kind == AppendOutcome::Kind::kRefused
                    ? out.refusal.code + " " + out.refusal.message
+               : out.kind == AppendOutcome::Kind::kDuplicate
+                   ? std::string("its id is already in the replica")
                    : out.error.message()));
       }
       positions.clear();
