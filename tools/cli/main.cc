@@ -705,7 +705,8 @@ int Main(int argc, char** argv) {
   auto* sink_pg = sink_cmd->add_subcommand(
       "postgres",
       "catch up from the log into PostgreSQL tables, then follow it live (a data directory no "
-      "server holds; a server runs its own with serve --sink-dsn). Exit 7 when the database was "
+      "server holds, or a running server's feed with --url; a server runs its own with serve "
+      "--sink-dsn). Exit 7 when the database was "
       "built from another log");
   sink_pg->add_option("--dsn", sa.dsn, "libpq connection string (\"host=... dbname=...\" or postgresql://...)")
       ->required();
