@@ -19,6 +19,7 @@
 // connection (used from one thread); DurableAppends opens one per writer.
 #pragma once
 
+#include "pg_cluster.h"
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,6 +33,13 @@
 struct pg_conn;
 
 namespace relais::bench {
+
+// The private cluster moved to tests/support (the sink's tests use it too).
+using pg::DefaultPgBinDir;
+using pg::PgCluster;
+using pg::PgClusterOptions;
+using pg::PgUnavailableReason;
+
 
 enum class PgPayload { kJsonb, kText };
 

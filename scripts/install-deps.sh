@@ -22,7 +22,8 @@ PACKAGES=(
   libsystemd-dev
   # tests/server/tls_test: the self-signed certificates of the HTTPS tests.
   openssl
-  # bench/: the PostgreSQL baseline (libpq to build, the server to run).
+  # tools/sink (libpq, always built), its tests and the bench's PostgreSQL baseline
+  # (the server, started by them in a temporary directory).
   postgresql libpq-dev
   # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes come with clang.
   clang libclang-rt-14-dev

@@ -575,14 +575,9 @@ Result<std::vector<SeriesRow>> ComputeSeries(Engine& engine, Date from, Date to,
   return ComputeSeriesAt(engine, from, to, p);
 }
 
-Result<std::vector<SeriesRow>> ComputeSeriesAt(Engine& engine, Date from, Date to, Position p) {
-  p = std::min(p, engine.GetHead().position);
+std::vector<SeriesMonth> SeriesMonths(Date from, Date to) {
   // Months [first, last] clipped to [from, to].
-  struct Month {
-    std::string label;
-    Date first, last;
-  };
-  std::vector<Month> months;
+  std::vector<SeriesMonth> months;
   int y, m, d;
   CivilFromDate(from, &y, &m, &d);
   for (;;) {
@@ -597,6 +592,85 @@ Result<std::vector<SeriesRow>> ComputeSeriesAt(Engine& engine, Date from, Date t
       ++y;
     }
   }
+  return months;
+}
+
+namespace {
+
+void AddCounts(SeriesRow& to_row, const SeriesRow& from_row) {
+  to_row.supported_access += from_row.supported_access;
+  to_row.supported_maintien += from_row.supported_maintien;
+  to_row.supported_unreferred += from_row.supported_unreferred;
+  to_row.arrears_open += from_row.arrears_open;
+  to_row.move_ins += from_row.move_ins;
+  to_row.lease_switches += from_row.lease_switches;
+  to_row.evictions_carried_out += from_row.evictions_carried_out;
+  to_row.evictions_avoided += from_row.evictions_avoided;
+}
+
+// One household's rows of the series, from its walk (as of the series' last
+// day) and its timeline: `add(month index, territory index 1..3, counts)`.
+template <typename Add>
+void HouseholdSeriesWalk(const Walk& w, const std::vector<TimelineEntry>& timeline,
+                         const std::vector<SeriesMonth>& months, const Add& add) {
+  if (!w.state.registered) return;
+  for (size_t i = 0; i < months.size(); ++i) {
+    const SeriesMonth& mo = months[i];
+    // Territory and track as of the month's last day.
+    sc::Territory territory = w.state.territory;
+    bool registered = false;
+    int track = 2;
+    for (const TimelineEntry& e : timeline) {
+      if (e.effective > mo.last) break;
+      if (e.fact->type == EventType::kHouseholdRegistered) registered = true;
+      if (e.fact->type == EventType::kHouseholdRegistered || e.fact->type == EventType::kCaseTransferred)
+        territory = e.fact->territory;
+      if (e.fact->type == EventType::kHouseholdReferred) track = e.fact->track == sc::Track::ACCESS ? 0 : 1;
+    }
+    if (!registered) continue;
+    SeriesRow row;
+    bool supported = false;
+    for (const EpisodeState& ep : w.state.episodes)
+      if (ep.started_on <= mo.last && !(ep.closed_on && *ep.closed_on < mo.first)) supported = true;
+    if (supported) (track == 0 ? row.supported_access : track == 1 ? row.supported_maintien : row.supported_unreferred)++;
+    for (const auto& [start, end] : w.arrears_intervals)
+      if (start <= mo.last && !(end && *end <= mo.last)) {
+        ++row.arrears_open;
+        break;
+      }
+    for (const auto& [d, days] : w.move_ins) row.move_ins += In(d, mo.first, mo.last);
+    for (const auto& [d, days] : w.switches) row.lease_switches += In(d, mo.first, mo.last);
+    for (Date d : w.evictions) row.evictions_carried_out += In(d, mo.first, mo.last);
+    for (const auto& [d, by_eviction] : w.procedure_closings)
+      row.evictions_avoided += !by_eviction && In(d, mo.first, mo.last);
+    add(i, TerritoryIndex(territory), row);
+  }
+}
+
+}  // namespace
+
+std::vector<HouseholdSeriesRow> HouseholdSeries(const std::vector<TimelineEntry>& timeline,
+                                                const std::vector<SeriesMonth>& months) {
+  Walk w;
+  WalkTimeline(timeline, &w);
+  std::vector<HouseholdSeriesRow> out;
+  HouseholdSeriesWalk(w, timeline, months, [&](size_t i, int territory, const SeriesRow& c) {
+    if (c.supported_access + c.supported_maintien + c.supported_unreferred + c.arrears_open + c.move_ins +
+            c.lease_switches + c.evictions_carried_out + c.evictions_avoided ==
+        0)
+      return;  // a month this household adds nothing to (counts are never negative)
+    HouseholdSeriesRow r;
+    r.month = i;
+    r.territory = kTerritoryKeys[static_cast<size_t>(territory)];
+    r.counts = c;
+    out.push_back(std::move(r));
+  });
+  return out;
+}
+
+Result<std::vector<SeriesRow>> ComputeSeriesAt(Engine& engine, Date from, Date to, Position p) {
+  p = std::min(p, engine.GetHead().position);
+  const std::vector<SeriesMonth> months = SeriesMonths(from, to);
   // rows[month][territory]
   std::vector<std::array<SeriesRow, 4>> rows(months.size());
   for (size_t i = 0; i < months.size(); ++i)
@@ -613,68 +687,17 @@ Result<std::vector<SeriesRow>> ComputeSeriesAt(Engine& engine, Date from, Date t
         auto& rows = partial[k];
         w = Walk();
         WalkTimeline(timeline, &w);
-        if (!w.state.registered) return;
-        for (size_t i = 0; i < months.size(); ++i) {
-          const Month& mo = months[i];
-          // Territory and track as of the month's last day.
-          sc::Territory territory = w.state.territory;
-          bool registered = false;
-          int track = 2;
-          for (const TimelineEntry& e : timeline) {
-            if (e.effective > mo.last) break;
-            if (e.fact->type == EventType::kHouseholdRegistered) registered = true;
-            if (e.fact->type == EventType::kHouseholdRegistered || e.fact->type == EventType::kCaseTransferred)
-              territory = e.fact->territory;
-            if (e.fact->type == EventType::kHouseholdReferred)
-              track = e.fact->track == sc::Track::ACCESS ? 0 : 1;
-          }
-          if (!registered) continue;
-          SeriesRow& row = rows[i][TerritoryIndex(territory)];
-          bool supported = false;
-          for (const EpisodeState& ep : w.state.episodes)
-            if (ep.started_on <= mo.last && !(ep.closed_on && *ep.closed_on < mo.first)) supported = true;
-          if (supported) (track == 0 ? row.supported_access : track == 1 ? row.supported_maintien : row.supported_unreferred)++;
-          for (const auto& [start, end] : w.arrears_intervals)
-            if (start <= mo.last && !(end && *end <= mo.last)) {
-              ++row.arrears_open;
-              break;
-            }
-          for (const auto& [d, days] : w.move_ins) row.move_ins += In(d, mo.first, mo.last);
-          for (const auto& [d, days] : w.switches) row.lease_switches += In(d, mo.first, mo.last);
-          for (Date d : w.evictions) row.evictions_carried_out += In(d, mo.first, mo.last);
-          for (const auto& [d, by_eviction] : w.procedure_closings)
-            row.evictions_avoided += !by_eviction && In(d, mo.first, mo.last);
-        }
+        HouseholdSeriesWalk(w, timeline, months, [&](size_t i, int territory, const SeriesRow& counts) {
+          AddCounts(rows[i][static_cast<size_t>(territory)], counts);
+        });
       });
   RETURN_IF_ERROR(st);
   for (const auto& worker : partial)
     for (size_t i = 0; i < rows.size(); ++i)
-      for (size_t k = 1; k < 4; ++k) {
-        SeriesRow& to_row = rows[i][k];
-        const SeriesRow& from_row = worker[i][k];
-        to_row.supported_access += from_row.supported_access;
-        to_row.supported_maintien += from_row.supported_maintien;
-        to_row.supported_unreferred += from_row.supported_unreferred;
-        to_row.arrears_open += from_row.arrears_open;
-        to_row.move_ins += from_row.move_ins;
-        to_row.lease_switches += from_row.lease_switches;
-        to_row.evictions_carried_out += from_row.evictions_carried_out;
-        to_row.evictions_avoided += from_row.evictions_avoided;
-      }
+      for (size_t k = 1; k < 4; ++k) AddCounts(rows[i][k], worker[i][k]);
   std::vector<SeriesRow> out;
   for (auto& month : rows) {
-    for (size_t k = 1; k < 4; ++k) {
-      SeriesRow& all = month[0];
-      const SeriesRow& t = month[k];
-      all.supported_access += t.supported_access;
-      all.supported_maintien += t.supported_maintien;
-      all.supported_unreferred += t.supported_unreferred;
-      all.arrears_open += t.arrears_open;
-      all.move_ins += t.move_ins;
-      all.lease_switches += t.lease_switches;
-      all.evictions_carried_out += t.evictions_carried_out;
-      all.evictions_avoided += t.evictions_avoided;
-    }
+    for (size_t k = 1; k < 4; ++k) AddCounts(month[0], month[k]);
     for (auto& row : month) out.push_back(std::move(row));
   }
   return out;

@@ -519,12 +519,43 @@ void Rewrite(simdjson::dom::element e, std::string_view key, JsonWriter& w,
 
 }  // namespace
 
+Result<std::string> PseudonymisedEvent(std::string_view key, const StoredEventView& v,
+                                       std::optional<EventType> target_type) {
+  // One parser per thread: the export and the sink render from their own threads.
+  thread_local simdjson::dom::parser parser;
+  const std::vector<std::string>* inner_drop =
+      target_type ? &PersonalFieldNames(*target_type) : nullptr;
+  // Every $personal field goes, whatever the stream: an evaluator must never
+  // identify anyone. The actor's name goes too; its role stays.
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("position").Uint(v.record.position);
+  w.Key("version").Int(v.record.version);
+  w.Key("id").String(Pseudonym(key, FormatUuid(v.record.id)));
+  w.Key("type").String(EventTypeName(v.record.type));
+  std::string subject(v.subject.text.substr(0, v.subject.text.find('/') + 1));
+  w.Key("subject").String(subject + Pseudonym(key, v.subject.id()));
+  w.Key("effectiveDate").String(FormatDate(v.record.effective));
+  w.Key("recordedAt").String(FormatTimestamp(v.record.recorded));
+  w.Key("actor").BeginObject();
+  w.Key("role").String(v.actor.role);
+  w.EndObject();
+  simdjson::dom::element data;
+  if (parser.parse(v.data_json.data(), v.data_json.size(), true).get(data))
+    return Status::Corruption("event at position " + std::to_string(v.record.position) +
+                              ": data does not parse");
+  w.Key("data");
+  Rewrite(data, key, w, &PersonalFieldNames(v.record.type), inner_drop);
+  if (v.personal_data_erased) w.Key("personalDataErased").Bool(true);
+  w.EndObject();
+  return w.Take();
+}
+
 struct PseudonymisedExport::State {
   Position next = 1;
   Position last = 0;  // the last position known at `known_at`
   // Target types of corrections: a correction's data.data has the target's fields.
   std::unordered_map<std::string, EventType> types;
-  simdjson::dom::parser parser;
 };
 
 PseudonymisedExport::PseudonymisedExport(Engine& engine, std::optional<Timestamp> known_at,
@@ -555,37 +586,17 @@ Status PseudonymisedExport::Next(size_t bytes_min, std::string* out, bool* done)
     if (v.record.position > st.last) return false;
     std::string id = FormatUuid(v.record.id);
     st.types.emplace(id, v.record.type);
-    const std::vector<std::string>* inner_drop = nullptr;
+    std::optional<EventType> target;
     if (v.record.type == EventType::kEventCorrected) {
       auto it = st.types.find(FormatUuid(v.record.fact.target_id));
-      if (it != st.types.end()) inner_drop = &PersonalFieldNames(it->second);
+      if (it != st.types.end()) target = it->second;
     }
-    // Every $personal field goes, whatever the stream: an evaluator must never
-    // identify anyone. The actor's name goes too; its role stays.
-    JsonWriter w;
-    w.BeginObject();
-    w.Key("position").Uint(v.record.position);
-    w.Key("version").Int(v.record.version);
-    w.Key("id").String(Pseudonym(key, id));
-    w.Key("type").String(EventTypeName(v.record.type));
-    std::string subject(v.subject.text.substr(0, v.subject.text.find('/') + 1));
-    w.Key("subject").String(subject + Pseudonym(key, v.subject.id()));
-    w.Key("effectiveDate").String(FormatDate(v.record.effective));
-    w.Key("recordedAt").String(FormatTimestamp(v.record.recorded));
-    w.Key("actor").BeginObject();
-    w.Key("role").String(v.actor.role);
-    w.EndObject();
-    simdjson::dom::element data;
-    if (st.parser.parse(v.data_json.data(), v.data_json.size(), true).get(data)) {
-      inner = Status::Corruption("event at position " + std::to_string(v.record.position) +
-                                 ": data does not parse");
+    auto line = PseudonymisedEvent(key, v, target);
+    if (!line.ok()) {
+      inner = line.status();
       return false;
     }
-    w.Key("data");
-    Rewrite(data, key, w, &PersonalFieldNames(v.record.type), inner_drop);
-    if (v.personal_data_erased) w.Key("personalDataErased").Bool(true);
-    w.EndObject();
-    out->append(w.Take());
+    out->append(*line);
     out->push_back('\n');
     st.next = v.record.position + 1;
     any = true;

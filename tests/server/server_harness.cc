@@ -383,7 +383,8 @@ bool ServerProcess::Start() {
     args = {"/usr/bin/prlimit", "--nofile=" + std::to_string(nofile_) + ":" +
                                     std::to_string(nofile_), "--"};
   for (std::string a : {RelaisBin(), std::string("--data"), dir_, std::string("serve"),
-                        std::string("--listen"), std::string("127.0.0.1:0")})
+                        std::string("--listen"),
+                        "127.0.0.1:" + std::to_string(fixed_port_)})
     args.push_back(a);
   args.insert(args.end(), extra_.begin(), extra_.end());
   pid_ = Spawn(args, &fd, stderr_path_);

@@ -85,6 +85,9 @@ class ServerProcess {
   void set_nofile(int n) { nofile_ = n; }
   // Appends the server's stderr to this file instead of the test's stderr.
   void set_stderr_path(std::string path) { stderr_path_ = std::move(path); }
+  // Listens on this port instead of a free one (a restart on the port its
+  // clients know).
+  void set_port(uint16_t port) { fixed_port_ = port; }
   uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
 
@@ -95,6 +98,7 @@ class ServerProcess {
   uint16_t port_ = 0;
   int nofile_ = 0;
   std::string stderr_path_;
+  uint16_t fixed_port_ = 0;
 };
 
 // An SSE client: connects to /v1/feed and collects events.

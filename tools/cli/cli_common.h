@@ -13,6 +13,8 @@
 #include "relais/engine.h"
 #include "relais/status.h"
 
+#include <unistd.h>
+
 namespace relais::cli {
 
 // interfaces.md §1 and §3.
@@ -23,6 +25,8 @@ inline constexpr int kExitRefused = 3;
 inline constexpr int kExitVerify = 4;
 inline constexpr int kExitNotFound = 5;
 inline constexpr int kExitHeld = 6;
+// `relais sink`: the database was built from another log (or scope, format).
+inline constexpr int kExitSinkMismatch = 7;
 
 // The message on stderr; exit 2.
 int Usage(const std::string& message);
@@ -77,5 +81,6 @@ class Progress {
   bool tty_ = IsTerminal();
   bool shown_ = false;
 };
+
 
 }  // namespace relais::cli

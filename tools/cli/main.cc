@@ -24,6 +24,7 @@
 #include "cli/evidence_commands.h"
 #include "cli/option_rules.h"
 #include "cli/write_commands.h"
+#include "cli/sink_commands.h"
 #include "generate/generator.h"
 #include "relais/engine.h"
 #include "relais/json_writer.h"
@@ -369,6 +370,7 @@ int Main(int argc, char** argv) {
   ServeArgs serve_args;
   auto* serve = AddServeCommand(app, &serve_args);
 
+
   EvidenceArgs ev;
   auto* checkpoint_cmd = app.add_subcommand("checkpoint", "the signed checkpoint of the log's Merkle tree");
   checkpoint_cmd->add_option("--size", ev.size, "tree size (default: the head)");
@@ -438,6 +440,40 @@ int Main(int argc, char** argv) {
 
   auto* version_cmd = app.add_subcommand("version", "print the version (as --version does)");
 
+  auto* sink_cmd = app.add_subcommand(
+      "sink", "keep a downstream database exactly in step with the log (docs/sink.md)");
+  sink_cmd->require_subcommand(1);
+  SinkArgs sa;
+  auto* sink_pg = sink_cmd->add_subcommand(
+      "postgres",
+      "catch up from the log into PostgreSQL tables, then follow it live (a data directory no "
+      "server holds, or a running server's feed with --url; a server runs its own with serve "
+      "--sink-dsn). Exit 7 when the database was "
+      "built from another log");
+  sink_pg->add_option("--dsn", sa.dsn, "libpq connection string (\"host=... dbname=...\" or postgresql://...)")
+      ->required();
+  sink_pg->add_option("--scope", sa.scope, "evaluator (pseudonymised, no personal data) or admin")
+      ->capture_default_str();
+  sink_pg->add_option("--schema", sa.schema, "PostgreSQL schema of the tables")->capture_default_str();
+  sink_pg->add_option("--events-format", sa.events_format, "events table body: envelope or cloudevents")
+      ->capture_default_str();
+  sink_pg->add_option("--batch", sa.batch, "events per transaction while catching up")->capture_default_str();
+  sink_pg->add_option("--poll-ms", sa.poll_ms, "how often to look for new events once caught up")
+      ->capture_default_str();
+  sink_pg->add_flag("--once", sa.once, "stop once caught up instead of following the log");
+  sink_pg->add_option("--url", sa.url,
+                      "follow a running server through GET /v1/feed (http://HOST:PORT) instead of "
+                      "a data directory; needs --token, --replica and --scope admin");
+  sink_pg->add_option("--token", sa.token, "with --url: an admin token's secret");
+  sink_pg->add_option("--replica", sa.replica,
+                      "with --url: the local replica data directory the feed is appended to");
+
+  auto* export_cmd = app.add_subcommand(
+      "export", "the pseudonymised export (as GET /v1/export): NDJSON envelopes or CloudEvents 1.0");
+  ExportArgs xa;
+  export_cmd->add_option("--known-at", xa.known_at, "transaction time: an RFC 3339 UTC instant");
+  export_cmd->add_option("--format", xa.format, "ndjson or cloudevents")->capture_default_str();
+
   auto* token = app.add_subcommand("token", "manage API tokens (stored only as hashes)");
   token->require_subcommand(1);
   std::string token_name, token_role, token_territory, token_org;
@@ -494,6 +530,11 @@ int Main(int argc, char** argv) {
   if (*restore_cmd) return RunRestore(data_dir, restore_src, restore_erasures, restore_force);
   if (*erase_cmd) return RunErase(data_dir, subject, erase_reason);
   if (*erasures_cmd) return RunErasures(data_dir);
+  if (*sink_pg) {
+    sa.data_given = app.get_option("--data")->count() > 0;
+    return RunSink(data_dir, sa);
+  }
+  if (*export_cmd) return RunExport(data_dir, xa);
   if (*serve) return RunServeCommand(app, *serve, serve_args, data_dir, g_origin, RunControlCommand);
   if (*token_add && token_add->get_option("--expires")->count() > 0 && token_expires.empty())
     return Usage("--expires: an empty lifetime (give e.g. 90d, or leave the option out)");

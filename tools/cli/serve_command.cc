@@ -240,6 +240,14 @@ CLI::App* AddServeCommand(CLI::App& app, ServeArgs* a) {
       ->capture_default_str();
   serve->add_option("--metrics-listen", a->metrics_listen,
                     "ADDR:PORT serving only /metrics and /healthz, without a token");
+  serve->add_option("--sink-dsn", a->sink_dsn,
+                    "run the PostgreSQL sink inside the server (docs/sink.md): libpq connection string");
+  serve->add_option("--sink-scope", a->sink_scope, "the sink's scope: evaluator or admin")
+      ->capture_default_str();
+  serve->add_option("--sink-schema", a->sink_schema, "the sink's PostgreSQL schema")->capture_default_str();
+  serve->add_option("--sink-events-format", a->sink_events_format,
+                    "the sink's events table body: envelope or cloudevents")
+      ->capture_default_str();
   serve->add_flag("--cookie-secure", a->cookie_secure,
                   "mark the console's session cookie Secure behind a TLS-terminating proxy "
                   "(implied by --tls-cert)");
@@ -291,8 +299,15 @@ int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string dat
     return Usage(a.tls_cert.empty() ? "--tls-key needs --tls-cert (or tls.cert in the file)"
                                     : "--tls-cert needs --tls-key (or tls.key in the file)");
 
+  if (a.sink_dsn.empty() &&
+      serve.count("--sink-scope") + serve.count("--sink-schema") + serve.count("--sink-events-format") > 0)
+    return Usage("--sink-scope, --sink-schema and --sink-events-format need --sink-dsn");
   server::ServerOptions o;
   o.control = std::move(control);
+  o.sink_dsn = a.sink_dsn;
+  o.sink_scope = a.sink_scope;
+  o.sink_schema = a.sink_schema;
+  o.sink_events_format = a.sink_events_format;
   o.data_dir = data_dir;
   o.origin = origin;
   o.connections_max = a.max_connections;

@@ -26,6 +26,9 @@ struct ServeArgs {
   std::string journal_max_bytes = "64M";
   std::string journal_max_age = "365d";
   std::string metrics_listen;
+  // --sink-*: the PostgreSQL sink inside the server (docs/sink.md).
+  std::string sink_dsn, sink_scope = "evaluator", sink_schema = "relais",
+                        sink_events_format = "envelope";
   int64_t retention_years = projections::RetentionPolicy{}.years;
   int64_t retention_keep_history_years = projections::RetentionPolicy{}.keep_history_years;
   std::string log_level = "info";

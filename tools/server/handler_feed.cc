@@ -6,6 +6,7 @@
 #include <chrono>
 #include <set>
 
+#include "relais/projections/cloudevents.h"
 #include "server/handlers.h"
 
 namespace relais::server {
@@ -45,8 +46,15 @@ class FeedSource : public StreamSource {
  public:
   // `authorized` is asked before each chunk: a stream whose token was
   // revoked, or whose session ended or expired, ends with an error event.
-  FeedSource(Caller caller, Position from, bool follow, std::function<bool(State&)> authorized)
-      : caller_(std::move(caller)), next_(from), follow_(follow), authorized_(std::move(authorized)) {}
+  // `cloudevents_source` set: each event's data is its CloudEvent
+  // (projections/cloudevents.h) with that `source`.
+  FeedSource(Caller caller, Position from, bool follow, std::function<bool(State&)> authorized,
+             std::optional<std::string> cloudevents_source)
+      : caller_(std::move(caller)),
+        next_(from),
+        follow_(follow),
+        authorized_(std::move(authorized)),
+        cloudevents_source_(std::move(cloudevents_source)) {}
   ~FeedSource() override {
     if (metrics_) --metrics_->feed_subscribers;
   }
@@ -87,18 +95,27 @@ class FeedSource : public StreamSource {
       std::set<std::string> subjects;  // of this batch: at most kFeedBatchEventsMax
       Position last = next_ - 1;
       size_t count = 0;
+      Status bad;
       Status st = s.engine->Scan(next_, [&](const StoredEventView& v) {
         if (v.record.position > head_pos || v.record.position > end_) return false;
         last = v.record.position;
         bool filtered = false;
         auto json = projections::FeedEventFor(*s.engine, caller_, v, &filtered);
+        if (json && cloudevents_source_) {
+          auto ce = projections::ToCloudEvent(*json, *cloudevents_source_);
+          if (!ce.ok()) {
+            bad = ce.status();
+            return false;
+          }
+          json = std::move(*ce);
+        }
         if (json) {
           out += "id: " + std::to_string(v.record.position) + "\ndata: " + *json + "\n\n";
           if (v.subject.kind != StreamKind::kTerritory) subjects.insert(v.subject.text);
         }
         return ++count < kFeedBatchEventsMax && out.size() < kFeedBatchBytesMax;
       });
-      if (!st.ok()) return Last(ErrorEvent("internal", "internal", "reading the log failed"));
+      if (!st.ok() || !bad.ok()) return Last(ErrorEvent("internal", "internal", "reading the log failed"));
       for (const auto& subject : subjects) {
         if (!s.JournalText(caller_, subject, "/v1/feed", true).ok())
           return Last(ErrorEvent("unavailable", "journal_unavailable",
@@ -125,6 +142,7 @@ class FeedSource : public StreamSource {
   Position next_;
   const bool follow_;
   std::function<bool(State&)> authorized_;
+  const std::optional<std::string> cloudevents_source_;
   Position end_ = 0;
   Metrics* metrics_ = nullptr;  // set by the first Next(): the subscriber counts from then
   bool live_ = false;
@@ -156,6 +174,17 @@ Routed RouteFeed(State& s, const Caller& caller, const Request& req, const Query
     }
     from = last_id ? *v + 1 : std::max<Position>(*v, 1);
   }
+  // ?format=cloudevents: each SSE data line is a CloudEvent 1.0 (JSON
+  // format) instead of the envelope; the SSE id stays the position.
+  std::optional<std::string> cloudevents;
+  if (auto format = Param(q, "format")) {
+    if (*format == "cloudevents") {
+      cloudevents = projections::InstallationSource(*s.engine);
+    } else if (*format != "envelope") {
+      r.response = Malformed("format: '" + format->substr(0, 64) + "' is not one of envelope, cloudevents");
+      return r;
+    }
+  }
   r.kind = Routed::Kind::kStream;
   r.content_type = "text/event-stream";
   r.extra_headers = "Cache-Control: no-cache\r\n";
@@ -171,7 +200,8 @@ Routed RouteFeed(State& s, const Caller& caller, const Request& req, const Query
       return st.tokens->LookupHash(hash).has_value();
     };
   }
-  r.stream = std::make_unique<FeedSource>(caller, from, follow, std::move(authorized));
+  r.stream = std::make_unique<FeedSource>(caller, from, follow, std::move(authorized),
+                                        std::move(cloudevents));
   return r;
 }
 

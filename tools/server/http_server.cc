@@ -17,7 +17,9 @@
 #include <thread>
 
 #include "relais/json_writer.h"
+#include "relais/projections/cloudevents.h"
 #include "server/connection_limits.h"
+#include "server/server_sink.h"
 #include "server/state.h"
 #include "server/tls.h"
 #include "server/transport.h"
@@ -56,6 +58,23 @@ Status RunServer(const ServerOptions& options) {
     ASSIGN_OR_RETURN(tls, TlsContexts::Load(options.tls_cert, options.tls_key));
   }
 
+  // The sink's options are checked before anything opens (usage errors).
+  sink::SinkOptions sink_options;
+  if (!options.sink_dsn.empty()) {
+    auto scope = sink::ScopeFromName(options.sink_scope);
+    if (!scope) return Status::InvalidArgument("--sink-scope: '" + options.sink_scope + "' is not one of evaluator, admin");
+    auto format = sink::EventsFormatFromName(options.sink_events_format);
+    if (!format)
+      return Status::InvalidArgument("--sink-events-format: '" + options.sink_events_format +
+                                     "' is not one of envelope, cloudevents");
+    if (!sink::ValidSchemaName(options.sink_schema))
+      return Status::InvalidArgument("--sink-schema: '" + options.sink_schema +
+                                     "' is not a schema name [a-z_][a-z0-9_]* of at most 63 bytes");
+    sink_options.dsn = options.sink_dsn;
+    sink_options.scope = *scope;
+    sink_options.schema = options.sink_schema;
+    sink_options.events_format = *format;
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<State> state, OpenState(options));
   State& s = *state;
   if (cap < options.connections_max)
@@ -64,6 +83,12 @@ Status RunServer(const ServerOptions& options) {
       w.Key("connectionsMax").Uint(cap);
       w.Key("requested").Uint(options.connections_max);
     });
+  std::unique_ptr<ServerSink> sink;
+  if (!options.sink_dsn.empty()) {
+    sink_options.pseudonym_key = s.pseudonym_key;
+    sink_options.source_name = projections::InstallationSource(*s.engine);
+    sink = std::make_unique<ServerSink>(*s.engine, std::move(sink_options));
+  }
   Runtime rt(s, cap, per_address, options.worker_threads);
 
   net::io_context ioc(options.io_threads);
@@ -230,6 +255,9 @@ Status RunServer(const ServerOptions& options) {
   for (auto& t : io) t.join();
   rt.workers->join();
   rt.StopWaiter();
+  // After the last write: the sink applies what was committed, within one
+  // batch or wait, and its thread is gone before the engine closes.
+  if (sink) sink->Stop();
   if (checkpoints.joinable()) {
     {
       std::lock_guard<std::mutex> lock(cp_mu);

@@ -80,6 +80,12 @@ struct ServerOptions {
   // The write commands run through the control socket (server/control_socket.h);
   // none: no control socket.
   ControlCommand control;
+  // `--sink-dsn`: run the PostgreSQL sink inside the server (docs/sink.md).
+  // Empty: none.
+  std::string sink_dsn;
+  std::string sink_scope = "evaluator";
+  std::string sink_schema = "relais";
+  std::string sink_events_format = "envelope";
 };
 
 // Runs until SIGTERM or SIGINT, then drains in-flight writes and returns.

@@ -110,7 +110,7 @@ const RouteEntry kRoutes[] = {
      [](State&, const Caller& c, Request&, const Query& q, bool) {
        return WorkOn("caseload", [c, q](State& s) { return Caseload(s, c, q); });
      }},
-    {"/v1/feed", http::verb::get, "feed", "from",
+    {"/v1/feed", http::verb::get, "feed", "from,format",
      [](State& s, const Caller& c, Request& req, const Query& q, bool follow) {
        return RouteFeed(s, c, req, q, follow);
      }},

@@ -137,6 +137,28 @@ Result<std::vector<SeriesRow>> ComputeSeries(Engine& engine, Date from, Date to,
 Result<std::vector<SeriesRow>> ComputeSeriesAt(Engine& engine, Date from, Date to, Position known_at);
 std::string RenderSeriesCsv(const std::vector<SeriesRow>& rows);
 
+// The months of a series: each from its first to its last day, clipped to
+// [from, to]; `label` YYYY-MM.
+struct SeriesMonth {
+  std::string label;
+  Date first, last;
+};
+std::vector<SeriesMonth> SeriesMonths(Date from, Date to);
+
+// What one household adds to the series: the series is the sum of these
+// over every household, plus `all` as the sum of the three territories.
+// `timeline` is the household's, as of the series' last day; months it adds
+// nothing to are left out (the PostgreSQL sink keeps these rows per
+// household, so that a household's change updates the series without a fold
+// of every other household).
+struct HouseholdSeriesRow {
+  size_t month = 0;  // index into the months
+  std::string territory;  // lille, sud or flandres
+  SeriesRow counts;       // month and territory left empty
+};
+std::vector<HouseholdSeriesRow> HouseholdSeries(const std::vector<TimelineEntry>& timeline,
+                                                const std::vector<SeriesMonth>& months);
+
 // `relais report --check` (docs/decisions.md, "report --check"): recomputes
 // the figures of a saved JSON report at the report's own view (as of its
 // asOf, known at its logPosition) and at the current view of the same

@@ -148,6 +148,13 @@ class PseudonymisedExport {
   std::unique_ptr<State> state_;  // from the first Next()
 };
 
+// One line of that export (without its newline): the event with every
+// identifier pseudonymised and its personal fields removed. For an
+// EventCorrected, `target_type` is its target's type (the corrected fields
+// are the target's); the sink's evaluator scope renders its events by it.
+Result<std::string> PseudonymisedEvent(std::string_view key, const StoredEventView& v,
+                                       std::optional<EventType> target_type);
+
 // The keyed pseudonym of one identifier (exposed for tests).
 std::string Pseudonym(std::string_view key, std::string_view id);
 

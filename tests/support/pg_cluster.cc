@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-namespace relais::bench {
+namespace relais::pg {
 namespace {
 
 // What the signal handler and the atexit hook need, in async-signal-safe
@@ -195,28 +195,57 @@ Status PgCluster::Start(const PgClusterOptions& options) {
                                  "):\n" + Tail(log)));
   }
 
-  auto pg = Spawn({options.bin_dir + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-c", "listen_addresses=",
-                   "-c", "fsync=on", "-c", "synchronous_commit=on"},
-                  *as, log_fd, dir_, true);
   ::close(log_fd);
-  if (!pg.ok()) return fail(pg.status());
+  options_ = options;
+  switch_user_ = as->switch_user;
+  uid_ = as->uid;
+  gid_ = as->gid;
+  if (Status started = StartPostmaster(); !started.ok()) return fail(started);
+  return Status::Ok();
+}
+
+Status PgCluster::StartPostmaster() {
+  RunAs as;
+  as.switch_user = switch_user_;
+  as.uid = uid_;
+  as.gid = gid_;
+  const std::string log = dir_ + "/postgres.log";
+  int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) return Status::IoError("open " + log + ": " + std::strerror(errno));
+  auto pg = Spawn({options_.bin_dir + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-c", "listen_addresses=",
+                   "-c", "fsync=on", "-c", "synchronous_commit=on"},
+                  as, log_fd, dir_, true);
+  ::close(log_fd);
+  if (!pg.ok()) return pg.status();
   pid_ = *pg;
   g_pid = pid_;
 
   const std::string conninfo = ConnInfo();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.start_timeout_ms);
+  int st = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.start_timeout_ms);
   while (PQping(conninfo.c_str()) != PQPING_OK) {
     if (::waitpid(pid_, &st, WNOHANG) == pid_) {
       pid_ = -1;
       g_pid = 0;
-      return fail(Status::Internal("postgres exited at start:\n" + Tail(log)));
+      return Status::Internal("postgres exited at start:\n" + Tail(log));
     }
     if (std::chrono::steady_clock::now() > deadline)
-      return fail(Status::Internal("postgres did not accept connections within " +
-                                   std::to_string(options.start_timeout_ms) + " ms:\n" + Tail(log)));
+      return Status::Internal("postgres did not accept connections within " +
+                              std::to_string(options_.start_timeout_ms) + " ms:\n" + Tail(log));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return Status::Ok();
+}
+
+Status PgCluster::Restart(int down_ms) {
+  if (!running()) return Status::FailedPrecondition("the cluster is not running");
+  ::kill(pid_, SIGINT);  // fast shutdown
+  int st;
+  ::waitpid(pid_, &st, 0);
+  pid_ = -1;
+  g_pid = 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(down_ms));
+  return StartPostmaster();
 }
 
 void PgCluster::Stop() {
@@ -239,4 +268,4 @@ void PgCluster::Stop() {
 
 std::string PgCluster::ConnInfo() const { return "host=" + dir_ + " user=bench dbname=postgres"; }
 
-}  // namespace relais::bench
+}  // namespace relais::pg

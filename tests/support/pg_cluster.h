@@ -1,4 +1,5 @@
-// PgCluster: a private, throw-away PostgreSQL cluster for the bench's baseline.
+// PgCluster: a private, throw-away PostgreSQL cluster, for the bench's baseline
+// and the sink's tests (tests/tools/sink_test.cc).
 //
 // Start() runs `initdb` in a fresh temporary directory and starts `postgres`
 // on a unix socket in that directory only (listen_addresses='', so no TCP
@@ -26,7 +27,7 @@
 
 #include "relais/status.h"
 
-namespace relais::bench {
+namespace relais::pg {
 
 struct PgClusterOptions {
   // Where initdb and postgres are (Debian's PostgreSQL 15 by default;
@@ -54,6 +55,10 @@ class PgCluster {
   Status Start(const PgClusterOptions& options);
   // Fast shutdown, waits for the postmaster, removes the directory. Idempotent.
   void Stop();
+  // Stops the postmaster (fast shutdown: open sessions are cut), waits
+  // `down_ms`, and starts it again on the same data: what a client sees of a
+  // PostgreSQL restart.
+  Status Restart(int down_ms);
 
   // A libpq connection string for the running cluster.
   std::string ConnInfo() const;
@@ -61,8 +66,14 @@ class PgCluster {
   bool running() const { return pid_ > 0; }
 
  private:
+  Status StartPostmaster();
+
   std::string dir_;  // the temporary directory: data/, the socket, the log
   pid_t pid_ = -1;   // the postmaster, our child
+  PgClusterOptions options_;
+  bool switch_user_ = false;
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
 };
 
-}  // namespace relais::bench
+}  // namespace relais::pg
