@@ -24,7 +24,7 @@ jobs="${RELAIS_JOBS:-2}"
 compilers=()
 # The tests with threads of their own (writer thread, server, concurrent
 # clients); scripts/test.sh runs exactly these in build-tsan/.
-TSAN_TARGETS=(engine_test durability_test server_test server_crash_test)
+TSAN_TARGETS=(engine_test durability_test server_test server_crash_test access_journal_test)
 targets=()
 case "$variant" in
   "")
