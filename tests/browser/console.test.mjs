@@ -98,8 +98,15 @@ async function audit(page, name) {
   await page.screenshot({ path: join(SHOTS, name + '.png'), fullPage: true });
 }
 
+// Navigates and waits for that page to be rendered (the console marks
+// #main with the route it rendered): waiting for a selector alone could
+// match the previous page, which under load was still shown.
 async function goto(page, hash, selector) {
   await page.evaluate((h) => { location.hash = h; }, hash);
+  await page.waitForFunction(() => {
+    const m = document.getElementById('main');
+    return m && m.dataset.route === (location.hash || '#/') && !m.hasAttribute('aria-busy');
+  }, { timeout: 20000 });
   await page.waitForSelector(selector, { timeout: 20000 });
 }
 

@@ -92,6 +92,7 @@ async function route() {
   if (!state.session) return signInPage();
   stopLive();
   markNav(hash);
+  main.setAttribute('aria-busy', 'true');
   const parts = hash.slice(2).split('/').map(decodeURIComponent);
   const [page, id] = parts;
   const query = new URLSearchParams(hash.includes('?') ? hash.slice(hash.indexOf('?') + 1) : '');
@@ -112,7 +113,12 @@ async function route() {
     nodes = [el('h1', {}, 'Erreur'), el('div', { class: 'msg error', role: 'alert' }, String(e))];
   }
   if (!state.session) return;  // signed out while loading
+  // A later navigation, started while this page loaded, renders instead:
+  // a slow answer must not replace the page the user went on to.
+  if ((location.hash || '#/') !== hash) return;
   render(title, ...nodes);
+  main.dataset.route = hash;
+  main.removeAttribute('aria-busy');
   main.focus({ preventScroll: true });
 }
 
