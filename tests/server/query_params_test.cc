@@ -159,6 +159,22 @@ namespace {
 
 // Token expiry (issue 13): a token past its expiresAt gets 401 token_expired;
 // one before it works; one without it never expires.
+// The --metrics-listen address takes no parameter either, as the main
+// address's /metrics and /healthz. Before: RouteMetricsListener answered 200
+// to /metrics?anything, the parameter dropped without a word.
+TEST_F(QueryParamsTest, TheMetricsAddressRejectsAParameterToo) {
+  for (const char* path : {"/metrics", "/healthz"}) {
+    Request req;
+    req.method = http::verb::get;
+    req.target = std::string(path) + "?name[]=relais_requests_total";
+    Routed r = RouteMetricsListener(*s_, req);
+    EXPECT_EQ(r.response.status, http::status::bad_request) << path << " " << r.response.body;
+    EXPECT_EQ(ErrorField(r.response.body, "code"), "unknown_parameter") << r.response.body;
+    req.target = path;
+    EXPECT_EQ(RouteMetricsListener(*s_, req).response.status, http::status::ok) << path;
+  }
+}
+
 TEST(TokenExpiry, ExpiredTokenIs401TokenExpired) {
   TempDir dir;
   auto add = [&](const std::string& name, std::string expires_at) {

@@ -310,8 +310,16 @@ Routed RouteMetricsListener(State& s, Request& req) {
   Routed r;
   if (path == "/healthz" || path == "/metrics") {
     bool metrics = path == "/metrics";
+    // No parameter, as on the main address (a bad escape too).
+    Query query;
+    std::optional<Response> bad;
+    size_t qm = target.find('?');
+    if (qm != std::string_view::npos && !ParseQuery(target.substr(qm + 1), &query))
+      bad = Malformed("the query string has a bad percent escape");
+    if (!bad) bad = CheckQuery(query, "");
     r = Respond(metrics ? "metrics" : "healthz",
                 req.method != http::verb::get ? MethodNotAllowed("GET")
+                : bad                         ? std::move(*bad)
                 : metrics                     ? MetricsPage(s)
                                               : Healthz());
   } else {
