@@ -175,6 +175,25 @@ TEST_F(QueryParamsTest, TheMetricsAddressRejectsAParameterToo) {
   }
 }
 
+// The log's route of every path the router serves is its template. Before:
+// sign-ins, sign-outs, the OpenAPI document and the console's files were all
+// logged as route "unknown", like a 404 (and POST /v1/session's was read
+// from a request already moved into its handler).
+TEST_F(QueryParamsTest, EveryServedPathHasItsTemplateInTheLog) {
+  EXPECT_STREQ(RouteTemplate("/v1/session"), "/v1/session");
+  EXPECT_STREQ(RouteTemplate("/v1/openapi.json"), "/v1/openapi.json");
+  EXPECT_STREQ(RouteTemplate("/"), "/");
+  EXPECT_STREQ(RouteTemplate("/console/app.js"), "/console/{asset}");
+  EXPECT_STREQ(RouteTemplate("/console/"), "/console/{asset}");
+  EXPECT_STREQ(RouteTemplate("/v1/nothing"), "unknown");
+  Request req;
+  req.method = http::verb::post;
+  req.target = "/v1/session";
+  req.headers = {{"Content-Type", "application/json"}};
+  req.body = "{\"token\":\"" + admin_ + "\"}";
+  EXPECT_STREQ(Route(*s_, req).route_template, "/v1/session");
+}
+
 TEST(TokenExpiry, ExpiredTokenIs401TokenExpired) {
   TempDir dir;
   auto add = [&](const std::string& name, std::string expires_at) {
