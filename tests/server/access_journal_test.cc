@@ -119,6 +119,36 @@ TEST(AccessJournalRotationTest, RotatesBySizeAndEveryEntryStaysInExactlyOneFile)
   EXPECT_EQ(o.journal->total_bytes(), on_disk);
 }
 
+std::atomic<int> g_fdatasyncs{0};
+int CountingFdatasync(int fd) {
+  ++g_fdatasyncs;
+  return ::fdatasync(fd);
+}
+
+// A rotation whose rename fails (here: a directory holds the rotated name;
+// in production a full disk that cannot grow the directory) leaves the
+// active file growing, and is tried again a minute later, not on every entry.
+// Before: each later Record fdatasynced the file, failed the rename again and
+// logged an error, all under the journal's lock: every read paid a disk sync.
+TEST(AccessJournalRotationTest, AFailedRotationIsRetriedAMinuteLaterNotOnEveryEntry) {
+  TempDir dir;
+  Opened o = OpenJournal(dir.path(), 1024);
+  ASSERT_TRUE(std::filesystem::create_directory(dir.path() + "/" +
+                                                RotatedJournalName(1, Timestamp{kT0})));
+  o.journal->SetIoForTest(JournalIo{nullptr, CountingFdatasync});
+  g_fdatasyncs = 0;
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(o.journal->Record(Entry(i)).ok()) << i;
+  EXPECT_EQ(o.journal->rotations(), 0);
+  EXPECT_GT(o.journal->bytes(), 1024);  // it grows past its cap meanwhile
+  // One failed attempt, and perhaps a background sync (every 100 ms).
+  EXPECT_LE(g_fdatasyncs.load(), 3) << "a rotation attempt per entry";
+  // A minute later, the obstacle gone, the next entry rotates.
+  std::filesystem::remove(dir.path() + "/" + RotatedJournalName(1, Timestamp{kT0}));
+  o.clock->Advance(61LL * 1000000);
+  ASSERT_TRUE(o.journal->Record(Entry(60)).ok());
+  EXPECT_EQ(o.journal->rotations(), 1);
+}
+
 TEST(AccessJournalRotationTest, RotatesDailyAndDeletesFilesPastTheAgeCap) {
   TempDir dir;
   Opened o = OpenJournal(dir.path(), 64 << 20, /*max_age_days=*/30);
