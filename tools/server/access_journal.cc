@@ -221,6 +221,7 @@ Status AccessJournal::MaybeRotateLocked(int64_t incoming) {
   bool by_age = size > 0 && active_started_ &&
                 now.micros - active_started_->micros >= kJournalRotateIntervalMicros;
   bool waiting = rotate_retry_at_ && now.micros < rotate_retry_at_->micros;
+  bool rotated = false;
   if ((by_size || by_age) && !waiting) {
     Status st = RotateLocked(now);
     if (!st.ok()) {
@@ -232,8 +233,12 @@ Status AccessJournal::MaybeRotateLocked(int64_t incoming) {
       return Status::Ok();
     }
     rotate_retry_at_.reset();
+    rotated = true;
   }
-  PurgeLocked(now);
+  // Expired files are looked for after a rotation and by the maintenance
+  // (open, then every minute: incoming 0), never by every entry: a listing
+  // stats every rotated file, a year of them with the defaults.
+  if (rotated || incoming == 0) PurgeLocked(now);
   return Status::Ok();
 }
 

@@ -159,7 +159,8 @@ class AccessJournal {
   void SyncLoop();
   Status SyncLocked(std::unique_lock<std::mutex>& lock);
   // Rotates when the active file is due (by size with `incoming` more
-  // bytes, or by age), then deletes what expired. Under `mu_`.
+  // bytes, or by age), then deletes what expired (after a rotation, or when
+  // `incoming` is 0: the maintenance). Under `mu_`.
   Status MaybeRotateLocked(int64_t incoming);
   Status RotateLocked(Timestamp now);
   void PurgeLocked(Timestamp now);
