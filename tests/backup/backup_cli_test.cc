@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -156,6 +157,39 @@ TEST_F(BackupCli, HeldDirectoryExitsSixNamingThePid) {
   EXPECT_NE(r.err.find("process " + std::to_string(again.pid())), std::string::npos) << r.err;
   // Reads still work while held.
   EXPECT_EQ(Relais(dir.path(), {"--data", data, "verify"}).code, 0);
+}
+
+// A server that does not see the destination's directory as the command
+// does (the packaged unit's PrivateTmp: its own /tmp) refuses a backup sent
+// through its control socket, naming why, rather than write it out of the
+// caller's reach. Before: exit 0 and {"dest": ...}, and the caller found
+// nothing there. The server runs in its own mount namespace with a tmpfs
+// over `outside` (unshare; skipped, saying so, where it is not permitted).
+TEST_F(BackupCli, ABackupTheServerWouldWriteOutOfReachIsRefused) {
+  std::string outside = dir.path() + "/outside";
+  fs::create_directory(outside);
+  if (std::system("unshare -m --propagation private sh -c 'mount -t tmpfs none /mnt' "
+                  ">/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "unshare -m with a mount is not permitted here (needs CAP_SYS_ADMIN)";
+  std::string wrapper = dir.path() + "/in-namespace.sh";
+  std::ofstream(wrapper) << "#!/bin/sh\nexec unshare -m --propagation private sh -c "
+                            "'bin=$1; shift; mount -t tmpfs none \"$0\" && exec \"$bin\" \"$@\"' "
+                         << "'" << outside << "' '" << RELAIS_BIN << "' \"$@\"\n";
+  fs::permissions(wrapper, fs::perms::owner_all);
+  ::setenv("RELAIS_TEST_BIN", wrapper.c_str(), 1);
+  ServerProcess server(data);
+  bool started = server.Start();
+  ::unsetenv("RELAIS_TEST_BIN");
+  ASSERT_TRUE(started);
+  CliRun b = Relais(dir.path(), {"--data", data, "backup", outside + "/b"});
+  EXPECT_EQ(b.code, 2) << b.out << b.err;
+  EXPECT_NE(b.err.find("does not see " + outside), std::string::npos) << b.err;
+  EXPECT_FALSE(fs::exists(outside + "/b"));
+  // A directory both see: through the server, done.
+  CliRun ok = Relais(dir.path(), {"--data", data, "backup", dir.path() + "/b2"});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_TRUE(fs::exists(dir.path() + "/b2/" + backup::kManifestName)) << ok.out;
+  EXPECT_EQ(server.Stop(), 0);
 }
 
 // With a server holding the directory, the backup goes through it: POST

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <filesystem>
 #include <set>
@@ -117,6 +118,61 @@ TEST(AccessJournalRotationTest, RotatesBySizeAndEveryEntryStaysInExactlyOneFile)
   for (const auto& r : *rotated) on_disk += r.bytes;
   on_disk += static_cast<int64_t>(std::filesystem::file_size(dir.path() + "/access-journal.ndjson"));
   EXPECT_EQ(o.journal->total_bytes(), on_disk);
+}
+
+std::atomic<int> g_fdatasyncs{0};
+int CountingFdatasync(int fd) {
+  ++g_fdatasyncs;
+  return ::fdatasync(fd);
+}
+
+// A rotation whose rename fails (here: a directory holds the rotated name;
+// in production a full disk that cannot grow the directory) leaves the
+// active file growing, and is tried again a minute later, not on every entry.
+// Before: each later Record fdatasynced the file, failed the rename again and
+// logged an error, all under the journal's lock: every read paid a disk sync.
+TEST(AccessJournalRotationTest, AFailedRotationIsRetriedAMinuteLaterNotOnEveryEntry) {
+  TempDir dir;
+  Opened o = OpenJournal(dir.path(), 1024);
+  ASSERT_TRUE(std::filesystem::create_directory(dir.path() + "/" +
+                                                RotatedJournalName(1, Timestamp{kT0})));
+  o.journal->SetIoForTest(JournalIo{nullptr, CountingFdatasync});
+  g_fdatasyncs = 0;
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(o.journal->Record(Entry(i)).ok()) << i;
+  EXPECT_EQ(o.journal->rotations(), 0);
+  EXPECT_GT(o.journal->bytes(), 1024);  // it grows past its cap meanwhile
+  // One failed attempt, and perhaps a background sync (every 100 ms).
+  EXPECT_LE(g_fdatasyncs.load(), 3) << "a rotation attempt per entry";
+  // A minute later, the obstacle gone, the next entry rotates.
+  std::filesystem::remove(dir.path() + "/" + RotatedJournalName(1, Timestamp{kT0}));
+  o.clock->Advance(61LL * 1000000);
+  ASSERT_TRUE(o.journal->Record(Entry(60)).ok());
+  EXPECT_EQ(o.journal->rotations(), 1);
+}
+
+// An entry costs the same with a year of rotated files beside it (the
+// default: daily rotation, 365 days kept) as with none: expired files are
+// looked for after a rotation and by the minute's maintenance, not by every
+// Record. Before: each Record listed and stat-ed the directory under the
+// journal's lock: 7 us an entry with no rotated file, 650 us with 365
+// (measured here), so a caseload page of 500 rows spent 0.3 s journaling.
+TEST(AccessJournalRotationTest, AnEntryDoesNotListTheRotatedFiles) {
+  double us[2];
+  for (int k = 0; k < 2; ++k) {
+    TempDir dir;
+    int files = k == 0 ? 0 : 365;
+    for (int i = 1; i <= files; ++i) {
+      std::ofstream f(dir.path() + "/" + RotatedJournalName(i, Timestamp{kT0 - (366 - i) * kDay}));
+      f << "{}\n";
+    }
+    Opened o = OpenJournal(dir.path(), 1LL << 30, 3650);
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 2000; ++i) ASSERT_TRUE(o.journal->Record(Entry(i)).ok());
+    us[k] = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / 2000;
+  }
+  // A wide margin for a loaded machine: the listing made it about 90 times.
+  EXPECT_LT(us[1], 10 * us[0] + 20) << us[0] << " us an entry alone, " << us[1]
+                                    << " us beside 365 rotated files";
 }
 
 TEST(AccessJournalRotationTest, RotatesDailyAndDeletesFilesPastTheAgeCap) {

@@ -159,6 +159,41 @@ namespace {
 
 // Token expiry (issue 13): a token past its expiresAt gets 401 token_expired;
 // one before it works; one without it never expires.
+// The --metrics-listen address takes no parameter either, as the main
+// address's /metrics and /healthz. Before: RouteMetricsListener answered 200
+// to /metrics?anything, the parameter dropped without a word.
+TEST_F(QueryParamsTest, TheMetricsAddressRejectsAParameterToo) {
+  for (const char* path : {"/metrics", "/healthz"}) {
+    Request req;
+    req.method = http::verb::get;
+    req.target = std::string(path) + "?name[]=relais_requests_total";
+    Routed r = RouteMetricsListener(*s_, req);
+    EXPECT_EQ(r.response.status, http::status::bad_request) << path << " " << r.response.body;
+    EXPECT_EQ(ErrorField(r.response.body, "code"), "unknown_parameter") << r.response.body;
+    req.target = path;
+    EXPECT_EQ(RouteMetricsListener(*s_, req).response.status, http::status::ok) << path;
+  }
+}
+
+// The log's route of every path the router serves is its template. Before:
+// sign-ins, sign-outs, the OpenAPI document and the console's files were all
+// logged as route "unknown", like a 404 (and POST /v1/session's was read
+// from a request already moved into its handler).
+TEST_F(QueryParamsTest, EveryServedPathHasItsTemplateInTheLog) {
+  EXPECT_STREQ(RouteTemplate("/v1/session"), "/v1/session");
+  EXPECT_STREQ(RouteTemplate("/v1/openapi.json"), "/v1/openapi.json");
+  EXPECT_STREQ(RouteTemplate("/"), "/");
+  EXPECT_STREQ(RouteTemplate("/console/app.js"), "/console/{asset}");
+  EXPECT_STREQ(RouteTemplate("/console/"), "/console/{asset}");
+  EXPECT_STREQ(RouteTemplate("/v1/nothing"), "unknown");
+  Request req;
+  req.method = http::verb::post;
+  req.target = "/v1/session";
+  req.headers = {{"Content-Type", "application/json"}};
+  req.body = "{\"token\":\"" + admin_ + "\"}";
+  EXPECT_STREQ(Route(*s_, req).route_template, "/v1/session");
+}
+
 TEST(TokenExpiry, ExpiredTokenIs401TokenExpired) {
   TempDir dir;
   auto add = [&](const std::string& name, std::string expires_at) {

@@ -158,6 +158,38 @@ keep_history_years = 7
   EXPECT_NE(out.find("\"cookieSecure\":true"), std::string::npos) << out;
 }
 
+// Every setting of `relais serve` can be made in the file (the packaged
+// unit runs `serve --config` alone). Before: journal_max_bytes,
+// journal_max_age, metrics_listen and cookie_secure were "unknown key"s, so
+// behind nginx the console's cookie went without Secure unless a drop-in
+// added --cookie-secure, which docs/deploy.md never said.
+TEST_F(ConfigTest, TheOperationsSettingsAreInTheFileToo) {
+  std::string f = File(R"(journal_max_bytes = "2M"
+journal_max_age = "30d"
+metrics_listen = "127.0.0.1:9100"
+cookie_secure = true
+)");
+  Checked c = CheckConfig(f);
+  ASSERT_EQ(c.rc, 0) << c.out;
+  EXPECT_EQ(IntAt(c.out, "/journalMaxBytes"), 2 << 20) << c.out;
+  EXPECT_EQ(IntAt(c.out, "/journalMaxAgeDays"), 30);
+  EXPECT_EQ(StringAt(c.out, "/metricsListen"), "127.0.0.1:9100");
+  EXPECT_NE(c.out.find("\"cookieSecure\":true"), std::string::npos) << c.out;
+  // The command line still wins.
+  c = CheckConfig(f, {"--journal-max-age", "7d", "--metrics-listen", "127.0.0.1:9101"});
+  ASSERT_EQ(c.rc, 0) << c.out;
+  EXPECT_EQ(IntAt(c.out, "/journalMaxAgeDays"), 7);
+  EXPECT_EQ(StringAt(c.out, "/metricsListen"), "127.0.0.1:9101");
+  // A bad value names the file's key, its line, and what is expected.
+  c = CheckConfig(File("\ncookie_secure = \"yes\"\n"));
+  EXPECT_EQ(c.rc, 2);
+  EXPECT_NE(c.out.find("relais.toml:2: cookie_secure: a string, where a boolean is expected"),
+            std::string::npos) << c.out;
+  c = CheckConfig(File("journal_max_bytes = \"12\"\n"));
+  EXPECT_EQ(c.rc, 2);
+  EXPECT_NE(c.out.find("journal_max_bytes"), std::string::npos) << c.out;
+}
+
 TEST_F(ConfigTest, ErrorsNameTheFileTheLineAndTheKey) {
   struct Case {
     std::string text, expected;

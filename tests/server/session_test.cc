@@ -231,6 +231,35 @@ TEST_F(SessionTest, SessionsExpire) {
   EXPECT_EQ(s_->sessions->size(), 0u);  // removed, not kept
 }
 
+// A session lasts no longer than its token: its expiresAt and the cookie's
+// Max-Age stop at the token's expiry, and the session ends there. Before:
+// both said the full 8 hours after sign-in whatever the token's expiry.
+TEST_F(SessionTest, ASessionEndsWithItsTokensExpiry) {
+  TokenEntry e;
+  e.name = "brief";
+  e.role = Role::kAdmin;
+  Timestamp expires{(SystemClock()->Now().micros / 1000000 + 2) * 1000000};
+  e.expires_at = FormatTimestamp(expires);
+  auto secret = AddToken(dir_.path(), e);
+  ASSERT_TRUE(secret.ok()) << secret.status().message();
+  std::this_thread::sleep_for(std::chrono::milliseconds(kTokenReloadMs + 100));
+  Response r = SignIn(*secret);
+  ASSERT_EQ(r.status, http::status::created) << r.body;
+  EXPECT_NE(r.body.find("\"expiresAt\":\"" + FormatTimestamp(expires) + "\""), std::string::npos)
+      << r.body << " (the token expires at " << e.expires_at << ")";
+  std::smatch m;
+  std::string cookie = HeaderOf(r, "Set-Cookie");
+  ASSERT_TRUE(std::regex_search(cookie, m, std::regex("Max-Age=([0-9]+)"))) << cookie;
+  EXPECT_LE(std::stoll(m[1].str()), 2) << cookie;
+  std::smatch id;
+  ASSERT_TRUE(std::regex_search(cookie, id, std::regex("relais_session=([0-9a-f]{64})")));
+  while (SystemClock()->Now().micros < expires.micros)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  Response late = Do(http::verb::get, "/v1/session", "", {{"Cookie", "relais_session=" + id[1].str()}});
+  EXPECT_EQ(late.status, http::status::unauthorized) << late.body;
+  EXPECT_EQ(s_->sessions->size(), 0u);
+}
+
 TEST_F(SessionTest, RevokedTokenKillsItsSessions) {
   auto staff = Session(staff_);
   auto admin = Session(admin_);

@@ -277,6 +277,24 @@ TEST_F(TlsTest, AStalledHandshakeIsDropped) {
   EXPECT_EQ(server.Stop(), 0);
 }
 
+// A handshake that fails (here: plain HTTP sent to the HTTPS port) is
+// counted where an operator looks, and logged at debug level. Before: the
+// connection was closed without a trace anywhere, so a client sent to the
+// wrong scheme, or a certificate no client accepts, showed nothing.
+TEST_F(TlsTest, AFailedHandshakeIsCounted) {
+  std::vector<std::string> args = TlsArgs();
+  ServerProcess server(data_, args);
+  ASSERT_TRUE(server.Start());
+  std::string answer = RawExchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
+  TlsClient c(server.port(), ca_a_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  Answer m = c.Request("GET", "/metrics", "", admin_);
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_NE(m.body.find("\nrelais_tls_handshake_failures_total 1\n"), std::string::npos) << m.body;
+  EXPECT_EQ(server.Stop(), 0);
+}
+
 TEST_F(TlsTest, Tls11IsRefused) {
   // Without the system's OpenSSL configuration: the minimum must be the
   // server's own, not the distribution's default.

@@ -30,7 +30,7 @@ constexpr int64_t kCheckpointMin = 0, kCheckpointMax = 86400;
 constexpr size_t kConfigBytesMax = 1 << 20;
 
 // spdlog's level names (the logs are spdlog's: `--log-level`).
-enum class Kind { kString, kInt, kPath };
+enum class Kind { kString, kInt, kPath, kBool };
 
 // One setting the file may hold: its key (sections joined by a dot), its
 // type, its bounds, and the command-line option that overrides it.
@@ -52,6 +52,10 @@ const Key kKeys[] = {
     {"checkpoint_interval", Kind::kInt, "--checkpoint-interval", false, kCheckpointMin,
      kCheckpointMax},
     {"log_level", Kind::kString, "--log-level"},
+    {"journal_max_bytes", Kind::kString, "--journal-max-bytes"},
+    {"journal_max_age", Kind::kString, "--journal-max-age"},
+    {"metrics_listen", Kind::kString, "--metrics-listen"},
+    {"cookie_secure", Kind::kBool, "--cookie-secure"},
     {"tls.cert", Kind::kPath, "--tls-cert"},
     {"tls.key", Kind::kPath, "--tls-key"},
     {"retention.years", Kind::kInt, "--retention-years", false, projections::kRetentionYearsMin,
@@ -73,7 +77,7 @@ bool IsSection(const std::string& name) {
   return false;
 }
 
-using Value = std::variant<std::string, int64_t>;
+using Value = std::variant<std::string, int64_t, bool>;
 
 struct Setting {
   const Key* key;
@@ -149,6 +153,11 @@ class ConfigReader {
         if (*v < key->min || *v > key->max)
           return at + name + ": " + std::to_string(*v) + " is out of range (" +
                  std::to_string(key->min) + " to " + std::to_string(key->max) + ")";
+        (*out)[name] = Setting{key, *v, line};
+      } else if (key->kind == Kind::kBool) {
+        auto v = node.value_exact<bool>();
+        if (!node.is_boolean() || !v)
+          return at + name + ": " + TypeName(node.type()) + ", where a boolean is expected";
         (*out)[name] = Setting{key, *v, line};
       } else {
         if (!node.is_string())
@@ -266,8 +275,9 @@ CLI::App* AddServeCommand(CLI::App& app, ServeArgs* a) {
 
 int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string data_dir,
                     std::string origin, server::ControlCommand control) {
+  // The file's settings, kept to name the line of a value checked later.
+  std::map<std::string, Setting> file;
   if (!a.config_file.empty()) {
-    std::map<std::string, Setting> file;
     if (auto bad = ConfigReader(a.config_file).Read(&file)) return Usage(*bad);
     for (const auto& [name, st] : file) {
       const Key& k = *st.key;
@@ -276,7 +286,9 @@ int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string dat
                                   : serve.get_option_no_throw(k.option);
       if (opt && opt->count() > 0) continue;  // the command line wins
       const std::string* s = std::get_if<std::string>(&st.value);
-      int64_t n = s ? 0 : std::get<int64_t>(st.value);
+      const int64_t* ip = std::get_if<int64_t>(&st.value);
+      int64_t n = ip ? *ip : 0;
+      const bool* b = std::get_if<bool>(&st.value);
       std::string key = k.name;
       if (key == "data") data_dir = *s;
       else if (key == "origin") origin = *s;
@@ -289,6 +301,10 @@ int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string dat
       else if (key == "tls.key") a.tls_key = *s;
       else if (key == "retention.years") a.retention_years = n;
       else if (key == "retention.keep_history_years") a.retention_keep_history_years = n;
+      else if (key == "journal_max_bytes") a.journal_max_bytes = *s;
+      else if (key == "journal_max_age") a.journal_max_age = *s;
+      else if (key == "metrics_listen") a.metrics_listen = *s;
+      else if (key == "cookie_secure") a.cookie_secure = *b;
       else return Fail(Status::Internal("configuration key '" + key + "' has no setting"));
       if (key == "log_level" && !server::LogLevelFromName(a.log_level))
         return Usage(a.config_file + ":" + std::to_string(st.line) + ": log_level: '" +
@@ -318,7 +334,17 @@ int RunServeCommand(CLI::App& app, CLI::App& serve, ServeArgs a, std::string dat
   ops.journal_max_bytes = a.journal_max_bytes;
   ops.journal_max_age = a.journal_max_age;
   ops.metrics_listen = a.metrics_listen;
-  if (Status st = server::ParseServeOps(ops, &o); !st.ok()) return Usage(st.message());
+  if (Status st = server::ParseServeOps(ops, &o); !st.ok()) {
+    // A value from the file: its key and line first (the message names the option).
+    for (const auto& [name, setting] : file) {
+      std::string option = std::string(setting.key->option) + ":";
+      CLI::Option* given = serve.get_option_no_throw(setting.key->option);
+      if (st.message().rfind(option, 0) == 0 && !(given && given->count() > 0))
+        return Usage(a.config_file + ":" + std::to_string(setting.line) + ": " + name + ": " +
+                     st.message());
+    }
+    return Usage(st.message());
+  }
   o.tls_cert = a.tls_cert;
   o.tls_key = a.tls_key;
   // A browser must never send the session cookie in clear: under TLS here,

@@ -1,5 +1,7 @@
 #include "cli/write_commands.h"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -236,6 +238,17 @@ std::string Absolute(const std::string& path) {
   return std::filesystem::absolute(path, ec).lexically_normal().string();
 }
 
+// "DEV:INO" of the directory `dest` goes in, as this process sees it ("" when
+// it has none): the server checks that it sees the same one. A server in its
+// own mount namespace (the packaged unit's PrivateTmp, ProtectHome) would
+// otherwise write a backup the command's caller never sees, and say done.
+std::string ParentIdentity(const std::string& dest) {
+  struct stat st;
+  std::string parent = std::filesystem::path(dest).parent_path().string();
+  if (::stat(parent.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
 }  // namespace
 
 int ThroughServerOrHeld(const std::string& dir, const Status& st, const std::string& command,
@@ -284,7 +297,9 @@ int RunBackup(const std::string& dir, const std::string& dest) {
   auto engine = Engine::Open(o);
   if (!engine.ok()) {
     if (engine.status().code() != StatusCode::kBusy) return Fail(engine.status());
-    return ThroughServerOrHeld(dir, engine.status(), "backup", {Absolute(dest)}, nullptr,
+    std::string absolute = Absolute(dest);
+    return ThroughServerOrHeld(dir, engine.status(), "backup", {absolute, ParentIdentity(absolute)},
+                               nullptr,
                                "use POST /v1/backup with {\"dest\": ...} on that server instead");
   }
   int rc = BackupOn(**engine, dir, Absolute(dest), server::StdOutput());
@@ -333,8 +348,16 @@ int RunControlCommand(Engine& engine, const std::string& dir, const std::string&
     if (!subject || subject->kind != StreamKind::kHousehold || !reason) return bad();
     return EraseOn(engine, *subject, *reason, out);
   }
-  if (command == "backup" && args.size() == 1) {
+  if (command == "backup" && args.size() == 2) {
     if (!std::filesystem::path(args[0]).is_absolute()) return bad();
+    if (!args[1].empty() && ParentIdentity(args[0]) != args[1]) {
+      out.err("relais: backup: the server holding " + dir + " does not see " +
+              std::filesystem::path(args[0]).parent_path().string() +
+              " as this command does (its own /tmp or /home: systemd's PrivateTmp, "
+              "ProtectHome): a backup there would be out of your reach. Back up under a "
+              "directory the server shares, such as /var/backups/relais\n");
+      return kExitUsage;
+    }
     return BackupOn(engine, dir, args[0], out);
   }
   if (command == "retention-apply" && args.size() == 3) return RetentionApplyOn(engine, args, out);

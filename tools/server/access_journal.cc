@@ -220,16 +220,25 @@ Status AccessJournal::MaybeRotateLocked(int64_t incoming) {
   bool by_size = size > 0 && size + incoming > options_.limits.max_bytes;
   bool by_age = size > 0 && active_started_ &&
                 now.micros - active_started_->micros >= kJournalRotateIntervalMicros;
-  if (by_size || by_age) {
+  bool waiting = rotate_retry_at_ && now.micros < rotate_retry_at_->micros;
+  bool rotated = false;
+  if ((by_size || by_age) && !waiting) {
     Status st = RotateLocked(now);
     if (!st.ok()) {
       if (!failed_.empty()) return st;
       // The active file keeps growing past its cap: better than refusing reads.
-      Warn("rotation failed, the active file keeps growing: " + st.message());
+      rotate_retry_at_ = Timestamp{now.micros + kJournalRotateRetryMicros};
+      Warn("rotation failed, the active file keeps growing (next attempt in " +
+           std::to_string(kJournalRotateRetryMicros / 1000000) + " s): " + st.message());
       return Status::Ok();
     }
+    rotate_retry_at_.reset();
+    rotated = true;
   }
-  PurgeLocked(now);
+  // Expired files are looked for after a rotation and by the maintenance
+  // (open, then every minute: incoming 0), never by every entry: a listing
+  // stats every rotated file, a year of them with the defaults.
+  if (rotated || incoming == 0) PurgeLocked(now);
   return Status::Ok();
 }
 

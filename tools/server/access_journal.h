@@ -28,7 +28,8 @@
 // it, creates the new one and fsyncs the directory, all under the journal's
 // lock: the journal is the only writer of its files, Record() never writes
 // into a file being renamed, and a crash at any step leaves every entry in
-// exactly one file. A failed rename leaves the active file growing (logged);
+// exactly one file. A failed rename leaves the active file growing (logged,
+// tried again kJournalRotateRetryMicros later);
 // a rename done but a new file not created latches the journal failed.
 //
 // Threads: Record() and the queries from any thread; one background thread
@@ -64,6 +65,9 @@ inline constexpr int64_t kJournalMaxBytesMin = 1 << 10;
 inline constexpr int64_t kJournalMaxAgeDaysDefault = 365;         // keep a year
 inline constexpr int64_t kJournalMaxAgeDaysMax = 3650;
 inline constexpr int64_t kJournalRotateIntervalMicros = 86400LL * 1000000;  // daily
+// After a failed rename, the next rotation attempt waits this long: each
+// attempt fdatasyncs under the lock, and must not be paid by every entry.
+inline constexpr int64_t kJournalRotateRetryMicros = 60LL * 1000000;
 
 struct JournalLimits {
   int64_t max_bytes = kJournalMaxBytesDefault;
@@ -155,7 +159,8 @@ class AccessJournal {
   void SyncLoop();
   Status SyncLocked(std::unique_lock<std::mutex>& lock);
   // Rotates when the active file is due (by size with `incoming` more
-  // bytes, or by age), then deletes what expired. Under `mu_`.
+  // bytes, or by age), then deletes what expired (after a rotation, or when
+  // `incoming` is 0: the maintenance). Under `mu_`.
   Status MaybeRotateLocked(int64_t incoming);
   Status RotateLocked(Timestamp now);
   void PurgeLocked(Timestamp now);
@@ -169,6 +174,7 @@ class AccessJournal {
   int holds_ = 0;                           // live RotationHolds
   uint64_t active_seq_ = 1;                 // the seq the active file will be given
   std::optional<Timestamp> active_started_;  // when its first entry was written
+  std::optional<Timestamp> rotate_retry_at_;  // after a failed rename: no attempt before
   std::mutex mu_;
   std::condition_variable cv_;
   bool dirty_ = false, stop_ = false;

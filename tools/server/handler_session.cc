@@ -62,9 +62,10 @@ Authn AuthenticateRequest(State& s, const Request& req) {
   a.sent_credentials = true;
   auto session = s.sessions->Find(*id);
   if (!session) return a;
-  a.principal = s.tokens->LookupHash(session->token_sha256);
+  a.principal = s.tokens->LookupHash(session->token_sha256, &a.expired);
   if (!a.principal) {
-    // The token was revoked (or its file lost it): its sessions die now.
+    // The token was revoked or has expired (or its file lost it): its
+    // sessions die now.
     s.sessions->RemoveToken(session->token_sha256);
     return a;
   }
@@ -115,10 +116,12 @@ Response SessionCreate(State& s, const Request& req) {
   // for one browser, and a planted cookie does not survive a sign-in).
   if (auto cookies = req.Header("Cookie"))
     if (auto old = CookieValue(*cookies, kSessionCookie)) s.sessions->Remove(*old);
-  auto created = s.sessions->Create(hash);
+  auto created = s.sessions->Create(hash, principal->expires);
   if (!created.ok()) return Unavailable("too_many_sessions", created.status().message());
   Response r = SessionBody(caller, &created->info, http::status::created);
-  r.headers.emplace_back("Set-Cookie", CookieHeader(s, created->id, s.sessions->ttl_s()));
+  // The cookie goes when the session does (at its token's expiry, if sooner).
+  int64_t max_age_s = (created->info.expires.micros - created->info.created.micros) / 1000000;
+  r.headers.emplace_back("Set-Cookie", CookieHeader(s, created->id, max_age_s));
   return r;
 }
 

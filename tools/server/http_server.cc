@@ -141,8 +141,19 @@ Status RunServer(const ServerOptions& options) {
                           ":" + std::to_string(port);
   std::unique_ptr<ControlServer> control;
   if (options.control) {
+    // A backup lists and copies the directory: the access journal keeps its
+    // files' names meanwhile, as for POST /v1/backup (handler_backup.cc), or
+    // a rotation between the two would leave the active file's entries out.
+    ControlCommand command = [&s, inner = options.control](
+                                 Engine& engine, const std::string& dir, const std::string& name,
+                                 const std::vector<std::string>& args, std::istream& input,
+                                 const CommandOutput& out) {
+      std::optional<AccessJournal::RotationHold> hold;
+      if (name == "backup") hold.emplace(s.journal->HoldRotation());
+      return inner(engine, dir, name, args, input, out);
+    };
     ASSIGN_OR_RETURN(control, ControlServer::Start(*s.engine, options.data_dir, listening,
-                                                   options.control));
+                                                   std::move(command)));
   }
   auto listener = StartListener(ioc, std::move(acceptor), rt, tls.get());
   if (!metrics_listen.empty())

@@ -59,6 +59,10 @@ std::string Metrics::Render(const Outside& o) {
   one("relais_connections", "gauge", "Open HTTP connections.", connections.load());
   one("relais_connections_refused_total", "counter",
       "Connections refused over the connection caps (503).", connections_refused.load());
+  one("relais_tls_handshake_failures_total", "counter",
+      "TLS handshakes that failed or timed out (plain HTTP on the HTTPS port, a refused "
+      "certificate or version).",
+      tls_handshake_failures.load());
   one("relais_feed_subscribers", "gauge", "Open /v1/feed streams.", feed_subscribers.load());
   one("relais_access_journal_bytes", "gauge", "Size of every file of the access journal.",
       static_cast<long long>(o.journal_bytes));

@@ -33,6 +33,7 @@ class Metrics {
 
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> connections_refused{0};
+  std::atomic<int64_t> tls_handshake_failures{0};
   std::atomic<int64_t> feed_subscribers{0};
 
   // What other owners hold, read at render time.

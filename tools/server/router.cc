@@ -278,6 +278,10 @@ Routed Dispatch(State& s, Request& req, bool follow_feed, std::string* token_nam
 const char* RouteTemplate(std::string_view path) {
   if (path == "/healthz") return "/healthz";
   if (path == "/metrics") return "/metrics";
+  if (path == "/v1/session") return "/v1/session";
+  if (path == "/v1/openapi.json") return "/v1/openapi.json";
+  if (path == "/") return "/";
+  if (path == "/console" || path.substr(0, 9) == "/console/") return "/console/{asset}";
   for (const RouteEntry& e : kRoutes)
     if (path == e.path) return e.path.data();  // literals: NUL-terminated
   if (path.substr(0, kStreamsPrefix.size()) == kStreamsPrefix) {
@@ -297,9 +301,11 @@ const char* RouteTemplate(std::string_view path) {
 
 Routed Route(State& s, Request& req, bool follow_feed) {
   std::string token_name;
-  Routed r = Dispatch(s, req, follow_feed, &token_name);
+  // The path before Dispatch: a handler may take the request (POST /v1/session).
   std::string_view target = req.target;
-  r.route_template = RouteTemplate(target.substr(0, target.find('?')));
+  const char* route_template = RouteTemplate(target.substr(0, target.find('?')));
+  Routed r = Dispatch(s, req, follow_feed, &token_name);
+  r.route_template = route_template;
   r.token_name = std::move(token_name);
   return r;
 }
@@ -310,8 +316,16 @@ Routed RouteMetricsListener(State& s, Request& req) {
   Routed r;
   if (path == "/healthz" || path == "/metrics") {
     bool metrics = path == "/metrics";
+    // No parameter, as on the main address (a bad escape too).
+    Query query;
+    std::optional<Response> bad;
+    size_t qm = target.find('?');
+    if (qm != std::string_view::npos && !ParseQuery(target.substr(qm + 1), &query))
+      bad = Malformed("the query string has a bad percent escape");
+    if (!bad) bad = CheckQuery(query, "");
     r = Respond(metrics ? "metrics" : "healthz",
                 req.method != http::verb::get ? MethodNotAllowed("GET")
+                : bad                         ? std::move(*bad)
                 : metrics                     ? MetricsPage(s)
                                               : Healthz());
   } else {

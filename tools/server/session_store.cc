@@ -33,7 +33,8 @@ void SessionStore::DropExpiredLocked(Timestamp now) {
     it = it->second.expires <= now ? by_hash_.erase(it) : std::next(it);
 }
 
-Result<NewSession> SessionStore::Create(std::string_view token_sha256) {
+Result<NewSession> SessionStore::Create(std::string_view token_sha256,
+                                       std::optional<Timestamp> not_after) {
   Timestamp now = clock_->Now();
   NewSession out;
   out.id = RandomHex();
@@ -41,6 +42,7 @@ Result<NewSession> SessionStore::Create(std::string_view token_sha256) {
   out.info.csrf = RandomHex();
   out.info.created = now;
   out.info.expires = Timestamp{now.micros + ttl_s_ * 1000000};
+  if (not_after && not_after->micros < out.info.expires.micros) out.info.expires = *not_after;
   std::lock_guard<std::mutex> lock(mu_);
   // The same token's sessions beyond the per-token cap: the oldest goes.
   std::vector<std::unordered_map<std::string, SessionInfo>::iterator> mine;

@@ -53,7 +53,10 @@ class SessionStore {
  public:
   SessionStore(std::shared_ptr<Clock> clock, int64_t ttl_s, size_t max = kSessionsMax);
 
-  Result<NewSession> Create(std::string_view token_sha256);
+  // A session of `ttl_s` seconds, cut at `not_after` (its token's expiry):
+  // a session never outlives its token.
+  Result<NewSession> Create(std::string_view token_sha256,
+                            std::optional<Timestamp> not_after = std::nullopt);
   // The live session of a cookie value; nullopt when unknown or expired (an
   // expired one is removed).
   std::optional<SessionInfo> Find(std::string_view id);

@@ -230,9 +230,10 @@ void TokenStore::MaybeReload() {
   by_hash_.clear();
   for (const auto& t : *tokens) {
     if (t.revoked) continue;
-    Principal p{t.name, std::nullopt};
+    Principal p{t.name, std::nullopt, ParseTimestamp(t.expires_at)};
     if (t.role) p.caller = projections::Caller{t.name, *t.role, t.territory, t.org};
-    by_hash_[t.sha256] = Live{std::move(p), ParseTimestamp(t.expires_at)};
+    auto expires = p.expires;
+    by_hash_[t.sha256] = Live{std::move(p), expires};
   }
 }
 

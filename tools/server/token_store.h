@@ -59,6 +59,7 @@ std::string_view TokenRoleName(const std::optional<Role>& role);
 struct Principal {
   std::string name;
   std::optional<projections::Caller> caller;
+  std::optional<Timestamp> expires;  // the token's expiry; nullopt: none
 };
 
 // Reads and writes the token file of one data directory.

@@ -12,6 +12,7 @@
 #include <future>
 #include <thread>
 
+#include "relais/json_writer.h"
 #include "server/handlers.h"
 #include "server/router.h"
 #include "server/tls.h"
@@ -149,7 +150,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     Tcp(stream_).expires_after(std::chrono::milliseconds(kHeadTimeoutMs));
     stream_.async_handshake(net::ssl::stream_base::server,
                             [self = shared_from_this()](beast::error_code ec) {
-                              if (ec) return Tcp(self->stream_).close();
+                              if (ec) {
+                                // Counted, and said at debug level: scanners
+                                // make these common, a flood of warnings.
+                                ++self->s_.metrics.tls_handshake_failures;
+                                self->s_.log->Log(LogLevel::kDebug, "TLS handshake failed",
+                                                  [&](JsonWriter& w) {
+                                                    w.Key("error").String(ec.message());
+                                                  });
+                                return Tcp(self->stream_).close();
+                              }
                               self->ReadHead();
                             });
   }

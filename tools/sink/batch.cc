@@ -215,7 +215,10 @@ Result<Batch> BuildBatch(Engine& engine, const BatchContext& ctx, Position from,
   }
 
   // Every touched stream is folded again, whole, as known at `to`.
-  for (const auto& [text, subject] : touched) {
+  for (const auto& entry : touched) {
+    // A plain reference: clang 14 does not let a lambda capture a structured
+    // binding (the sanitized build is clang's).
+    const Subject& subject = entry.second;
     if (stop.load()) return cancelled;
     b.owners[subject.kind].push_back(projections::SinkOwner(subject, ids));
     projections::SinkRows rows;
