@@ -130,50 +130,27 @@ int RunTokenAdd(const std::string& data_dir, const std::string& name, const std:
       return Usage("--expires: '" + expires.substr(0, 32) +
                    "' is not a lifetime such as 12h, 90d or 52w (1 hour to 10 years)", out);
   }
-  if (role == kMetricsRoleName) {
-    // Reads /metrics and /healthz only: nothing to scope.
-    if (!territory.empty()) return Usage("--territory: the metrics role takes none", out);
-    if (!org.empty()) return Usage("--org: the metrics role takes none", out);
-    TokenEntry e;
-    e.name = name;
-    if (lifetime)
-      e.expires_at = FormatTimestamp(Timestamp{SystemClock()->Now().micros + *lifetime * 1'000'000});
-    auto token = AddToken(data_dir, e);
-    if (!token.ok()) return Fail(token.status(), out);
-    JsonWriter w;
-    w.BeginObject();
-    w.Key("name").String(e.name);
-    w.Key("role").String(kMetricsRoleName);
-    w.Key("territory").Null();
-    w.Key("org").Null();
-    w.Key("expiresAt");
-    if (e.expires_at.empty()) {
-      w.Null();
-    } else {
-      w.String(e.expires_at);
-    }
-    w.Key("token").String(*token);
-    w.EndObject();
-    out.out(w.str() + "\n");
-    return kExitOk;
-  }
-  auto r = RoleFromName(role);
-  if (!r)
+  // The metrics role reads /metrics and /healthz only: nothing to scope, and
+  // no case role (TokenEntry::role stays empty).
+  const bool metrics = role == kMetricsRoleName;
+  if (metrics && !territory.empty()) return Usage("--territory: the metrics role takes none", out);
+  if (metrics && !org.empty()) return Usage("--org: the metrics role takes none", out);
+  auto r = metrics ? std::optional<Role>() : RoleFromName(role);
+  if (!metrics && !r)
     return Usage("--role: '" + role +
                  "' is not one of admin, coordinator, social_worker, tenancy_staff, evaluator, "
                  "auditor, metrics", out);
-  bool needs_territory =
-      *r == Role::kCoordinator || *r == Role::kTenancyStaff;
+  bool needs_territory = r == Role::kCoordinator || r == Role::kTenancyStaff;
   if (needs_territory && territory.empty()) return Usage("--territory is required for " + role, out);
   if (!territory.empty() && !KnownTerritory(territory))
     return Usage("--territory: '" + territory + "' is not one of lille, sud, flandres", out);
-  if (*r == Role::kSocialWorker && org.empty())
+  if (r == Role::kSocialWorker && org.empty())
     return Usage("--org is required for social_worker", out);
   // An option the role does not use would be dropped without a word.
   if (!needs_territory && !territory.empty())
     return Usage("--territory does not apply to role " + role +
                  " (only coordinator and tenancy_staff have a territory)", out);
-  if (*r != Role::kSocialWorker && !org.empty())
+  if (r != Role::kSocialWorker && !org.empty())
     return Usage("--org does not apply to role " + role + " (only social_worker has an org)", out);
   if (org.size() > 200) return Usage("--org: at most 200 characters", out);
   TokenEntry e;
@@ -181,9 +158,9 @@ int RunTokenAdd(const std::string& data_dir, const std::string& name, const std:
     e.expires_at = FormatTimestamp(
         Timestamp{SystemClock()->Now().micros + *lifetime * 1'000'000});
   e.name = name;
-  e.role = *r;
+  e.role = r;
   e.territory = needs_territory ? territory : "";
-  e.org = *r == Role::kSocialWorker ? org : "";
+  e.org = r == Role::kSocialWorker ? org : "";
   auto token = AddToken(data_dir, e);
   if (!token.ok()) return Fail(token.status(), out);
   JsonWriter w;
