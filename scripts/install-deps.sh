@@ -16,6 +16,10 @@ PACKAGES=(
   librocksdb-dev capnproto libcapnp-dev libboost-dev libspdlog-dev libsodium-dev
   libsimdjson-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   libssl-dev libgoogle-perftools-dev
+  # tests/packaging (package_test): CPack's DEB generator runs dpkg-shlibdeps on
+  # the binary and needs `file` to find it (CPackDeb.cmake); a minimal Debian
+  # has neither (seen on a fresh root: package_test failed).
+  file dpkg-dev
   # `relais serve --config`: the TOML configuration file (tools/cli/serve_command.cc).
   libtomlplusplus-dev
   # `relais serve` under systemd (Type=notify: sd_notify, tools/server/http_server.cc).
