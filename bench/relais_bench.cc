@@ -270,6 +270,9 @@ Result W1(Context& c) {
     (void)engine->Sync();
     auto t1 = Clock::now();
     relais_rates.push_back(appended / Seconds(t0, t1));
+    // Streams the writer read back from the store (each new one once, found
+    // empty; more means it judged from the store what it had in memory).
+    r.note = "stream loads " + std::to_string(engine->Stats().stream_loads);
     engine->Close();
     engine.reset();
     int64_t tree_bytes = 0;

@@ -800,7 +800,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   }
   ASSIGN_OR_RETURN(std::unique_ptr<log::Store> store,
                    log::Store::Open(options.data_dir + "/log", options.read_only,
-                                    options.create_if_missing, options.storage.get()));
+                                    options.create_if_missing, options.storage.get(),
+                                    options.block_cache_bytes));
   ASSIGN_OR_RETURN(std::unique_ptr<crypto::KeyStore> keys,
                    crypto::KeyStore::Open(options.data_dir + "/keys", options.read_only,
                                           options.key_generator, options.storage.get()));

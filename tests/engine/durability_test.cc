@@ -447,6 +447,33 @@ TEST(DurabilityTest, StreamsTheWriterCreatedAreNotReadBack) {
   }
 }
 
+// A new household's events arrive together (an import sends a household's
+// early history line after line): the writer judges each against what the
+// groups not yet committed hold, and reads the store once per new stream,
+// not at each check of each event (77,000 reads for 100,000 imported events
+// before: each read found the stream empty and the cache forgot it).
+TEST(DurabilityTest, ANewStreamIsReadFromTheStoreOnceWhileItsEventsAreInFlight) {
+  EngineFixture f;
+  constexpr int kHouseholds = 30, kEach = 6;
+  AppendOptions bulk;
+  bulk.allow_recorded_at = bulk.allow_actor_in_body = true;
+  bulk.sync = false;
+  std::vector<std::string> lines;
+  for (int h = 0; h < kHouseholds; ++h) {
+    lines.push_back(Registered(1 + h, h));
+    for (int k = 1; k < kEach; ++k)
+      lines.push_back(Ev(1000 + h * kEach + k, "DifficultyReported", "household/" + HouseholdId(h),
+                         "2015-02-0" + std::to_string(k), R"({"category":"isolation","severity":2})"));
+  }
+  const int64_t before = f.engine->Stats().stream_loads;
+  for (auto& fut : f.engine->AppendManyAsync(std::move(lines), bulk)) {
+    AppendOutcome o = fut.get();
+    ASSERT_EQ(o.kind, AppendOutcome::Kind::kAccepted) << OutcomeText(o);
+  }
+  EXPECT_EQ(f.engine->Stats().stream_loads - before, kHouseholds);
+  EXPECT_EQ(f.engine->Stats().cached_events, kHouseholds * kEach);
+}
+
 // Damage anywhere is found and named; the engine does not answer from it.
 TEST(DurabilityTest, FlippedByteInATableFileIsFoundAndNamed) {
   EngineFixture f;

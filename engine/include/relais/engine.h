@@ -76,6 +76,10 @@ struct Options {
   // Keep the Merkle tree on append. Default: true. false only to measure
   // the tree's cost (bench/): the tree is then built at the next open with it.
   bool merkle_tree = true;
+  // Memory for the log's uncompressed blocks, shared by its families: what
+  // keeps warm reads (a history, an idempotency check) from decompressing a
+  // block for each event. Scans do not fill it. Default: 128 MiB.
+  size_t block_cache_bytes = size_t{128} << 20;
 };
 
 // Who records an event (events.md §1).

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -94,6 +95,11 @@ class WorkingView {
  private:
   CommittedState* state_;
   const write::Group* g_;
+  // Streams this view found with nothing committed. Only the writer adds to
+  // the log, and it is judging this request: such a stream stays empty for
+  // the view's life (what the group in flight adds comes from its pending
+  // records), so the store is asked once, not at each of the checks.
+  mutable std::unordered_set<std::string> committed_empty_;
 };
 
 // Cross-stream facts for the household rules, from the working view.

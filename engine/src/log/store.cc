@@ -45,9 +45,10 @@ class StreamOfKey : public rocksdb::SliceTransform {
   bool InDomain(const rocksdb::Slice& key) const override { return key.size() >= 8; }
 };
 
-rocksdb::ColumnFamilyOptions FamilyOptions(Store::Family f) {
+rocksdb::ColumnFamilyOptions FamilyOptions(Store::Family f, const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions o;
   rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
   // The log is read by point (a history reads a stream's events one by one,
   // spread over the log): a block missing from the cache is decompressed
   // whole for one event, so its blocks are small; the dictionary below keeps
@@ -98,7 +99,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Store::Family f) {
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_only,
-                                           bool create_if_missing, const StorageHooks* hooks) {
+                                           bool create_if_missing, const StorageHooks* hooks,
+                                           size_t block_cache_bytes) {
   std::error_code ec;
   if (!read_only && create_if_missing) std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
@@ -130,14 +132,20 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
   // acknowledged event after it.
   dbo.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
 
+  // One cache for every family, sized by the caller: a history reads each
+  // event from a different block of the log (a stream's events are spread
+  // over it), and RocksDB's own default (8 MiB per family) made nearly every
+  // one a decompression from the page cache (docs/performance.md, "W4").
+  // Scans (replay, verify, exports) do not fill it (Scan: fill_cache = false).
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(std::max<size_t>(block_cache_bytes, 1 << 20));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, FamilyOptions(kMeta)},
-      {kLogFamily, FamilyOptions(kLog)},
-      {kStreamFamily, FamilyOptions(kStream)},
-      {kIdFamily, FamilyOptions(kId)},
-      {kRefFamily, FamilyOptions(kRef)},
-      {kRecordsFamily, FamilyOptions(kRecords)},
-      {kTreeFamily, FamilyOptions(kTree)},
+      {rocksdb::kDefaultColumnFamilyName, FamilyOptions(kMeta, cache)},
+      {kLogFamily, FamilyOptions(kLog, cache)},
+      {kStreamFamily, FamilyOptions(kStream, cache)},
+      {kIdFamily, FamilyOptions(kId, cache)},
+      {kRefFamily, FamilyOptions(kRef, cache)},
+      {kRecordsFamily, FamilyOptions(kRecords, cache)},
+      {kTreeFamily, FamilyOptions(kTree, cache)},
   };
   // A read-only open cannot create a family: a directory written before the
   // records (or tree) family existed is opened without it (Has() is false).

@@ -26,9 +26,13 @@ class Store {
 
   // Opens (creating if asked) DIR/log. A directory held by another process
   // is Status::Busy with a message that says so.
+  // `block_cache_bytes`: the uncompressed blocks kept in memory, shared by
+  // every family (Options::block_cache_bytes).
+  static constexpr size_t kDefaultBlockCacheBytes = size_t{128} << 20;
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, bool read_only,
                                              bool create_if_missing,
-                                             const StorageHooks* hooks = nullptr);
+                                             const StorageHooks* hooks = nullptr,
+                                             size_t block_cache_bytes = kDefaultBlockCacheBytes);
   ~Store();
 
   // A consistent point-in-time view for reads that must agree with each
