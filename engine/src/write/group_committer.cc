@@ -208,6 +208,11 @@ void GroupCommitter::Answer(Flight& f) {
 }
 
 void GroupCommitter::Finish(Flight& f, const Status& written) {
+  Settle(f, written);
+  Answer(f);
+}
+
+void GroupCommitter::Settle(Flight& f, const Status& written) {
   if (!written.ok()) {
     if (failed_.ok()) {
       failed_ = written.code() == StatusCode::kResourceExhausted
@@ -227,7 +232,6 @@ void GroupCommitter::Finish(Flight& f, const Status& written) {
     judge_->Publish(f.g);
     PublishHead();
   }
-  Answer(f);
 }
 
 void GroupCommitter::WriterLoop() {
@@ -279,14 +283,22 @@ void GroupCommitter::WriterLoop() {
       // a refusal is judged on earlier (maybe unsynced) events too.
       if (req->sync) g.sync = true;
     }
-    // The previous group's write ran meanwhile: publish it, answer it.
+    // The previous group's write ran meanwhile: publish it (here, under the
+    // writer's lock: the judge's state), then answer it.
+    std::unique_ptr<Flight> settled;
     if (inflight) {
-      Finish(*inflight, pipeline_->Wait());
-      inflight.reset();
+      Settle(*inflight, pipeline_->Wait());
+      settled = std::move(inflight);
       g.prev = nullptr;
       if (!failed_.ok()) FailAll(*flight);  // judged on a group that did not land
     }
+    auto answer_settled = [&] {
+      if (!settled) return;
+      Answer(*settled);
+      settled.reset();
+    };
     if (g.batch.Count() == 0 || !failed_.ok()) {
+      answer_settled();
       if (failed_.ok() && g.sync) {
         AnswerDurably(*flight);
       } else {
@@ -307,14 +319,27 @@ void GroupCommitter::WriterLoop() {
       // Write this group on the pipeline thread while the next is judged.
       Status completed = judge_->Complete(g);
       if (!completed.ok()) {
+        answer_settled();
         Finish(*flight, completed);
         continue;
       }
-      pipeline_->Start([this, f = flight.get()] { return sink_->Write(&f->g.batch, f->g.sync); });
+      // The settled group's answers (a promise and a wake-up per request)
+      // and its destruction go to the pipeline thread too, before the
+      // write: they were an eighth of the writer's time in a bulk import,
+      // and the writer is what limits it (docs/performance.md, "W1").
+      Flight* done = settled.release();
+      pipeline_->Start([this, f = flight.get(), done] {
+        if (done) {
+          Answer(*done);
+          delete done;
+        }
+        return sink_->Write(&f->g.batch, f->g.sync);
+      });
       inflight = std::move(flight);
     } else {
       // Nothing else waiting: write here and answer at once (no hand-off
       // latency for a lone durable append).
+      answer_settled();
       Finish(*flight, WriteGroup(g));
     }
     if (!inflight) judge_->Idle();

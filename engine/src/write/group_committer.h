@@ -140,7 +140,10 @@ class GroupCommitter {
   void WriterLoop();
   // Completes the group (GroupJudge::Complete) and writes it.
   Status WriteGroup(Group& g);
+  // Settle: the write's outcome into the writer's state (publication, or
+  // the failure latch and the failed answers); Finish: Settle, then Answer.
   void Finish(Flight& f, const Status& written);
+  void Settle(Flight& f, const Status& written);
   void FailAll(Flight& f);
   // After a write refused for lack of space (and only then: a failed fsync
   // may have lost what the kernel held, so it is never retried in place):
