@@ -36,7 +36,7 @@ struct GroupEvent {
 
 // What the requests accepted into one group added (the group's payload).
 struct GroupEvents : write::GroupPayload {
-  std::map<std::string, std::vector<EventRecord>> pending;  // by subject
+  cache::PendingRecords pending;  // by subject
   std::unordered_map<Uuid, GroupEvent, UuidHash> ids;
   std::unordered_map<Position, const GroupEvent*> by_position;
   std::set<std::pair<std::string, std::string>> new_refs;  // (dwelling, household)

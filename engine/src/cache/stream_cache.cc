@@ -344,7 +344,7 @@ Status StreamCache::LoadRecords(const Subject& subject, std::vector<EventRecord>
   return read::LoadRecords(*store_, subject, out);
 }
 
-void StreamCache::Publish(std::map<std::string, std::vector<EventRecord>>& pending) {
+void StreamCache::Publish(PendingRecords& pending) {
   for (auto& [subject, records] : pending) {
     // At most twice: an entry found empty may be forgotten (Forget) between
     // the lookup and its lock; the second lookup then creates a fresh one.

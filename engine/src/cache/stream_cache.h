@@ -25,6 +25,10 @@
 
 namespace relais::cache {
 
+// A group's accepted records by subject, in position order within each.
+// Hashed: the writer looks each request's subjects up in it several times.
+using PendingRecords = std::unordered_map<std::string, std::vector<EventRecord>>;
+
 struct StreamEntry {
   std::shared_mutex mu;
   bool loaded = false;
@@ -72,7 +76,7 @@ class StreamCache {
                       const std::function<void(const Subject&, const std::vector<EventRecord>&)>& fn);
 
   // Writer: a committed group's records, by subject (moved from).
-  void Publish(std::map<std::string, std::vector<EventRecord>>& records);
+  void Publish(PendingRecords& records);
   // Writer, between groups (nothing being written): drops the whole cache
   // once it holds more than `limit` events. True when it did.
   bool DropIfOver(int64_t limit);
