@@ -1,5 +1,7 @@
 #include "verify/verifier.h"
 
+#include <capnp/serialize.h>
+
 #include <cstring>
 #include <set>
 #include <string>
@@ -8,6 +10,7 @@
 #include "codec/codec.h"
 #include "crypto/crypto.h"
 #include "log/log_format.h"
+#include "read/record_decoder.h"
 #include "verify/snapshot_check.h"
 #include "write/stored_template.h"
 
@@ -54,6 +57,23 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
   // (dwelling, household) pairs the household events name: the ref index
   // must hold each of them.
   std::set<std::string> expected_refs;
+  // The data of each corrected event with its corrections so far folded in,
+  // by the target's id (corrections are rare: this stays small).
+  std::unordered_map<Uuid, std::string, UuidHash> corrected;
+  // A correction's target, an earlier event (admission refuses any other),
+  // read at the snapshot by the id index.
+  auto TargetData = [&](const Uuid& id, Position before) -> Result<std::string> {
+    std::string pos, value;
+    bool found = false;
+    RETURN_IF_ERROR(store->Get(log::Store::kId, id.AsBytes(), &pos, &found, snap.get()));
+    if (found && pos.size() == 8 && log::GetBE64(pos) < before)
+      RETURN_IF_ERROR(store->Get(log::Store::kLog, pos, &value, &found, snap.get()));
+    if (!found || pos.size() != 8 || log::GetBE64(pos) >= before)
+      return Status::Corruption("the correction's target " + FormatUuid(id) +
+                                " is not an earlier event of the log");
+    ASSIGN_OR_RETURN(write::StoredMessage target, write::StoredMessage::Decode(value));
+    return write::DataBytesOf(target.Root().getData());
+  };
   int64_t last_recorded = INT64_MIN;
   Status st = store->Scan(log::Store::kLog, {}, {}, [&](std::string_view key, std::string_view value) {
     Position p = key.size() == 8 ? log::GetBE64(key) : 0;
@@ -90,8 +110,30 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
     std::string subject = se.getSubject().cStr();
     if (subject.rfind("household/", 0) == 0) {
       std::string why;
-      Fact f = codec::ToFact(se.getData(), *ParseSubject(subject, &why));
+      const Subject household = *ParseSubject(subject, &why);
+      Fact f = codec::ToFact(se.getData(), household);
       if (!f.dwelling_id.empty()) expected_refs.insert(log::RefKey(f.dwelling_id, subject.substr(10)));
+      if (f.type == EventType::kEventCorrected) {
+        // Admission indexes the pair of the corrected fact (the correction
+        // folded into its target, as read::RecordsFromValues folds it): a
+        // correction of OccupancyStarted D1 -> D2 adds (D2, household).
+        auto it = corrected.find(f.target_id);
+        if (it == corrected.end()) {
+          auto target = TargetData(f.target_id, p);
+          if (!target.ok()) {
+            bad(p, target.status().message());
+            return false;
+          }
+          it = corrected.emplace(f.target_id, std::move(*target)).first;
+        }
+        Date effective{};  // the corrected date: not what the index needs
+        read::ApplyCorrection(se.getData(), &it->second, &effective);
+        capnp::FlatArrayMessageReader merged_reader(kj::arrayPtr(
+            reinterpret_cast<const capnp::word*>(it->second.data()), it->second.size() / 8));
+        Fact merged = codec::ToFact(merged_reader.getRoot<schema::EventData>(), household);
+        if (!merged.dwelling_id.empty())
+          expected_refs.insert(log::RefKey(merged.dwelling_id, subject.substr(10)));
+      }
       // Sealed personal data opens with the household's key: a lost or
       // replaced key is damage, not an empty field.
       auto erasure = erasures.find(subject);
