@@ -18,7 +18,8 @@ namespace relais::verify {
 
 VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
                     const std::function<void(Position, Position)>& progress,
-                    const std::function<void(Position, const crypto::Hash&)>& on_hash) {
+                    const std::function<void(Position, const crypto::Hash&)>& on_hash,
+                    const log::Store::Snapshot* at) {
   VerifyReport rep;
   auto bad = [&](Position p, std::string problem) {
     if (rep.ok) {
@@ -29,12 +30,13 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
   };
   // One snapshot for the whole check: with writers running, the log and its
   // indexes read at different moments would disagree.
-  std::unique_ptr<log::Store::Snapshot> snap = store->TakeSnapshot();
+  std::unique_ptr<log::Store::Snapshot> own = at ? nullptr : store->TakeSnapshot();
+  const log::Store::Snapshot* const snap = at ? at : own.get();
   Position head_position = 0;
   {
     std::string k, v;
     bool found = false;
-    if (store->Last(log::Store::kLog, &k, &v, &found, snap.get()).ok() && found && k.size() == 8)
+    if (store->Last(log::Store::kLog, &k, &v, &found, snap).ok() && found && k.size() == 8)
       head_position = log::GetBE64(k);
   }
   // The erasure index (log_format.h): the households whose keys are
@@ -45,7 +47,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
                                   erasures[std::string(k.substr(sizeof(log::kErasurePrefix) - 1))] =
                                       v.size() == 8 ? log::GetBE64(v) : 0;
                                   return true;
-                                }, snap.get());
+                                }, snap);
   if (!index_st.ok()) {
     bad(0, index_st.message());
     return rep;
@@ -65,9 +67,9 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
   auto TargetData = [&](const Uuid& id, Position before) -> Result<std::string> {
     std::string pos, value;
     bool found = false;
-    RETURN_IF_ERROR(store->Get(log::Store::kId, id.AsBytes(), &pos, &found, snap.get()));
+    RETURN_IF_ERROR(store->Get(log::Store::kId, id.AsBytes(), &pos, &found, snap));
     if (found && pos.size() == 8 && log::GetBE64(pos) < before)
-      RETURN_IF_ERROR(store->Get(log::Store::kLog, pos, &value, &found, snap.get()));
+      RETURN_IF_ERROR(store->Get(log::Store::kLog, pos, &value, &found, snap));
     if (!found || pos.size() != 8 || log::GetBE64(pos) >= before)
       return Status::Corruption("the correction's target " + FormatUuid(id) +
                                 " is not an earlier event of the log");
@@ -192,13 +194,13 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
     log::PutBE64(&pos_value, p);
     bool found = false;
     Status s = store->Get(log::Store::kStream, log::StreamKey(subject, se.getVersion()), &got, &found,
-                           snap.get());
+                           snap);
     if (!s.ok() || !found || got != pos_value) {
       bad(p, "the stream index does not point to this event");
       return false;
     }
     s = store->Get(log::Store::kId, {reinterpret_cast<const char*>(se.getId().begin()), se.getId().size()},
-                    &got, &found, snap.get());
+                    &got, &found, snap);
     if (!s.ok() || !found || got != pos_value) {
       bad(p, "the id index does not point to this event");
       return false;
@@ -209,7 +211,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
     if (progress && p % 50000 == 0) progress(p, head_position);
     ++expected;
     return true;
-  }, snap.get());
+  }, snap);
   if (!st.ok()) bad(expected, st.message());
   if (!rep.ok) return rep;
   if (erasures_met != erasures.size())
@@ -225,7 +227,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
       return false;
     }
     return true;
-  }, snap.get());
+  }, snap);
   if (st.ok() && rep.ok)
     st = store->Scan(log::Store::kId, {}, {}, [&](std::string_view, std::string_view v) {
       ++id_entries;
@@ -234,7 +236,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
         return false;
       }
       return true;
-    }, snap.get());
+    }, snap);
   // The ref index: every pair a household event names is there, and every
   // entry names a household stream of the log (a correction may add a pair
   // its target did not name, so extra pairs of known households are fine).
@@ -248,7 +250,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
       }
       expected_refs.erase(std::string(k));
       return true;
-    }, snap.get());
+    }, snap);
   if (st.ok() && rep.ok && !expected_refs.empty()) {
     const std::string& missing = *expected_refs.begin();
     bad(rep.events, "the dwelling reference index lacks household " + missing.substr(missing.find('\0') + 1) +
@@ -261,7 +263,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
                         std::to_string(rep.events) + " events");
   // The record snapshot, a cache of the log: it must say what the log says.
   if (rep.ok) {
-    if (auto problem = CheckRecordSnapshot(*store, snap.get(), static_cast<Position>(rep.events)))
+    if (auto problem = CheckRecordSnapshot(*store, snap, static_cast<Position>(rep.events)))
       bad(problem->position, problem->what);
   }
   // Every block of every table file, index and filter blocks included (a
