@@ -487,11 +487,13 @@ TEST(EvidenceEngineTest, VerifyFindsTruncatedTail) {
     ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, f.options.data_dir + "/log", &names).ok());
     for (auto& n : names) cfs.push_back({n, {}});
     std::vector<rocksdb::ColumnFamilyHandle*> hs;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), f.options.data_dir + "/log", cfs, &hs, &db).ok());
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::Options(), f.options.data_dir + "/log", cfs, &hs, &db).ok());
     for (size_t i = 0; i < names.size(); ++i) {
       // The events after position 45, and the stream and id entries naming them.
       if (names[i] == log::kLogFamily) {
-        for (Position p = 46; p <= 50; ++p) ASSERT_TRUE(db->Delete({}, hs[i], log::PositionKey(p)).ok());
+        for (Position p = 46; p <= 50; ++p)
+          ASSERT_TRUE(db->Delete({}, hs[i], log::PositionKey(p)).ok());
       } else if (names[i] == log::kStreamFamily || names[i] == log::kIdFamily) {
         std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, hs[i]));
         int deleted = 0;
@@ -518,7 +520,8 @@ TEST(EvidenceEngineTest, VerifyFindsTruncatedTail) {
   VerifyReport r = (*e)->Verify({});
   EXPECT_EQ(r.events, 45);
   EXPECT_FALSE(r.ok);
-  EXPECT_NE(r.problem.find("the Merkle tree holds 50 leaves, the log 45"), std::string::npos) << r.problem;
+  EXPECT_NE(r.problem.find("the Merkle tree holds 50 leaves, the log 45"), std::string::npos)
+      << r.problem;
 }
 
 // verify recomputes the root and compares it with the latest checkpoint issued.

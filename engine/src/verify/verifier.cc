@@ -169,7 +169,8 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
             return false;
           }
           if (!erased_since) {
-            bad(p, "the key of " + subject + " is missing: the event's personal data cannot be opened");
+            bad(p, "the key of " + subject +
+                       " is missing: the event's personal data cannot be opened");
             return false;
           }
         } else {
