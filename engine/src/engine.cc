@@ -501,12 +501,19 @@ class EngineImpl : public Engine {
     tree::CompactRange range;
     std::optional<crypto::Hash> root_at_latest;
     if (latest && latest->size == 0) root_at_latest = tree::EmptyRoot();
+    // The tree's size is read at the log's snapshot: the tree and the events
+    // it covers land in one write, so there the two sizes are equal, and a
+    // tree larger than the log (its tail lost) shows. Read live, a tree
+    // larger than the snapshot's log is only the appends since.
+    std::unique_ptr<log::Store::Snapshot> snap = store_->TakeSnapshot();
+    auto stored_size = tree::StoredSize(store_.get(), snap.get());
     VerifyReport r = verify::Verify(store_.get(), keys_.get(), progress,
                                     [&](Position, const crypto::Hash& h) {
                                       range.Push(tree::LeafHash(h));
                                       if (latest && range.size() == latest->size)
                                         root_at_latest = range.Root();
-                                    });
+                                    },
+                                    snap.get());
     if (!r.ok) return r;
     auto bad = [&](std::string problem) {
       r.ok = false;
@@ -518,12 +525,13 @@ class EngineImpl : public Engine {
     // The stored tree (when there is one: an old directory opened read-only
     // has none yet) against the root recomputed from the log.
     if (tree_ready_ || store_->Has(log::Store::kTree)) {
-      auto stored_size = tree::StoredSize(store_.get());
       if (!stored_size.ok()) return bad(stored_size.status().message());
-      if (*stored_size < range.size() && tree_ready_)
+      // Larger: what a writable open refuses. Smaller: a tree still to be
+      // built (an old directory opened read-only) unless this engine keeps it.
+      if (*stored_size > range.size() || (*stored_size < range.size() && tree_ready_))
         return bad("the Merkle tree holds " + std::to_string(*stored_size) + " leaves, the log " +
                    std::to_string(range.size()));
-      if (*stored_size >= range.size()) {
+      if (*stored_size == range.size()) {
         auto root = RootAt(range.size());
         if (!root.ok()) return bad("the Merkle tree cannot be read: " + root.status().message());
         if (*root != range.Root())

@@ -175,6 +175,44 @@ TEST(EngineTest, VerifyFindsAMissingDwellingReference) {
   EXPECT_NE(r.problem.find("dwelling reference"), std::string::npos) << r.problem;
 }
 
+// A correction that moves an occupancy from D1 to D2 makes admission index
+// (D2, H1), from the fact with the correction folded in: verify must expect
+// that pair too. Seen failing before the fix: verify read only the
+// correction's own data (its targetId) and passed with (D2, H1) deleted.
+TEST(EngineTest, VerifyFindsMissingCorrectedRef) {
+  EngineFixture f;
+  for (int d = 1; d <= 2; ++d)
+    ASSERT_EQ(Import(*f.engine, Ev(d, "DwellingRegistered", "dwelling/D" + std::to_string(d), "2015-01-01",
+                                   R"({"territory":"lille","commune":"Lille","typology":"T2","adaptations":[],"rentCents":1})"))
+                  .kind,
+              AppendOutcome::Kind::kAccepted);
+  ASSERT_EQ(Import(*f.engine, RegisterHousehold(3, "H1")).kind, AppendOutcome::Kind::kAccepted);
+  ASSERT_EQ(Import(*f.engine, Ev(4, "OccupancyStarted", "household/H1", "2015-02-01",
+                                 R"({"dwellingId":"D1","contract":"direct_lease","rentCents":1,"preexisting":true})"))
+                .kind,
+            AppendOutcome::Kind::kAccepted);
+  AppendOutcome c = Import(*f.engine, Ev(5, "EventCorrected", "household/H1", "2015-06-01",
+                                         R"({"targetId":")" + IdOf(4) +
+                                             R"(","data":{"dwellingId":"D2"},"reason":"typo"})"));
+  ASSERT_EQ(c.kind, AppendOutcome::Kind::kAccepted) << OutcomeText(c);
+  auto refs = f.engine->HouseholdsReferencing("D2");
+  ASSERT_TRUE(refs.ok());
+  ASSERT_EQ(*refs, std::vector<std::string>{"H1"});  // admission indexed the corrected pair
+  VerifyReport good = f.engine->Verify({});
+  ASSERT_TRUE(good.ok) << good.problem;
+  f.engine->Close();
+  f.engine.reset();
+  {
+    RawLog raw(f.options.data_dir);
+    ASSERT_TRUE(raw.db->Delete({}, raw.handles[4], log::RefKey("D2", "H1")).ok());
+  }
+  auto e = Engine::Open(f.options);
+  ASSERT_TRUE(e.ok());
+  VerifyReport r = (*e)->Verify({});
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("lacks household H1 for dwelling D2"), std::string::npos) << r.problem;
+}
+
 // WarmAll (two threads over halves of the log, corrections refolded in
 // batches) must give every stream exactly the records the per-stream loader
 // gives.

@@ -467,6 +467,63 @@ TEST(EvidenceEngineTest, OldDirectoryGetsItsTreeOnce) {
   EXPECT_TRUE((*e)->Verify({}).ok);
 }
 
+// The log's tail deleted with its index entries, no checkpoint covering it:
+// the stored tree is larger than the log. A writable open refuses the
+// directory; verify must say so too, from the tree's size at its own
+// snapshot. Seen failing before the fix: verify (read-only) compared only
+// the root at the log's size, which the tree still gives, and answered ok.
+TEST(EvidenceEngineTest, VerifyFindsTruncatedTail) {
+  EngineFixture f;
+  f.options.write_record_snapshot = false;  // the records cache would name the lost tail
+  f.engine = f.Reopen();
+  Fill(*f.engine, 1, 50);
+  ASSERT_TRUE(f.engine->Verify({}).ok);
+  f.engine->Close();
+  f.engine.reset();
+  {
+    rocksdb::DB* db = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, f.options.data_dir + "/log", &names).ok());
+    for (auto& n : names) cfs.push_back({n, {}});
+    std::vector<rocksdb::ColumnFamilyHandle*> hs;
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::Options(), f.options.data_dir + "/log", cfs, &hs, &db).ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      // The events after position 45, and the stream and id entries naming them.
+      if (names[i] == log::kLogFamily) {
+        for (Position p = 46; p <= 50; ++p)
+          ASSERT_TRUE(db->Delete({}, hs[i], log::PositionKey(p)).ok());
+      } else if (names[i] == log::kStreamFamily || names[i] == log::kIdFamily) {
+        std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, hs[i]));
+        int deleted = 0;
+        for (it->SeekToFirst(); it->Valid(); it->Next()) {
+          if (it->value().size() == 8 && log::GetBE64(it->value().ToString()) > 45) {
+            ASSERT_TRUE(db->Delete({}, hs[i], it->key()).ok());
+            ++deleted;
+          }
+        }
+        EXPECT_EQ(deleted, 5) << names[i];
+      }
+    }
+    for (auto* h : hs) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  auto writable = Engine::Open(f.options);
+  ASSERT_FALSE(writable.ok());
+  EXPECT_NE(writable.status().message().find("holds 50 leaves"), std::string::npos)
+      << writable.status().message();
+  Options ro = f.options;
+  ro.read_only = true;
+  auto e = Engine::Open(ro);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  VerifyReport r = (*e)->Verify({});
+  EXPECT_EQ(r.events, 45);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("the Merkle tree holds 50 leaves, the log 45"), std::string::npos)
+      << r.problem;
+}
+
 // verify recomputes the root and compares it with the latest checkpoint issued.
 TEST(EvidenceEngineTest, VerifyRefusesALogThatDisagreesWithItsLatestCheckpoint) {
   EngineFixture f;

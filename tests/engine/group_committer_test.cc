@@ -211,6 +211,36 @@ TEST_F(GroupCommitterTest, ALoneDurableAppendIsWrittenByItsCaller) {
   EXPECT_EQ(writes[0].thread, std::this_thread::get_id());
 }
 
+// The writer judges requests in arrival order (engine.h), leader appends
+// included: a durable request that arrives once the writer has taken x from
+// the queue, but before it judges x, must not be judged (and take a
+// position) before x. The hook plays that caller at exactly that moment.
+// Seen failing before the fix: judged {y, x}, y at position 1 (the writer
+// took the writer's lock only after the pop, so y found the queue empty and
+// the writer's lock free, and led).
+TEST_F(GroupCommitterTest, ALeaderDoesNotOvertakeRequestsTheWriterTook) {
+  std::future<AppendOutcome> y;
+  bool fired = false;
+  committer_->SetAfterTakeForTest([&] {
+    if (fired) return;
+    fired = true;
+    // Another thread's Submit, finished before the writer goes on: it either
+    // led its append or queued it.
+    std::thread caller([&] { y = Submit("y", true); });
+    caller.join();
+  });
+  auto x = Submit("x", false);
+  AppendOutcome ox = x.get();
+  ASSERT_TRUE(fired);
+  AppendOutcome oy = y.get();
+  ASSERT_EQ(ox.kind, AppendOutcome::Kind::kAccepted);
+  ASSERT_EQ(oy.kind, AppendOutcome::Kind::kAccepted);
+  EXPECT_EQ(judge_.judged, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(ox.results[0].position, 1u);
+  EXPECT_EQ(oy.results[0].position, 2u);
+  EXPECT_EQ(committer_->GetHead().position, 2u);
+}
+
 TEST_F(GroupCommitterTest, AFailedWriteFailsItsGroupAndThePipelinedOneAndLatches) {
   Gate judging_p1;
   judge_.gates["p1"] = &judging_p1;

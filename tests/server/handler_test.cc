@@ -36,6 +36,15 @@ class HandlerTest : public ::testing::Test {
     auto secret = AddToken(dir_.path(), admin);
     ASSERT_TRUE(secret.ok()) << secret.status().message();
     admin_ = *secret;
+    // Before the state opens: a running token store rereads the file at
+    // most every 500 ms.
+    TokenEntry coord;
+    coord.name = "coord-sud";
+    coord.role = Role::kCoordinator;
+    coord.territory = "sud";
+    auto coord_secret = AddToken(dir_.path(), coord);
+    ASSERT_TRUE(coord_secret.ok()) << coord_secret.status().message();
+    coord_sud_ = *coord_secret;
     ServerOptions o;
     o.data_dir = dir_.path();
     auto s = OpenState(o);
@@ -61,8 +70,41 @@ class HandlerTest : public ::testing::Test {
     return relais::testing::ReadFile(dir_.path() + "/access-journal.ndjson");
   }
 
+  // `count` households registered in lille, in batches of 1000 (not synced
+  // one by one: the test is about reading them).
+  void RegisterInLille(int first, int count) {
+    AppendOptions bulk;
+    bulk.sync = false;
+    std::vector<std::string> requests;
+    for (int at = 0; at < count; at += 1000) {
+      std::string batch = "[";
+      for (int i = at; i < std::min(count, at + 1000); ++i) {
+        if (i > at) batch += ",";
+        batch += Registered(first + i, "household/L" + std::to_string(first + i));
+      }
+      requests.push_back(batch + "]");
+    }
+    for (auto& f : s_->engine->AppendManyAsync(std::move(requests), bulk)) {
+      AppendOutcome o = f.get();
+      ASSERT_EQ(o.kind, AppendOutcome::Kind::kAccepted) << relais::testing::OutcomeText(o);
+    }
+    ASSERT_TRUE(s_->engine->Sync().ok());
+  }
+  // The feed's stream as the transport gets it (follow mode), without sockets.
+  std::unique_ptr<StreamSource> OpenFeed(const std::string& target,
+                                         std::vector<std::pair<std::string, std::string>> headers) {
+    Request req;
+    req.method = http::verb::get;
+    req.target = target;
+    req.headers = std::move(headers);
+    Routed r = Route(*s_, req);
+    EXPECT_EQ(r.kind, Routed::Kind::kStream) << r.response.body;
+    return std::move(r.stream);
+  }
+
   TempDir dir_;
   std::string admin_;
+  std::string coord_sud_;  // a coordinator of territory sud: sees nothing of lille
   std::unique_ptr<State> s_;
 };
 
@@ -202,6 +244,65 @@ TEST(MetricsBound, LabelSetsAreCapped) {
   size_t lines = std::count(page.begin(), page.end(), '\n');
   EXPECT_LT(lines, 20u * Metrics::kLabelSetsMax);
   EXPECT_NE(page.find("code=\"other\""), std::string::npos);
+}
+
+// A catch-up that its caller sees nothing of (a coordinator of sud reading
+// from position 1 a log of lille) gives the worker back after each scanned
+// batch, with an empty chunk the transport pulls again after what else the
+// pool has queued (streaming.cc OnPulled), instead of scanning the whole log
+// in one Next() on a pool of 4 threads shared with every append and read.
+// Seen failing before the fix: the Next() after `retry:` scanned all 5003
+// events and answered kWait (0 empty chunks, 10 expected).
+TEST_F(HandlerTest, FeedFilteredCatchUpYields) {
+  RegisterInLille(100, 5000);
+  const Position head = s_->engine->GetHead().position;
+  ASSERT_EQ(head, 5003u);
+  auto feed = OpenFeed("/v1/feed?from=1", {{"Authorization", "Bearer " + coord_sud_}});
+  ASSERT_TRUE(feed);
+  StreamSource::Pulled p = feed->Next(*s_);
+  ASSERT_EQ(p.kind, StreamSource::Pulled::Kind::kChunk);
+  ASSERT_EQ(p.bytes, "retry: 2000\n\n");
+  size_t empty_chunks = 0;
+  for (;;) {
+    p = feed->Next(*s_);
+    if (p.kind != StreamSource::Pulled::Kind::kChunk) break;
+    EXPECT_EQ(p.bytes, "") << "a coordinator of sud sees nothing of lille";
+    ASSERT_LE(++empty_chunks, head) << "the catch-up does not move";
+  }
+  // One Next() per batch of 512 scanned events, then the live wait.
+  EXPECT_EQ(empty_chunks, (head + 511) / 512);
+  EXPECT_EQ(p.kind, StreamSource::Pulled::Kind::kWait);
+  EXPECT_EQ(p.after, head);
+}
+
+// Between two batches of such a catch-up, the stream checks again that its
+// caller may read: a session ended mid catch-up ends the stream at the next
+// pull, not once the whole log is scanned. Seen failing before the fix: the
+// first pull after `retry:` scanned everything and answered kWait.
+TEST_F(HandlerTest, FeedCatchUpChecksTheSessionBetweenBatches) {
+  RegisterInLille(100, 2000);
+  Request sign_in;
+  sign_in.method = http::verb::post;
+  sign_in.target = "/v1/session";
+  sign_in.headers = {{"Content-Type", "application/json"}};
+  sign_in.body = "{\"token\":\"" + coord_sud_ + "\"}";
+  Response r = HandleRequest(*s_, std::move(sign_in));
+  ASSERT_EQ(r.status, http::status::created) << r.body;
+  std::string session;
+  for (const auto& [k, v] : r.headers)
+    if (k == "Set-Cookie") session = v.substr(v.find('=') + 1, 64);
+  ASSERT_EQ(session.size(), 64u);
+  auto feed = OpenFeed("/v1/feed?from=1", {{"Cookie", "relais_session=" + session}});
+  ASSERT_TRUE(feed);
+  ASSERT_EQ(feed->Next(*s_).bytes, "retry: 2000\n\n");
+  StreamSource::Pulled p = feed->Next(*s_);
+  ASSERT_EQ(p.kind, StreamSource::Pulled::Kind::kChunk);
+  ASSERT_EQ(p.bytes, "");  // one batch scanned, nothing to send
+  ASSERT_TRUE(s_->sessions->Remove(session));  // signed out
+  p = feed->Next(*s_);
+  ASSERT_EQ(p.kind, StreamSource::Pulled::Kind::kChunk);
+  EXPECT_NE(p.bytes.find("\"unauthorized\""), std::string::npos) << p.bytes;
+  EXPECT_EQ(feed->Next(*s_).kind, StreamSource::Pulled::Kind::kEnd);
 }
 
 }  // namespace

@@ -39,7 +39,8 @@ std::string ErrorEvent(std::string_view kind, std::string_view code, std::string
 }
 
 // The feed's loop, one chunk per Next(): the `retry:` field, then batches of
-// catch-up events, then (when following) live events as the head moves and
+// catch-up events (an empty chunk for a batch the caller sees nothing of),
+// then (when following) live events as the head moves and
 // a keep-alive comment after 15 s without a chunk. Owned by one stream and
 // pulled by one caller at a time (server/router.h StreamSource).
 class FeedSource : public StreamSource {
@@ -123,6 +124,14 @@ class FeedSource : public StreamSource {
       }
       next_ = last + 1;
       if (!out.empty()) return Send(std::move(out));
+      // A whole batch the caller sees nothing of (a coordinator catching up
+      // on other territories): give the worker back with an empty chunk,
+      // which the transport pulls again behind the work queued meanwhile
+      // (streaming.cc OnPulled), rather than scan the whole log in this
+      // call on the pool every append and read share. The next pull checks
+      // the caller's token and session again. Not a send: the keep-alive's
+      // clock does not restart.
+      if (next_ <= end_) return Chunk(std::string());
     }
     return End();
   }

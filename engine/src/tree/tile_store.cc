@@ -58,11 +58,11 @@ Hash TileRoot(const std::vector<Hash>& hashes) {
   return row[0];
 }
 
-Result<uint64_t> StoredSize(log::Store* store) {
+Result<uint64_t> StoredSize(log::Store* store, const log::Store::Snapshot* at) {
   if (!store->Has(log::Store::kTree)) return uint64_t{0};
   std::string v;
   bool found = false;
-  RETURN_IF_ERROR(store->Get(log::Store::kTree, kSizeKey, &v, &found));
+  RETURN_IF_ERROR(store->Get(log::Store::kTree, kSizeKey, &v, &found, at));
   if (!found) return uint64_t{0};
   if (v.size() != 8) return Status::Corruption("the tree's size is not 8 bytes");
   return log::GetBE64(v);

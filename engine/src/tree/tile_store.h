@@ -36,7 +36,8 @@ std::string TileKey(int level, uint64_t index);
 Hash TileRoot(const std::vector<Hash>& hashes);
 
 // The stored tree's size; 0 when there is none (no family or no "size").
-Result<uint64_t> StoredSize(log::Store* store);
+// At `at` when given (verify's snapshot).
+Result<uint64_t> StoredSize(log::Store* store, const log::Store::Snapshot* at = nullptr);
 
 // Hashes of the tree of size `size` from the stored tiles and the log. One
 // reader per question: it keeps the tiles it read.

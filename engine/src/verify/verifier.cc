@@ -1,5 +1,7 @@
 #include "verify/verifier.h"
 
+#include <capnp/serialize.h>
+
 #include <cstring>
 #include <set>
 #include <string>
@@ -8,6 +10,7 @@
 #include "codec/codec.h"
 #include "crypto/crypto.h"
 #include "log/log_format.h"
+#include "read/record_decoder.h"
 #include "verify/snapshot_check.h"
 #include "write/stored_template.h"
 
@@ -15,7 +18,8 @@ namespace relais::verify {
 
 VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
                     const std::function<void(Position, Position)>& progress,
-                    const std::function<void(Position, const crypto::Hash&)>& on_hash) {
+                    const std::function<void(Position, const crypto::Hash&)>& on_hash,
+                    const log::Store::Snapshot* at) {
   VerifyReport rep;
   auto bad = [&](Position p, std::string problem) {
     if (rep.ok) {
@@ -26,12 +30,13 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
   };
   // One snapshot for the whole check: with writers running, the log and its
   // indexes read at different moments would disagree.
-  std::unique_ptr<log::Store::Snapshot> snap = store->TakeSnapshot();
+  std::unique_ptr<log::Store::Snapshot> own = at ? nullptr : store->TakeSnapshot();
+  const log::Store::Snapshot* const snap = at ? at : own.get();
   Position head_position = 0;
   {
     std::string k, v;
     bool found = false;
-    if (store->Last(log::Store::kLog, &k, &v, &found, snap.get()).ok() && found && k.size() == 8)
+    if (store->Last(log::Store::kLog, &k, &v, &found, snap).ok() && found && k.size() == 8)
       head_position = log::GetBE64(k);
   }
   // The erasure index (log_format.h): the households whose keys are
@@ -42,7 +47,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
                                   erasures[std::string(k.substr(sizeof(log::kErasurePrefix) - 1))] =
                                       v.size() == 8 ? log::GetBE64(v) : 0;
                                   return true;
-                                }, snap.get());
+                                }, snap);
   if (!index_st.ok()) {
     bad(0, index_st.message());
     return rep;
@@ -54,6 +59,23 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
   // (dwelling, household) pairs the household events name: the ref index
   // must hold each of them.
   std::set<std::string> expected_refs;
+  // The data of each corrected event with its corrections so far folded in,
+  // by the target's id (corrections are rare: this stays small).
+  std::unordered_map<Uuid, std::string, UuidHash> corrected;
+  // A correction's target, an earlier event (admission refuses any other),
+  // read at the snapshot by the id index.
+  auto TargetData = [&](const Uuid& id, Position before) -> Result<std::string> {
+    std::string pos, value;
+    bool found = false;
+    RETURN_IF_ERROR(store->Get(log::Store::kId, id.AsBytes(), &pos, &found, snap));
+    if (found && pos.size() == 8 && log::GetBE64(pos) < before)
+      RETURN_IF_ERROR(store->Get(log::Store::kLog, pos, &value, &found, snap));
+    if (!found || pos.size() != 8 || log::GetBE64(pos) >= before)
+      return Status::Corruption("the correction's target " + FormatUuid(id) +
+                                " is not an earlier event of the log");
+    ASSIGN_OR_RETURN(write::StoredMessage target, write::StoredMessage::Decode(value));
+    return write::DataBytesOf(target.Root().getData());
+  };
   int64_t last_recorded = INT64_MIN;
   Status st = store->Scan(log::Store::kLog, {}, {}, [&](std::string_view key, std::string_view value) {
     Position p = key.size() == 8 ? log::GetBE64(key) : 0;
@@ -90,8 +112,30 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
     std::string subject = se.getSubject().cStr();
     if (subject.rfind("household/", 0) == 0) {
       std::string why;
-      Fact f = codec::ToFact(se.getData(), *ParseSubject(subject, &why));
+      const Subject household = *ParseSubject(subject, &why);
+      Fact f = codec::ToFact(se.getData(), household);
       if (!f.dwelling_id.empty()) expected_refs.insert(log::RefKey(f.dwelling_id, subject.substr(10)));
+      if (f.type == EventType::kEventCorrected) {
+        // Admission indexes the pair of the corrected fact (the correction
+        // folded into its target, as read::RecordsFromValues folds it): a
+        // correction of OccupancyStarted D1 -> D2 adds (D2, household).
+        auto it = corrected.find(f.target_id);
+        if (it == corrected.end()) {
+          auto target = TargetData(f.target_id, p);
+          if (!target.ok()) {
+            bad(p, target.status().message());
+            return false;
+          }
+          it = corrected.emplace(f.target_id, std::move(*target)).first;
+        }
+        Date effective{};  // the corrected date: not what the index needs
+        read::ApplyCorrection(se.getData(), &it->second, &effective);
+        capnp::FlatArrayMessageReader merged_reader(kj::arrayPtr(
+            reinterpret_cast<const capnp::word*>(it->second.data()), it->second.size() / 8));
+        Fact merged = codec::ToFact(merged_reader.getRoot<schema::EventData>(), household);
+        if (!merged.dwelling_id.empty())
+          expected_refs.insert(log::RefKey(merged.dwelling_id, subject.substr(10)));
+      }
       // Sealed personal data opens with the household's key: a lost or
       // replaced key is damage, not an empty field.
       auto erasure = erasures.find(subject);
@@ -111,14 +155,31 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
           return false;
         }
         if (!*key) {
-          bad(p, "the key of " + subject + " is missing: the event's personal data cannot be opened");
-          return false;
-        }
-        auto sealed = se.getSealed();
-        if (!crypto::Open(**key, write::IdOf(se.getId()),
-                          {reinterpret_cast<const char*>(sealed.begin()), sealed.size()})) {
-          bad(p, "the event's personal data does not open with the key of " + subject);
-          return false;
+          // The keys are read live, not at the snapshot: an erasure that
+          // committed after it destroyed this key on purpose. The live
+          // erasure index names the household from the event's own write,
+          // before the key's destruction (Engine::Erase). Looking there
+          // rather than holding the erasures' lock keeps a verify of a big
+          // log (minutes) from blocking Erase.
+          std::string at;
+          bool erased_since = false;
+          Status live = store->Get(log::Store::kMeta, log::ErasureKey(subject), &at, &erased_since);
+          if (!live.ok()) {
+            bad(p, live.message());
+            return false;
+          }
+          if (!erased_since) {
+            bad(p, "the key of " + subject +
+                       " is missing: the event's personal data cannot be opened");
+            return false;
+          }
+        } else {
+          auto sealed = se.getSealed();
+          if (!crypto::Open(**key, write::IdOf(se.getId()),
+                            {reinterpret_cast<const char*>(sealed.begin()), sealed.size()})) {
+            bad(p, "the event's personal data does not open with the key of " + subject);
+            return false;
+          }
         }
       }
     }
@@ -134,13 +195,13 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
     log::PutBE64(&pos_value, p);
     bool found = false;
     Status s = store->Get(log::Store::kStream, log::StreamKey(subject, se.getVersion()), &got, &found,
-                           snap.get());
+                           snap);
     if (!s.ok() || !found || got != pos_value) {
       bad(p, "the stream index does not point to this event");
       return false;
     }
     s = store->Get(log::Store::kId, {reinterpret_cast<const char*>(se.getId().begin()), se.getId().size()},
-                    &got, &found, snap.get());
+                    &got, &found, snap);
     if (!s.ok() || !found || got != pos_value) {
       bad(p, "the id index does not point to this event");
       return false;
@@ -151,7 +212,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
     if (progress && p % 50000 == 0) progress(p, head_position);
     ++expected;
     return true;
-  }, snap.get());
+  }, snap);
   if (!st.ok()) bad(expected, st.message());
   if (!rep.ok) return rep;
   if (erasures_met != erasures.size())
@@ -167,7 +228,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
       return false;
     }
     return true;
-  }, snap.get());
+  }, snap);
   if (st.ok() && rep.ok)
     st = store->Scan(log::Store::kId, {}, {}, [&](std::string_view, std::string_view v) {
       ++id_entries;
@@ -176,7 +237,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
         return false;
       }
       return true;
-    }, snap.get());
+    }, snap);
   // The ref index: every pair a household event names is there, and every
   // entry names a household stream of the log (a correction may add a pair
   // its target did not name, so extra pairs of known households are fine).
@@ -190,7 +251,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
       }
       expected_refs.erase(std::string(k));
       return true;
-    }, snap.get());
+    }, snap);
   if (st.ok() && rep.ok && !expected_refs.empty()) {
     const std::string& missing = *expected_refs.begin();
     bad(rep.events, "the dwelling reference index lacks household " + missing.substr(missing.find('\0') + 1) +
@@ -203,7 +264,7 @@ VerifyReport Verify(log::Store* store, crypto::KeyStore* keys,
                         std::to_string(rep.events) + " events");
   // The record snapshot, a cache of the log: it must say what the log says.
   if (rep.ok) {
-    if (auto problem = CheckRecordSnapshot(*store, snap.get(), static_cast<Position>(rep.events)))
+    if (auto problem = CheckRecordSnapshot(*store, snap, static_cast<Position>(rep.events)))
       bad(problem->position, problem->what);
   }
   // Every block of every table file, index and filter blocks included (a

@@ -254,6 +254,16 @@ void GroupCommitter::WriterLoop() {
       if (!inflight && writing.owns_lock()) writing.unlock();
       queue_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty() && stopping_) return;
+      if (!writing.owns_lock()) {
+        // The writer's lock before the pop, in LeadAppend's order (writer's
+        // lock, then the queue's): until the requests are judged, either
+        // they are still queued or the lock is held, so no caller leads an
+        // append past them (judged in arrival order, engine.h). Only this
+        // thread pops: the queue is still not empty when retaken.
+        lock.unlock();
+        writing.lock();
+        lock.lock();
+      }
       // Take everything waiting: these requests share one write and one sync.
       while (!queue_.empty()) {
         batch.push_back(std::move(queue_.front()));
@@ -261,7 +271,7 @@ void GroupCommitter::WriterLoop() {
       }
     }
     queue_space_cv_.notify_all();
-    if (!writing.owns_lock()) writing.lock();
+    if (after_take_for_test_) after_take_for_test_();
     if (!inflight) TryResume();
 
     auto flight = std::make_unique<Flight>();

@@ -16,6 +16,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -129,6 +130,12 @@ class GroupCommitter {
   Head GetHead();
   Position WaitForHead(Position after, int64_t timeout_ms);
 
+  // Tests only: called on the writer thread each time it has taken requests
+  // from the queue, before it judges them, outside the queue's lock (a test
+  // submits from it to play a caller arriving at that moment). Set it before
+  // submitting the requests it should see.
+  void SetAfterTakeForTest(std::function<void()> fn) { after_take_for_test_ = std::move(fn); }
+
  private:
   // A group and its requests' answers.
   struct Flight {
@@ -181,6 +188,8 @@ class GroupCommitter {
   std::condition_variable head_cv_;
   bool closing_heads_ = false;  // wakes WaitForHead callers at Close
   Head head_;
+
+  std::function<void()> after_take_for_test_;
 };
 
 }  // namespace relais::write
