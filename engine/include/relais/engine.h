@@ -79,7 +79,7 @@ struct Options {
   // Memory for the log's uncompressed blocks, shared by its families: what
   // keeps warm reads (a history, an idempotency check) from decompressing a
   // block for each event. Scans do not fill it. Default: 128 MiB.
-  size_t block_cache_bytes = size_t{128} << 20;
+  size_t block_cache_bytes = size_t{256} << 20;
 };
 
 // Who records an event (events.md §1).

@@ -261,10 +261,10 @@ Status Store::MultiGet(Family f, const std::vector<std::string>& keys,
 
 Status Store::Scan(Family f, std::string_view prefix, std::string_view start,
                    const std::function<bool(std::string_view, std::string_view)>& fn,
-                   const Snapshot* at) {
+                   const Snapshot* at, bool fill_cache) {
   if (!handles_[f]) return Status::Ok();  // an absent family is empty
   rocksdb::ReadOptions ro;
-  ro.fill_cache = false;
+  ro.fill_cache = fill_cache;
   if (at) ro.snapshot = at->get();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[f]));
   std::string_view from = start.empty() ? prefix : start;

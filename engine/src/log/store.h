@@ -65,9 +65,12 @@ class Store {
   // before the family was added has no "records" or "tree" family.
   bool Has(Family f) const { return handles_[f] != nullptr; }
   // Visits keys with `prefix` (all keys if empty) from `start` (or the prefix).
+  // `fill_cache`: keep the blocks read in the block cache. No for the long
+  // scans (replay, verify, exports: they would evict what the point reads
+  // keep), yes for a short one read again and again (a stream's index).
   Status Scan(Family f, std::string_view prefix, std::string_view start,
               const std::function<bool(std::string_view key, std::string_view value)>& fn,
-              const Snapshot* at = nullptr);
+              const Snapshot* at = nullptr, bool fill_cache = false);
   // A RocksDB checkpoint of the whole store in `dir` (which must not exist).
   Status CreateCheckpoint(const std::string& dir);
   // The last key/value of a family; found=false if empty.

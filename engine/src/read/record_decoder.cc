@@ -23,7 +23,7 @@ Result<std::vector<std::string>> StreamValues(log::Store& store, const Subject& 
                              [&](std::string_view, std::string_view v) {
                                keys.push_back(std::string(v.substr(0, 8)));
                                return true;
-                             }, at));
+                             }, at, /*fill_cache=*/true));
   std::vector<std::string> values;
   std::vector<bool> found;
   RETURN_IF_ERROR(store.MultiGet(log::Store::kLog, keys, &values, &found, at));
