@@ -78,7 +78,9 @@ struct Options {
   bool merkle_tree = true;
   // Memory for the log's uncompressed blocks, shared by its families: what
   // keeps warm reads (a history, an idempotency check) from decompressing a
-  // block for each event. Scans do not fill it. Default: 128 MiB.
+  // block for each event. Only the reads a server repeats fill it (point
+  // reads, a stream read for a view or a judgement); replay, verify, cold
+  // reports and snapshots read past it. Default: 256 MiB.
   size_t block_cache_bytes = size_t{256} << 20;
 };
 
@@ -181,6 +183,7 @@ struct StorageStats {
   int64_t memtable_bytes = 0;
   int64_t flushed_bytes = 0;    // bytes written by flushes (FLUSH_WRITE_BYTES)
   int64_t compacted_bytes = 0;  // bytes written by compactions (COMPACT_WRITE_BYTES)
+  int64_t block_cache_bytes = 0;  // blocks held in the block cache (rocksdb.block-cache-usage)
 };
 
 // What the engine holds in memory (tests, metrics).

@@ -314,7 +314,7 @@ Result<std::shared_ptr<StreamEntry>> StreamCache::LoadedEntry(const Subject& sub
     std::unique_lock<std::shared_mutex> lock(e->mu);
     if (!e->loaded) {
       ++stream_loads_;
-      RETURN_IF_ERROR(LoadRecords(subject, &e->records));
+      RETURN_IF_ERROR(LoadRecords(subject, &e->records, log::CacheUse::kFill));
       e->loaded = true;
       cached_events_ += e->records.size();
     }
@@ -337,11 +337,12 @@ void StreamCache::Forget(const std::string& text, const std::shared_ptr<StreamEn
 }
 
 Result<std::vector<std::string>> StreamCache::StreamValues(const Subject& subject) {
-  return read::StreamValues(*store_, subject);
+  return read::StreamValues(*store_, subject, nullptr, log::CacheUse::kFill);  // a view's read
 }
 
-Status StreamCache::LoadRecords(const Subject& subject, std::vector<EventRecord>* out) {
-  return read::LoadRecords(*store_, subject, out);
+Status StreamCache::LoadRecords(const Subject& subject, std::vector<EventRecord>* out,
+                                log::CacheUse cache) {
+  return read::LoadRecords(*store_, subject, out, nullptr, cache);
 }
 
 void StreamCache::Publish(PendingRecords& pending) {

@@ -110,7 +110,8 @@ class StreamCache {
   // was dropped meanwhile.
   Result<bool> Install(std::unordered_map<std::string, Loading>& streams, Position head,
                        uint64_t generation);
-  Status LoadRecords(const Subject& subject, std::vector<EventRecord>* out);
+  Status LoadRecords(const Subject& subject, std::vector<EventRecord>* out,
+                     log::CacheUse cache = log::CacheUse::kBypass);
 
   log::Store* store_;
   std::mutex* writer_mu_;

@@ -136,7 +136,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, bool read_onl
   // event from a different block of the log (a stream's events are spread
   // over it), and RocksDB's own default (8 MiB per family) made nearly every
   // one a decompression from the page cache (docs/performance.md, "W4").
-  // Scans (replay, verify, exports) do not fill it (Scan: fill_cache = false).
+  // Only the reads a server repeats fill it (log::CacheUse): replay, verify,
+  // cold reports and snapshots read past it.
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(std::max<size_t>(block_cache_bytes, 1 << 20));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, FamilyOptions(kMeta, cache)},
@@ -229,10 +230,11 @@ Status Store::FlushMemtables() {
 }
 
 Status Store::Get(Family f, std::string_view key, std::string* value, bool* found,
-                  const Snapshot* at) {
+                  const Snapshot* at, bool fill_cache) {
   *found = false;
   if (!handles_[f]) return Status::Ok();  // an absent family is empty
   rocksdb::ReadOptions ro;
+  ro.fill_cache = fill_cache;
   if (at) ro.snapshot = at->get();
   rocksdb::Status s = db_->Get(ro, handles_[f], rocksdb::Slice(key.data(), key.size()), value);
   *found = s.ok();
@@ -242,10 +244,11 @@ Status Store::Get(Family f, std::string_view key, std::string* value, bool* foun
 
 Status Store::MultiGet(Family f, const std::vector<std::string>& keys,
                        std::vector<std::string>* values, std::vector<bool>* found,
-                       const Snapshot* at) {
+                       const Snapshot* at, bool fill_cache) {
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), handles_[f]);
   rocksdb::ReadOptions ro;
+  ro.fill_cache = fill_cache;
   if (at) ro.snapshot = at->get();
   std::vector<rocksdb::Status> st = db_->MultiGet(ro, cfs, slices, values);
   found->assign(keys.size(), false);
@@ -326,6 +329,11 @@ void Store::Stats(StorageStats* out) {
   out->sst_bytes = sum(rocksdb::DB::Properties::kTotalSstFilesSize);
   out->live_sst_bytes = sum(rocksdb::DB::Properties::kLiveSstFilesSize);
   out->memtable_bytes = sum(rocksdb::DB::Properties::kCurSizeAllMemTables);
+  {
+    uint64_t used = 0;  // one cache for every family: read it once
+    if (db_->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &used))
+      out->block_cache_bytes = static_cast<int64_t>(used);
+  }
   uint64_t v = 0;
   // DB-wide properties (not per family).
   out->running_compactions =

@@ -20,6 +20,12 @@ namespace relais::log {
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what);
 
+// Whether a read keeps the blocks it reads in the block cache: yes for what
+// a server reads again and again (a view's stream, a judgement's), no for
+// the bulk readers (cold reports, verify, snapshots), which would fill it
+// with blocks read once (docs/performance.md, "Writer and read path").
+enum class CacheUse { kBypass, kFill };
+
 class Store {
  public:
   enum Family { kMeta = 0, kLog = 1, kStream = 2, kId = 3, kRef = 4, kRecords = 5, kTree = 6 };
@@ -28,7 +34,7 @@ class Store {
   // is Status::Busy with a message that says so.
   // `block_cache_bytes`: the uncompressed blocks kept in memory, shared by
   // every family (Options::block_cache_bytes).
-  static constexpr size_t kDefaultBlockCacheBytes = size_t{128} << 20;
+  static constexpr size_t kDefaultBlockCacheBytes = size_t{256} << 20;  // Options::block_cache_bytes
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, bool read_only,
                                              bool create_if_missing,
                                              const StorageHooks* hooks = nullptr,
@@ -57,10 +63,10 @@ class Store {
   // ones included) has no write-ahead log to replay.
   Status FlushMemtables();
   Status Get(Family f, std::string_view key, std::string* value, bool* found,
-             const Snapshot* at = nullptr);
+             const Snapshot* at = nullptr, bool fill_cache = true);
   // Multi-get of log values by key; missing keys leave found[i] false.
   Status MultiGet(Family f, const std::vector<std::string>& keys, std::vector<std::string>* values,
-                  std::vector<bool>* found, const Snapshot* at = nullptr);
+                  std::vector<bool>* found, const Snapshot* at = nullptr, bool fill_cache = true);
   // Whether the family exists: a read-only open of a directory written
   // before the family was added has no "records" or "tree" family.
   bool Has(Family f) const { return handles_[f] != nullptr; }

@@ -11,22 +11,23 @@ using write::DataBytesOf;
 using write::StoredMessage;
 
 Result<std::vector<std::string>> StreamValues(log::Store& store, const Subject& subject,
-                                              const log::Store::Snapshot* at) {
+                                              const log::Store::Snapshot* at, CacheUse cache) {
+  const bool fill = cache == CacheUse::kFill;
   // A new stream (the common case in an import) is answered by the stream
   // family's bloom filters without a seek.
   std::string first;
   bool exists = false;
-  RETURN_IF_ERROR(store.Get(log::Store::kStream, log::StreamKey(subject.text, 0), &first, &exists, at));
+  RETURN_IF_ERROR(store.Get(log::Store::kStream, log::StreamKey(subject.text, 0), &first, &exists, at, fill));
   if (!exists) return std::vector<std::string>();
   std::vector<std::string> keys;
   RETURN_IF_ERROR(store.Scan(log::Store::kStream, log::StreamPrefix(subject.text), {},
                              [&](std::string_view, std::string_view v) {
                                keys.push_back(std::string(v.substr(0, 8)));
                                return true;
-                             }, at, /*fill_cache=*/true));
+                             }, at, fill));
   std::vector<std::string> values;
   std::vector<bool> found;
-  RETURN_IF_ERROR(store.MultiGet(log::Store::kLog, keys, &values, &found, at));
+  RETURN_IF_ERROR(store.MultiGet(log::Store::kLog, keys, &values, &found, at, fill));
   for (size_t i = 0; i < values.size(); ++i)
     if (!found[i])
       return Status::Corruption("the stream index of " + subject.text +
@@ -36,8 +37,8 @@ Result<std::vector<std::string>> StreamValues(log::Store& store, const Subject& 
 }
 
 Status LoadRecords(log::Store& store, const Subject& subject, std::vector<EventRecord>* out,
-                   const log::Store::Snapshot* at) {
-  ASSIGN_OR_RETURN(std::vector<std::string> values, StreamValues(store, subject, at));
+                   const log::Store::Snapshot* at, CacheUse cache) {
+  ASSIGN_OR_RETURN(std::vector<std::string> values, StreamValues(store, subject, at, cache));
   return RecordsFromValues(subject, values, out);
 }
 

@@ -26,13 +26,17 @@ void ApplyCorrection(schema::EventData::Reader correction, std::string* target_d
 Status RecordsFromValues(const Subject& subject, const std::vector<std::string>& values,
                          std::vector<EventRecord>* out);
 
+using log::CacheUse;
+
 // The stored values of a stream's events, in position order (the stream
 // index names the positions, one multi-get reads them), at `at` if given.
 Result<std::vector<std::string>> StreamValues(log::Store& store, const Subject& subject,
-                                              const log::Store::Snapshot* at = nullptr);
+                                              const log::Store::Snapshot* at = nullptr,
+                                              CacheUse cache = CacheUse::kBypass);
 // The same decoded into records (RecordsFromValues).
 Status LoadRecords(log::Store& store, const Subject& subject, std::vector<EventRecord>* out,
-                   const log::Store::Snapshot* at = nullptr);
+                   const log::Store::Snapshot* at = nullptr,
+                   CacheUse cache = CacheUse::kBypass);
 
 // A stored value as the API shows it: personal fields opened with `sealer`,
 // or omitted when they cannot be. `erased`: the event's household is erased;
